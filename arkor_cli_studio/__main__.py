@@ -1,0 +1,3 @@
+from arkor_cli_studio.app import main
+
+main()

@@ -1,0 +1,168 @@
+"""The root Typer app: global options, command registration, the one error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from arkor_cli_studio import __version__
+from arkor_cli_studio.commands import examples
+from arkor_cli_studio.config import Settings, project_dir
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode
+
+HELP = """Arkor Studio's training flows in the terminal.
+
+Lists jobs, follows one live (phase, metadata, events, loss chart), computes
+the loss statistics of Studio's Advanced panel, and runs `arkor start`.
+Reads the credentials and project state that the `arkor` CLI wrote; never
+writes them.
+"""
+
+EPILOG = (
+    examples(
+        "arkor-studio jobs                       # the jobs table",
+        "arkor-studio -C ~/my-model jobs -f      # follow another project's jobs",
+        "arkor-studio jobs --json | jq -r '.[0].id'",
+    )
+    + "\n\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
+)
+
+app = typer.Typer(
+    name="arkor-studio",
+    help=HELP,
+    epilog=EPILOG,
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,  # they print locals, and locals hold tokens
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"arkor-studio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            "-C",
+            help="The arkor project directory (default: the current one).",
+            show_default=False,
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            metavar="URL",
+            help="Arkor cloud API base URL; overrides ARKOR_CLOUD_API_URL and the credentials.",
+        ),
+    ] = None,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    ctx.obj = _Lazy(project, api_url, no_color)
+
+
+class _Lazy:
+    """Global options, validated when a command first asks for them.
+
+    (So `--help` of a subcommand works even with a bad --project.)
+    """
+
+    def __init__(self, project: Path | None, api_url: str | None, no_color: bool) -> None:
+        self._args = (project, api_url, no_color)
+        self._settings: Settings | None = None
+
+    def get(self) -> Settings:
+        if self._settings is None:
+            project, api_url, no_color = self._args
+            self._settings = Settings(
+                project=project_dir(project), api_url_override=api_url, no_color=no_color
+            )
+        return self._settings
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    root_obj = ctx.find_root().obj
+    assert isinstance(root_obj, _Lazy)
+    return root_obj.get()
+
+
+def _register() -> None:
+    from arkor_cli_studio.commands import jobs
+
+    for module in (jobs,):
+        module.register(app)
+
+
+_register()
+
+
+def _print_error(error: ArkorStudioError) -> None:
+    from arkor_cli_studio.textsafe import clean
+
+    if error.message:
+        print(f"arkor-studio: {clean(error.message)}", file=sys.stderr)
+    if error.hint:
+        print(f"hint: {clean(error.hint)}", file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the final flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main() -> None:
+    debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
+    try:
+        app(prog_name="arkor-studio")
+    except ArkorStudioError as error:
+        if debug and error.exit_code not in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
+            import traceback
+
+            traceback.print_exc()
+        if error.exit_code == ExitCode.BROKEN_PIPE:
+            _quiet_stdout()
+        else:
+            _print_error(error)
+        sys.exit(int(error.exit_code))
+    except KeyboardInterrupt:
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(int(ExitCode.BROKEN_PIPE))
+    except Exception as exc:  # the last resort: one line, never a traceback by default
+        if debug:
+            raise
+        from arkor_cli_studio.textsafe import clean_line
+
+        print(
+            f"arkor-studio: unexpected error: {type(exc).__name__}: {clean_line(str(exc))}",
+            file=sys.stderr,
+        )
+        print(
+            "hint: run again with ARKOR_STUDIO_DEBUG=1 for a traceback, and report it.",
+            file=sys.stderr,
+        )
+        sys.exit(int(ExitCode.FAILURE))

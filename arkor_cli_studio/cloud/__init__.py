@@ -1,0 +1,16 @@
+"""The only package that speaks HTTP. Commands get a `Backend` from `connect()`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.cloud.client import Backend
+    from arkor_cli_studio.config import Settings
+
+
+def connect(settings: Settings) -> Backend:
+    """The backend for these settings, chosen once: the cloud API (or Studio)."""
+    from arkor_cli_studio.cloud.client import make_cloud_backend
+
+    return make_cloud_backend(settings)

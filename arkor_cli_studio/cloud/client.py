@@ -1,0 +1,248 @@
+"""HTTP to the Arkor cloud API: jobs, job detail, cancel, the event stream.
+
+Status codes become typed errors here, once, so commands never look at HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from arkor_cli_studio import CLIENT_NAME, __version__
+from arkor_cli_studio.config import LOGIN_HINT, Settings, load_credentials, load_scope
+from arkor_cli_studio.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    UnreachableError,
+)
+from arkor_cli_studio.model import Job, JobDetail, Scope, history_events, parse_job, parse_jobs
+
+USER_AGENT = f"{CLIENT_NAME}/{__version__}"
+
+
+def error_message(response: httpx.Response) -> str:
+    """The server's `{"error": ...}` text, else a short reason."""
+    try:
+        body = response.json()
+    except Exception:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("error")
+        if isinstance(message, str) and message.strip():
+            return message.strip()
+        if isinstance(message, dict) and isinstance(message.get("message"), str):
+            return str(message["message"]).strip()
+    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+def describe_transport_error(exc: httpx.TransportError) -> str:
+    """A short reason for a network failure, without the URL (we add our own)."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "no answer in time (read timed out)"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the connection dropped"
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if "connection refused" in lowered or "errno 111" in lowered:
+        return "connection refused"
+    if (
+        "name or service not known" in lowered
+        or "nodename nor servname" in lowered
+        or ("temporary failure in name resolution" in lowered)
+    ):
+        return "host name not found"
+    return text
+
+
+class Backend:
+    """One HTTP backend. Cloud mode is this class; Studio mode subclasses it."""
+
+    #: Shown in "Can't reach ..." messages.
+    name = "the Arkor cloud API"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None,
+        scope: Scope | None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.scope = scope
+        self._token = token
+        self.read_timeout = read_timeout
+        self._client = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            headers=self._base_headers(),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    # ---- what differs between cloud and Studio --------------------------
+
+    def _base_headers(self) -> dict[str, str]:
+        return {"X-Arkor-Client": USER_AGENT, "User-Agent": USER_AGENT}
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._token is None:
+            raise ConfigError("No Arkor credentials: this command needs them.", hint=LOGIN_HINT)
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _params(self) -> dict[str, str]:
+        assert self.scope is not None
+        return {"orgSlug": self.scope.org, "projectSlug": self.scope.project}
+
+    def jobs_path(self) -> str:
+        return "/v1/jobs"
+
+    def job_path(self, job_id: str, suffix: str = "") -> str:
+        return f"/v1/jobs/{quote(job_id, safe='')}{suffix}"
+
+    def stream_path(self, job_id: str) -> str:
+        return self.job_path(job_id, "/events/stream")
+
+    def auth_hint(self, status: int) -> str:
+        return (
+            "Your Arkor credentials were refused. Run `arkor login` (or `arkor dev` "
+            "once) to refresh them, and check that this project belongs to that account."
+        )
+
+    def unreachable(self, reason: str) -> UnreachableError:
+        return UnreachableError(f"Can't reach {self.name} at {self.base_url}: {reason}")
+
+    def not_found(self, job_id: str) -> NotFoundError:
+        where = str(self.scope) if self.scope else "this project (it has no jobs yet)"
+        return NotFoundError(f"No job {job_id} in {where}", status=404)
+
+    # ---- requests --------------------------------------------------------
+
+    def raise_for_status(self, response: httpx.Response, job_id: str | None = None) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        message = error_message(response)
+        if status in (401, 403):
+            raise AuthError(message, hint=self.auth_hint(status))
+        if status == 404 and job_id is not None:
+            raise self.not_found(job_id)
+        raise ApiError(message, status=status)
+
+    def request(
+        self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {**self._auth_headers(), **kwargs.pop("headers", {})}
+        try:
+            response = self._client.request(
+                method, path, params=self._params(), headers=headers, **kwargs
+            )
+        except httpx.TransportError as exc:
+            raise self.unreachable(describe_transport_error(exc)) from None
+        self.raise_for_status(response, job_id)
+        return response
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                f"{self.name} answered {response.request.url.path} with something "
+                "that is not JSON.",
+                status=response.status_code,
+            ) from None
+
+    def list_jobs(self) -> list[Job]:
+        if self.scope is None:
+            return []  # no state.json: the project has no jobs yet
+        return parse_jobs(self._json(self.request("GET", self.jobs_path())))
+
+    def find_job(self, job_id: str) -> Job | None:
+        return next((job for job in self.list_jobs() if job.id == job_id), None)
+
+    def get_job(self, job_id: str) -> JobDetail:
+        if self.scope is None:
+            raise self.not_found(job_id)
+        body = self._json(self.request("GET", self.job_path(job_id), job_id=job_id))
+        job = parse_job(body.get("job")) if isinstance(body, dict) else None
+        if job is None:
+            raise ApiError(f"{self.name} sent no usable job for {job_id}.", status=200)
+        events = body.get("events")
+        return JobDetail(job=job, events=history_events(events) if events is not None else None)
+
+    def cancel(self, job_id: str) -> None:
+        if self.scope is None:
+            raise self.not_found(job_id)
+        self.request("POST", self.job_path(job_id, "/cancel"), job_id=job_id)
+
+    @contextlib.contextmanager
+    def open_stream(
+        self, job_id: str, last_event_id: str | None, read_timeout: float | None = None
+    ) -> Iterator[httpx.Response]:
+        """The raw streaming response; `cloud.events` checks and parses it.
+
+        `read_timeout` overrides the client's (seconds without a byte)."""
+        if self.scope is None:
+            raise self.not_found(job_id)
+        headers = {
+            **self._auth_headers(),
+            "Accept": "text/event-stream",
+            "Cache-Control": "no-store",
+        }
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = self._client.timeout
+        if read_timeout is not None:
+            timeout = httpx.Timeout(read_timeout, connect=timeout.connect)
+        with self._client.stream(
+            "GET",
+            self.stream_path(job_id),
+            params=self._params(),
+            headers=headers,
+            timeout=timeout,
+        ) as response:
+            yield response
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_cloud_backend(settings: Settings) -> Backend:
+    from arkor_cli_studio.config import resolve_api_url
+
+    scope = load_scope(settings.project)
+    if scope is None:
+        # No jobs yet: nothing will be requested, so credentials are optional.
+        try:
+            credentials = load_credentials()
+        except ConfigError:
+            credentials = None
+    else:
+        credentials = load_credentials()
+    base_url = resolve_api_url(settings.api_url_override, credentials, settings.env)
+    return Backend(
+        base_url,
+        token=credentials.token if credentials else None,
+        scope=scope,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )

@@ -1,0 +1,203 @@
+"""The event stream of one job: resume with Last-Event-ID, back off, give up.
+
+`follow_events()` yields `Event`s (each exactly once across reconnects, as
+long as the server honours Last-Event-ID) and `StreamNotice`s that tell the
+view the connection dropped or came back. Permanent failures raise typed
+errors at once; transient ones are retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
+from typing import cast
+
+import httpx
+from httpx_sse import EventSource
+
+from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
+from arkor_cli_studio.errors import (
+    ApiError,
+    ArkorStudioError,
+    AuthError,
+    StreamGoneError,
+    UnreachableError,
+)
+from arkor_cli_studio.model import END, PING, Event, StreamNotice, parse_event
+
+BASE_DELAY = 1.0
+MAX_DELAY = 60.0
+MAX_RETRY_AFTER = 300.0
+TRANSIENT_STATUSES = frozenset({404, 408, 429})
+
+
+class _Transient(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def backoff_delay(failures: int, rng: Callable[[], float] = random.random) -> float:
+    """1 s doubling per consecutive failure, capped at 60 s, with ±20% jitter."""
+    base = min(MAX_DELAY, BASE_DELAY * 2.0 ** max(0, failures - 1))
+    return min(MAX_DELAY, base * (0.8 + 0.4 * rng()))
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """`Retry-After` as seconds: a number, or an HTTP date; None when absent or junk."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
+
+
+class _BomStrippingResponse:
+    """What EventSource reads (headers, iter_text), minus a leading UTF-8 BOM.
+
+    httpx-sse would otherwise glue the BOM to the first field name and drop
+    the first event.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.headers = response.headers
+
+    def iter_text(self) -> Iterator[str]:
+        first = True
+        for text in self._response.iter_text():
+            if first:
+                text = text.removeprefix("\ufeff")
+                if not text:
+                    continue
+                first = False
+            yield text
+
+
+def follow_events(
+    backend: Backend,
+    job_id: str,
+    *,
+    last_event_id: str | None = None,
+    max_retries: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+    catch_up_idle: float | None = None,
+) -> Iterator[Event | StreamNotice]:
+    """Every event of the job until `end` (or a terminal event and a close).
+
+    `max_retries`: consecutive failures allowed before giving up (exit 5);
+    None retries forever. A connection that delivered frames resets the count.
+    `catch_up_idle`: replay mode for a job that may still be running: stop
+    once caught up, i.e. at the first `ping` or after this many seconds
+    without a byte.
+    """
+    failures = 0
+    interrupted = False
+    seen_terminal = False
+    last_id = last_event_id or None
+    while True:
+        got_frames = False
+        try:
+            with backend.open_stream(job_id, last_id, catch_up_idle) as response:
+                _check_stream_response(backend, job_id, response)
+                response.encoding = "utf-8"
+                source = EventSource(cast(httpx.Response, _BomStrippingResponse(response)))
+                for sse in source.iter_sse():
+                    if sse.event == "message" and not sse.data and not sse.id:
+                        continue  # a retry-only block: no frame
+                    if sse.id:
+                        last_id = sse.id
+                    got_frames = True
+                    failures = 0
+                    if interrupted:
+                        interrupted = False
+                        yield StreamNotice("resumed")
+                    if catch_up_idle is not None and sse.event == PING:
+                        return  # the server is idle: the history has been replayed
+                    event = parse_event(sse.event, sse.id, sse.data)
+                    if event is None:
+                        continue  # unknown name or not JSON: skip, never fail
+                    yield event
+                    if event.name == END:
+                        return
+                    if event.terminal_status is not None:
+                        seen_terminal = True
+            if seen_terminal:
+                return  # a finished job whose stream closed: nothing more will come
+            if got_frames:
+                # A clean close after real frames: resume at the base delay.
+                interrupted = True
+                yield StreamNotice("interrupted", "the stream closed", 0, BASE_DELAY)
+                sleep(BASE_DELAY)
+                continue
+            raise _Transient("the stream closed without sending anything")
+        except _Transient as exc:
+            reason, retry_after = exc.reason, exc.retry_after
+        except httpx.ReadTimeout as exc:
+            if catch_up_idle is not None:
+                return  # nothing more within the idle window: caught up
+            reason, retry_after = describe_transport_error(exc), None
+        except httpx.TransportError as exc:  # includes httpx_sse.SSEError
+            reason, retry_after = describe_transport_error(exc), None
+        if seen_terminal:
+            return
+        failures += 1
+        if max_retries is not None and failures > max_retries:
+            noun = "attempt" if failures == 1 else "attempts"
+            raise UnreachableError(
+                f"Gave up on the event stream of {job_id} after {failures} failed {noun}: {reason}",
+                hint="Run the same command again to resume, or raise --max-retries.",
+            )
+        delay = retry_after if retry_after is not None else backoff_delay(failures, rng)
+        interrupted = True
+        yield StreamNotice("interrupted", reason, failures, delay)
+        sleep(delay)
+
+
+def _check_stream_response(backend: Backend, job_id: str, response: httpx.Response) -> None:
+    """Status first: httpx-sse would call a JSON 401 a transport error."""
+    status = response.status_code
+    if status == 200:
+        content_type = response.headers.get("content-type", "")
+        if "text/event-stream" not in content_type.partition(";")[0]:
+            raise _Transient(
+                f"the server answered with {content_type or 'no content type'}, not an event stream"
+            )
+        return
+    response.read()
+    message = error_message(response)
+    if status in (401, 403):
+        raise AuthError(message, hint=backend.auth_hint(status))
+    if status in (410, 426):
+        hint = (
+            "Update arkor-studio: the server needs a newer client."
+            if status == 426
+            else "The server no longer has this job's stream."
+        )
+        raise StreamGoneError(message, hint=hint)
+    if status == 404:
+        # Right after a job is created the stream may 404 (replication lag).
+        # A mistyped id must not spin: ask the jobs list whether it exists.
+        try:
+            exists = backend.find_job(job_id) is not None
+        except ArkorStudioError:
+            exists = True  # can't tell: treat as transient, retries are bounded
+        if not exists:
+            raise backend.not_found(job_id)
+        raise _Transient(f"{message} (the job may have just been created)")
+    if status in TRANSIENT_STATUSES or status >= 500:
+        raise _Transient(message, retry_after_seconds(response.headers.get("retry-after")))
+    raise ApiError(message, status=status)

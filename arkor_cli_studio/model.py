@@ -1,0 +1,336 @@
+"""Plain values: jobs, events, parsing. No I/O, no terminals, no HTTP.
+
+Everything here takes what the server sent as untrusted data: unknown
+fields are ignored, wrong types become "absent", and nothing raises on a
+malformed payload.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled")
+TERMINAL_STATUSES: Final = frozenset({"completed", "failed", "cancelled"})
+WARMING_UP: Final = "Warming up GPU"
+WARMING_WINDOW: Final = timedelta(seconds=90)
+
+# The event names the contract defines. Anything else is skipped.
+STARTED: Final = "training.started"
+LOG: Final = "training.log"
+CHECKPOINT: Final = "checkpoint.saved"
+COMPLETED: Final = "training.completed"
+FAILED: Final = "training.failed"
+PING: Final = "ping"
+END: Final = "end"
+KNOWN_EVENTS: Final = frozenset({STARTED, LOG, CHECKPOINT, COMPLETED, FAILED, PING, END})
+TERMINAL_EVENTS: Final = {COMPLETED: "completed", FAILED: "failed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where jobs live: `orgSlug` / `projectSlug` from `.arkor/state.json`."""
+
+    org: str
+    project: str
+
+    def __str__(self) -> str:
+        return f"{self.org}/{self.project}"
+
+
+# --------------------------------------------------------------------------
+# Numbers and times
+
+
+def number(value: Any) -> float | None:
+    """A finite JSON number, else None (bools, strings, inf and NaN are absent)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp as an aware datetime (naive ones are UTC), else None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+# --------------------------------------------------------------------------
+# Jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    name: str
+    status: str
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return None
+
+
+def parse_job(obj: Any) -> Job | None:
+    """A Job from the API's object, or None when it has no usable id."""
+    if not isinstance(obj, dict):
+        return None
+    job_id = _text(obj.get("id"))
+    if not job_id:
+        return None
+    config = obj.get("config")
+    return Job(
+        id=job_id,
+        name=_text(obj.get("name")) or "",
+        status=_text(obj.get("status")) or "unknown",
+        created_at=parse_time(obj.get("createdAt")),
+        started_at=parse_time(obj.get("startedAt")),
+        completed_at=parse_time(obj.get("completedAt")),
+        error=_text(obj.get("error")),
+        config=config if isinstance(config, dict) else {},
+        raw=obj,
+    )
+
+
+def parse_jobs(body: Any) -> list[Job]:
+    """`{"jobs": [...]}` -> jobs in the server's order; junk entries are dropped."""
+    items = body.get("jobs") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [job for job in (parse_job(item) for item in items) if job is not None]
+
+
+def display_status(job: Job, now: datetime) -> str:
+    """Studio's one derived state: a queued job younger than 90 s is warming up."""
+    if (
+        job.status == "queued"
+        and job.created_at is not None
+        and now - job.created_at < WARMING_WINDOW
+    ):
+        return WARMING_UP
+    return job.status
+
+
+def warming_ends_at(job: Job) -> datetime | None:
+    """When the derived Warming-up state expires, if the job shows it at all."""
+    if job.status == "queued" and job.created_at is not None:
+        return job.created_at + WARMING_WINDOW
+    return None
+
+
+def base_model(config: dict[str, Any]) -> str | None:
+    model = config.get("model")
+    return model if isinstance(model, str) and model else None
+
+
+def describe_dataset(config: dict[str, Any]) -> str | None:
+    """`datasetSource` (or the older `dataset`) as one line of text."""
+    source = config.get("datasetSource", config.get("dataset"))
+    if isinstance(source, str):
+        return source or None
+    if not isinstance(source, dict):
+        return None
+    kind = source.get("type")
+    if kind == "blob" or (kind is None and isinstance(source.get("url"), str)):
+        url = source.get("url")
+        return url if isinstance(url, str) and url else None
+    name = source.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    qualifiers = [
+        part
+        for part in (source.get("subset"), source.get("split"))
+        if isinstance(part, str) and part
+    ]
+    return f"{name} ({'/'.join(qualifiers)})" if qualifiers else name
+
+
+def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
+    if start is None or end is None:
+        return None
+    return max(end - start, timedelta(0))
+
+
+def format_duration(value: timedelta | None) -> str:
+    if value is None:
+        return "N/A"
+    total = int(value.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{seconds:02d}s"
+    if minutes:
+        return f"{minutes}m{seconds:02d}s"
+    return f"{seconds}s"
+
+
+# --------------------------------------------------------------------------
+# Events
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One named frame of the event stream, with its JSON payload."""
+
+    name: str
+    id: str
+    data: dict[str, Any]
+
+    @property
+    def step(self) -> float | None:
+        return number(self.data.get("step"))
+
+    @property
+    def loss(self) -> float | None:
+        return number(self.data.get("loss"))
+
+    @property
+    def eval_loss(self) -> float | None:
+        return number(self.data.get("evalLoss"))
+
+    @property
+    def timestamp(self) -> datetime | None:
+        return parse_time(self.data.get("timestamp"))
+
+    @property
+    def terminal_status(self) -> str | None:
+        return TERMINAL_EVENTS.get(self.name)
+
+    @property
+    def artifacts(self) -> list[Any]:
+        items = self.data.get("artifacts")
+        return items if isinstance(items, list) else []
+
+
+def parse_event(name: str, event_id: str, data: str) -> Event | None:
+    """A known event from one SSE frame, or None (unknown name, bad JSON)."""
+    name = name or "message"
+    if name not in KNOWN_EVENTS:
+        return None
+    if name == END:
+        # The sentinel's data may be empty or anything at all: it only ends.
+        payload = _loads_object(data) if data else None
+        return Event(END, event_id, payload or {})
+    payload = _loads_object(data)
+    if payload is None:
+        return None
+    return Event(name, event_id, payload)
+
+
+def event_from_record(obj: Any) -> Event | None:
+    """An event from one NDJSON record written by `watch --json`."""
+    if not isinstance(obj, dict):
+        return None
+    name = obj.get("event")
+    data = obj.get("data")
+    if not isinstance(name, str) or name not in KNOWN_EVENTS:
+        return None
+    event_id = obj.get("id")
+    return Event(
+        name,
+        event_id if isinstance(event_id, str) else "",
+        data if isinstance(data, dict) else {},
+    )
+
+
+def event_record(event: Event) -> dict[str, Any]:
+    """The NDJSON record for one event: what `watch --json` prints."""
+    return {"event": event.name, "id": event.id, "data": event.data}
+
+
+def history_events(items: Any) -> list[Event]:
+    """Events embedded in `GET /v1/jobs/{id}` (`events`), in order.
+
+    Entries are accepted as `{"event"|"type": name, "id"?, "data"?: {...}}`
+    or as a bare payload that names itself with `type`.
+    """
+    if not isinstance(items, list):
+        return []
+    events: list[Event] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        name = item.get("event", item.get("type"))
+        if not isinstance(name, str) or name not in KNOWN_EVENTS:
+            continue
+        data = item.get("data")
+        payload = data if isinstance(data, dict) else item
+        raw_id = item.get("id")
+        event_id = (
+            raw_id if isinstance(raw_id, str) else str(raw_id) if raw_id is not None else str(index)
+        )
+        events.append(Event(name, event_id, payload))
+    return events
+
+
+def _loads_object(data: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def validate_job_id(job_id: str) -> str:
+    """Job ids are opaque, but never empty, never dot-segments, never control text."""
+    from arkor_cli_studio.errors import UsageError
+
+    if not job_id or job_id in {".", ".."}:
+        raise UsageError(f"Not a job id: {job_id!r}")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in job_id):
+        raise UsageError("A job id cannot contain control characters.")
+    if len(job_id) > 512:
+        raise UsageError("That job id is too long to be real (over 512 characters).")
+    return job_id
+
+
+@dataclass(frozen=True, slots=True)
+class StreamNotice:
+    """Something that happened to the connection rather than the job.
+
+    kind: "interrupted" (the stream dropped or a request failed; we retry
+    after `delay` seconds; `attempt` counts consecutive failures) or
+    "resumed" (a stream is open again after an interruption).
+    """
+
+    kind: str
+    reason: str = ""
+    attempt: int = 0
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    """`GET /v1/jobs/{id}`: the job, and its history when the server sends it."""
+
+    job: Job
+    events: list[Event] | None

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from arkor_cli_studio.simulator import Simulator
+from tests.helpers import (
+    TOKEN,
+    PtyRun,
+    Result,
+    run_inprocess,
+    run_subprocess,
+    start_pty,
+    start_subprocess,
+)
+
+# Deterministic rendering everywhere: UTC unless a test says otherwise.
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(token=TOKEN, org="acme", project="demo", ping_interval=0.5) as server:
+        yield server
+
+
+class Arkor:
+    """A temporary HOME with arkor credentials, a project with state.json, and
+    ways to run the CLI against the simulator."""
+
+    def __init__(self, tmp: Path, sim: Simulator) -> None:
+        self.sim = sim
+        self.home = tmp / "home"
+        self.project = tmp / "project"
+        (self.home / ".arkor").mkdir(parents=True)
+        (self.project / ".arkor").mkdir(parents=True)
+        self.write_credentials(
+            {
+                "mode": "anon",
+                "token": TOKEN,
+                "anonymousId": "anon-1",
+                "arkorCloudApiUrl": sim.url,
+                "orgSlug": "acme",
+            }
+        )
+        self.write_state({"orgSlug": "acme", "projectSlug": "demo", "projectId": "proj-1"})
+        self.env: dict[str, str] = {
+            "HOME": str(self.home),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "TZ": "UTC",
+            "LANG": "C.UTF-8",
+            "ARKOR_STUDIO_CONNECT_TIMEOUT": "5",
+            "ARKOR_STUDIO_READ_TIMEOUT": "10",
+        }
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.home / ".arkor" / "credentials.json"
+
+    @property
+    def state_file(self) -> Path:
+        return self.project / ".arkor" / "state.json"
+
+    def write_credentials(self, data: object) -> None:
+        self.credentials_file.write_text(json.dumps(data))
+
+    def write_state(self, data: object) -> None:
+        self.state_file.write_text(json.dumps(data))
+
+    def args(self, args: tuple[str, ...]) -> list[str]:
+        return ["-C", str(self.project), *args]
+
+    def cli(self, *args: str, stdin: str = "", **env: str) -> Result:
+        """In-process: fast; for output and exit codes."""
+        return run_inprocess(self.args(args), {**self.env, **env}, stdin=stdin)
+
+    def run(self, *args: str, timeout: float = 60, **env: str) -> Result:
+        """A real subprocess: for pipes, signals, exit codes end to end."""
+        return run_subprocess(self.args(args), {**self.env, **env}, timeout=timeout)
+
+    def popen(self, *args: str, **env: str):  # type: ignore[no-untyped-def]
+        return start_subprocess(self.args(args), {**self.env, **env})
+
+    def pty(self, *args: str, columns: int = 100, rows: int = 40, **env: str) -> PtyRun:
+        return start_pty(self.args(args), {**self.env, **env}, columns=columns, rows=rows)
+
+
+@pytest.fixture
+def arkor(tmp_path: Path, sim: Simulator) -> Arkor:
+    return Arkor(tmp_path, sim)
