@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
 STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled")
@@ -191,6 +191,55 @@ def format_duration(value: timedelta | None) -> str:
     if minutes:
         return f"{minutes}m{seconds:02d}s"
     return f"{seconds}s"
+
+
+def local_time(value: datetime | None, tz: tzinfo | None = None) -> str:
+    """Local date and time (the user's zone unless `tz`), as Studio's toLocaleString()."""
+    if value is None:
+        return "-"
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def job_duration(job: Job, now: datetime, status: str | None = None) -> timedelta | None:
+    """Ticks while the job runs; frozen at its end; None (N/A) for a terminal
+    job without an end time. Counted from startedAt, else createdAt."""
+    status = status or job.status
+    start = job.started_at or job.created_at
+    if status in TERMINAL_STATUSES:
+        return duration(start, job.completed_at)
+    return duration(start, now)
+
+
+def metadata_rows(
+    job: Job,
+    now: datetime,
+    *,
+    status: str | None = None,
+    artifacts: int | None = None,
+    tz: tzinfo | None = None,
+) -> list[tuple[str, str]]:
+    """The metadata sidebar of Studio's Job detail, as (label, value) text rows.
+
+    `status` overrides the job's (watch derives it from the stream);
+    `artifacts` is the count once known (shown for completed jobs).
+    Values are raw server text: callers sanitise before display.
+    """
+    shown = status or display_status(job, now)
+    effective = job.status if shown == WARMING_UP else shown
+    return [
+        ("Status", shown),
+        ("Duration", format_duration(job_duration(job, now, effective))),
+        ("Created", local_time(job.created_at, tz)),
+        ("Started", local_time(job.started_at, tz)),
+        ("Completed", local_time(job.completed_at, tz)),
+        ("Base model", base_model(job.config) or "-"),
+        ("Dataset", describe_dataset(job.config) or "-"),
+        (
+            "Artifacts",
+            str(artifacts) if artifacts is not None and effective == "completed" else "-",
+        ),
+        ("Job ID", job.id),
+    ]
 
 
 # --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from arkor_cli_studio.model import WARMING_UP, Job, display_status
+from arkor_cli_studio.model import WARMING_UP, Job, display_status, local_time
 from arkor_cli_studio.textsafe import clean_line
 
 STATUS_STYLES = {
@@ -24,13 +24,6 @@ NO_JOBS = "No jobs yet."
 
 def status_text(status: str) -> Text:
     return Text(clean_line(status), style=STATUS_STYLES.get(status, ""))
-
-
-def local_time(value: datetime | None, tz: tzinfo | None = None) -> str:
-    """Local date and time, as Studio's toLocaleString() shows it."""
-    if value is None:
-        return "-"
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def jobs_table(jobs: list[Job], now: datetime, tz: tzinfo | None = None) -> Table:
