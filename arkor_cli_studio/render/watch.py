@@ -288,10 +288,12 @@ def loss_chart(points: Sequence[ChartPoint], width: int, height: int) -> list[Te
         t_row = train_grid[r].ljust(line_width) if train_grid else ""
         e_row = eval_grid[r].ljust(line_width) if eval_grid else ""
         ref = t_row or e_row
-        line = Text(ref[: axis + 1], style="dim")
-        for c in range(axis + 1, line_width):
+        line = Text(ref[:axis], style="dim")
+        for c in range(axis, line_width):
             if (r, c) in marker_cells:
                 line.append("●", style=PINK)
+            elif c == axis:
+                line.append(ref[c], style="dim")
             elif e_row and e_row[c] != " ":
                 line.append(e_row[c], style=PINK)
             elif t_row and t_row[c] != " ":
