@@ -62,7 +62,9 @@ def training_view(steps: int, *, status: str = "running") -> JobView:
 def test_warming_up(snapshot):
     view = JobView("job-7f3a")
     assert "Waiting for GPU" in text(view, 0)
-    view.apply_job(Job(id="job-7f3a", name="gemma-sft", status="queued", created_at=T0, config=CONFIG))
+    view.apply_job(
+        Job(id="job-7f3a", name="gemma-sft", status="queued", created_at=T0, config=CONFIG)
+    )
     assert text(view, 42) == snapshot
 
 
@@ -78,7 +80,11 @@ def test_running_with_no_points_yet():
 
 def test_failed_and_interrupted_banners(snapshot):
     view = training_view(30)
-    view.apply(Event("training.failed", "99", {"error": "CUDA out of memory\x1b[31m", "timestamp": ts(200)}))
+    view.apply(
+        Event(
+            "training.failed", "99", {"error": "CUDA out of memory\x1b[31m", "timestamp": ts(200)}
+        )
+    )
     view.apply_notice(StreamNotice("interrupted", "dropped", 1, 1.0))
     out = text(view, 400, width=80, height=30)
     assert out == snapshot

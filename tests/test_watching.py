@@ -138,11 +138,18 @@ def test_completed_and_summary():
     now = T0 + timedelta(hours=1)
     summary = view.summary(now)
     assert summary.duration == timedelta(seconds=25)  # frozen at the last event (no poll yet)
-    view.apply_job(job("completed", started_at=T0 + timedelta(seconds=30), completed_at=T0 + timedelta(seconds=60)))
+    view.apply_job(
+        job(
+            "completed",
+            started_at=T0 + timedelta(seconds=30),
+            completed_at=T0 + timedelta(seconds=60),
+        )
+    )
     summary = view.summary(now)
     assert summary.duration == timedelta(seconds=30)
     assert summary_line("run", summary) == (
-        "Job run completed in 30s · 10 steps (0.5 steps/s) · loss 0.1000 · evalLoss 0.5000 · 2 artifacts"
+        "Job run completed in 30s · 10 steps (0.5 steps/s) · loss 0.1000 · evalLoss 0.5000"
+        " · 2 artifacts"
     )
     assert view.progress(None).fraction is None  # no total configured
 

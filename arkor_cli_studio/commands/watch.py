@@ -160,6 +160,9 @@ class _Session:
 
     def run(self) -> str:
         """Watch until the stream ends; the final status."""
+        # The first poll before the stream: the name, config (the progress
+        # total) and times are known from the first frame on.
+        self._poll_once()
         poller = threading.Thread(target=self._poll, name="watch-poll", daemon=True)
         ingest = threading.Thread(target=self._ingest, name="watch-stream", daemon=True)
         poller.start()
@@ -212,9 +215,8 @@ class _Session:
             raise _Stopped()
 
     def _poll(self) -> None:
-        while not self.stop.is_set():
+        while not self.stop.wait(POLL_INTERVAL):
             self._poll_once()
-            self.stop.wait(POLL_INTERVAL)
 
     def _poll_once(self) -> None:
         try:

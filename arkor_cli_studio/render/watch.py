@@ -53,7 +53,7 @@ def event_time(event: Event, tz: tzinfo | None = None, fmt: str = "%Y-%m-%d %H:%
 def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
     """`<local time>  <event name>  <message>`: one line, no controls."""
     return (
-        f"{event_time(event, tz)}  {clean_line(event.name):<{NAME_WIDTH}}  "
+        f"{event_time(event, tz):<19}  {clean_line(event.name):<{NAME_WIDTH}}  "
         f"{clean_line(event_message(event))}"
     ).rstrip()
 
