@@ -253,6 +253,9 @@ class Event:
     name: str
     id: str
     data: dict[str, Any]
+    #: The frame's `data` text as the server sent it, when parsed from the
+    #: stream (`watch --json` writes it through instead of re-encoding).
+    raw: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def step(self) -> float | None:
@@ -292,7 +295,7 @@ def parse_event(name: str, event_id: str, data: str) -> Event | None:
     payload = _loads_object(data)
     if payload is None:
         return None
-    return Event(name, event_id, payload)
+    return Event(name, event_id, payload, data)
 
 
 def event_from_record(obj: Any) -> Event | None:

@@ -186,6 +186,12 @@ class PlainThrottle:
         self._at: float | None = None  # when the last line was printed
         self._step: float | None = None
 
+    def may_be_due(self, fraction: float | None, now: float) -> bool:
+        """A cheap pre-check (no Progress built): False means `due()` would be."""
+        if self._at is None or now - self._at >= self.every_seconds:
+            return True
+        return fraction is not None and fraction >= (self._bucket + 1) * self.every_fraction - 1e-9
+
     def due(self, p: Progress, now: float) -> bool:
         """`now`: a monotonic clock. Records the line as printed when True."""
         if p.step is None:

@@ -141,6 +141,8 @@ class JobView:
         self._last_step: tuple[float, float] | None = None
         self.epochs_rate = progress.RateWindow()
         self.loss_observers: list[LossObserver] = []
+        self._total: progress.Total | None = None
+        self._total_key: tuple[Job | None, bool] | None = None
 
     # ---- input ---------------------------------------------------------
 
@@ -286,8 +288,25 @@ class JobView:
         return out
 
     def total(self) -> progress.Total | None:
-        config = self.job.config if self.job is not None else {}
-        return progress.total_of(config, epoch_seen=self.epoch is not None)
+        """From the polled config; recomputed only when the job or the
+        presence of `epoch` changes (it is asked once per event in plain mode)."""
+        key = (self.job, self.epoch is not None)
+        cached = self._total_key
+        if cached is None or cached[0] is not key[0] or cached[1] != key[1]:
+            config = self.job.config if self.job is not None else {}
+            self._total = progress.total_of(config, epoch_seen=key[1])
+            self._total_key = key
+        return self._total
+
+    @property
+    def fraction(self) -> float | None:
+        """Done / total, unclamped (cheap: for throttling progress lines)."""
+        job = self.job
+        if job is None or not job.config:
+            return None
+        total = self.total()
+        done = None if total is None else self.step if total.kind == "steps" else self.epoch
+        return None if total is None or done is None else done / total.value
 
     def progress(self, now: datetime | None) -> progress.Progress:
         """`now`: the wall clock of a live run (stall decay), or None."""

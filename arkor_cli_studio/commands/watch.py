@@ -20,6 +20,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
+from arkor_cli_studio.model import END, LOG, PING, event_record
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
@@ -137,6 +138,13 @@ class _Session:
         from arkor_cli_studio.progress import PlainThrottle
         from arkor_cli_studio.watching import JobView
 
+        if mode == "plain":
+            from arkor_cli_studio.render import watch as render
+
+            # Bound once: no import per event on the hot path.
+            self.event_line = render.plain_event_line
+            self.progress_line = render.plain_progress_line
+
         self.backend = backend
         self.settings = settings
         self.job_id = job_id
@@ -185,6 +193,7 @@ class _Session:
 
         view, lock, changed = self.view, self.lock, self.changed
         emit = {"json": self._emit_json, "plain": self._emit_plain}.get(self.mode)
+        live = self.mode == "live"
         try:
             for item in follow_events(
                 self.backend, self.job_id, max_retries=self.max_retries, sleep=self._sleep
@@ -198,7 +207,8 @@ class _Session:
                         view.apply(item)
                     if emit is not None:
                         emit(item)
-                changed.set()
+                if live:
+                    changed.set()
                 if self.stop.is_set():
                     return
         except _Stopped:
@@ -245,30 +255,27 @@ class _Session:
     # ---- output: JSON, plain lines ------------------------------------------
 
     def _emit_json(self, event: Event) -> None:
-        from arkor_cli_studio.model import PING, event_record
-
-        if event.name == PING:
-            return
-        self.out.write(json.dumps(event_record(event), separators=(",", ":")) + "\n")
-        self.out.flush()
+        if event.name != PING:
+            self.out.write(record_line(event))
+            self.out.flush()
 
     def _emit_plain(self, event: Event) -> None:
         """The event's line, then a progress line when one is due (every 10%
         or 30 s): decided per event, so a replayed history gets them too."""
-        from arkor_cli_studio.model import END, LOG, PING
-        from arkor_cli_studio.render.watch import plain_event_line, plain_progress_line
-
-        if event.name in (PING, END):
+        name = event.name
+        if name in (PING, END):
             return
-        lines = [plain_event_line(event)]
-        if event.name == LOG:
+        line = self.event_line(event) + "\n"
+        if name == LOG:
+            now = time.monotonic()
             with self.lock:
-                p = self.view.progress(None)
-            if self.throttle.due(p, time.monotonic()):
-                line = plain_progress_line(p, event.timestamp or datetime.now(UTC))
-                if line:
-                    lines.append(line)
-        self.out.write("\n".join(lines) + "\n")
+                view = self.view
+                p = view.progress(None) if self.throttle.may_be_due(view.fraction, now) else None
+            if p is not None and self.throttle.due(p, now):
+                extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
+                if extra:
+                    line += extra + "\n"
+        self.out.write(line)
         self.out.flush()
 
     def _notice(self, notice: StreamNotice) -> None:
@@ -334,6 +341,16 @@ class _Session:
                     drawn_version, drawn_at = version, time.monotonic()
                 if finished:
                     return
+
+
+def record_line(event: Event) -> str:
+    """`model.event_record()` as one NDJSON line. The server's own `data` text
+    is spliced in when it is one line (no re-encoding: the hot path of
+    `--json`, and numbers keep their exact spelling)."""
+    raw = event.raw
+    if raw is None or "\n" in raw or "\r" in raw:
+        return json.dumps(event_record(event), separators=(",", ":")) + "\n"
+    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{raw}}}\n'
 
 
 class _Stopped(Exception):

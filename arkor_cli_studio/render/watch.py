@@ -45,9 +45,14 @@ WAITING_EVENTS = "Waiting for training.log events…"
 # Plain lines (piped mode, `--plain`)
 
 
-def event_time(event: Event, tz: tzinfo | None = None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+def event_time(event: Event, tz: tzinfo | None = None, *, date: bool = True) -> str:
+    """The event's own time, local: `2026-03-01 12:00:02` (or only the time)."""
     when = event.timestamp
-    return when.astimezone(tz).strftime(fmt) if when is not None else "-"
+    if when is None:
+        return "-"
+    t = when.astimezone(tz)  # f-strings: twice as fast as strftime on the hot path
+    clock = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {clock}" if date else clock
 
 
 def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
@@ -187,7 +192,7 @@ def event_log_lines(view: JobView, width: int, count: int, tz: tzinfo | None) ->
     lines = []
     entries = list(view.log)[-count:] if count < len(view.log) else list(view.log)
     for event in entries:
-        line = Text(event_time(event, tz, "%H:%M:%S"), style="dim")
+        line = Text(event_time(event, tz, date=False), style="dim")
         line.append(f"  {clean_line(event.name):<{NAME_WIDTH}}  ", style="bold")
         line.append(clean_line(event_message(event)))
         lines.append(_fit(line, width))
