@@ -307,3 +307,28 @@ def test_live_view_under_a_pseudo_terminal(arkor, tmp_path):
     assert "\x1b]0;✓ my run\x07" in out  # the terminal title
     assert len(log.read_text().splitlines()) == 1  # notifications default on for a terminal
     assert "Traceback" not in out
+
+
+def test_ctrl_c_in_the_live_view(arkor):
+    lifecycle(arkor.sim, steps=5, finish=False)  # never ends
+    run = arkor.pty("watch", "j1", "--no-notify", columns=90, rows=24)
+    assert run.read_until(lambda out: b"Training loss" in out)
+    run.signal(signal.SIGINT)
+    assert run.wait(timeout=20) == 130
+    assert "Traceback" not in run.text
+
+
+def test_json_records_keep_the_servers_data_text():
+    from arkor_cli_studio.commands.watch import record_line
+    from arkor_cli_studio.model import event_from_record, parse_event
+
+    one_line = parse_event("training.log", "7", '{"step": 1, "loss": 1e309}')
+    assert one_line is not None
+    line = record_line(one_line)
+    assert line == '{"event":"training.log","id":"7","data":{"step": 1, "loss": 1e309}}\n'
+    assert event_from_record(json.loads(line)) == one_line
+    two_lines = parse_event("training.log", "8", '{"step": 2,\n"loss": 0.5}')
+    assert two_lines is not None
+    assert record_line(two_lines) == (
+        '{"event":"training.log","id":"8","data":{"step":2,"loss":0.5}}\n'
+    )

@@ -158,11 +158,11 @@ class _Session:
         self.failure: BaseException | None = None
         self.final: str | None = None
         self.out: IO[str] = sys.stdout
+        self.err: IO[str] = sys.stderr
         # Hidden test seam: scales the reconnect delays (backoff, Retry-After)
         # so retry paths can be tested in milliseconds. Not for users.
         self.retry_scale = env_float(settings.env, "ARKOR_STUDIO_RETRY_SCALE", 1.0)
         self.throttle = PlainThrottle()
-        self.err: IO[str] = sys.stderr
 
     # ---- threads -----------------------------------------------------------
 
