@@ -51,7 +51,10 @@ def register(app: typer.Typer) -> None:
 
 def watch(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The job to follow.")],
+    job_id: Annotated[
+        str,
+        typer.Argument(metavar="JOB_ID", help="The job to follow (its id, as `jobs` shows it)."),
+    ],
     plain: Annotated[
         bool, typer.Option("--plain", help="One line per event, no live display.")
     ] = False,
