@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 from arkor_cli_studio.model import format_duration, number
@@ -54,7 +55,9 @@ class RateWindow:
 
     def __init__(self, window: float = WINDOW) -> None:
         self.window = window
-        self._samples: deque[tuple[float, float]] = deque()
+        # Bounded by count too: a very fast run keeps its last 4,096 samples
+        # (a shorter span, still a true rate).
+        self._samples: deque[tuple[float, float]] = deque(maxlen=4096)
 
     def add(self, t: float, value: float) -> None:
         samples = self._samples
@@ -129,7 +132,8 @@ def compute(
     return Progress(step, total, fraction, rate, eta, epoch)
 
 
-def _num(value: float) -> str:
+def format_step(value: float) -> str:
+    """`120`, or `1.5` for a fractional step."""
     return f"{value:.0f}" if value == int(value) else f"{value:g}"
 
 
@@ -148,13 +152,13 @@ def progress_line(p: Progress) -> str | None:
     if p.step is None and p.fraction is None:
         return None
     parts = []
-    step = _num(p.step) if p.step is not None else "-"
+    step = format_step(p.step) if p.step is not None else "-"
     if p.total is not None and p.total.kind == "steps":
-        parts.append(f"step {step}/{_num(p.total.value)}")
+        parts.append(f"step {step}/{format_step(p.total.value)}")
     else:
         parts.append(f"step {step}")
         if p.total is not None and p.epoch is not None:
-            parts.append(f"epoch {p.epoch:.2f}/{_num(p.total.value)}")
+            parts.append(f"epoch {p.epoch:.2f}/{format_step(p.total.value)}")
     if p.fraction is not None:
         parts.append(f"({p.fraction * 100:.0f}%)")
     rate = format_rate(p.rate)
@@ -166,8 +170,6 @@ def progress_line(p: Progress) -> str | None:
 
 
 def format_eta(seconds: float) -> str:
-    from datetime import timedelta
-
     return format_duration(timedelta(seconds=min(seconds, 99 * 86400.0)))
 
 

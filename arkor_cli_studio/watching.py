@@ -37,6 +37,7 @@ from arkor_cli_studio.model import (
     format_duration,
     number,
 )
+from arkor_cli_studio.progress import format_step
 
 LOG_SIZE: Final = 500
 CHART_SIZE: Final = 2000
@@ -48,10 +49,6 @@ LossObserver = Callable[[float | None, float | None], None]
 
 def format_value(value: float) -> str:
     return f"{value:.4f}"
-
-
-def format_step(step: float) -> str:
-    return str(int(step)) if step == int(step) else f"{step:g}"
 
 
 def event_message(event: Event) -> str:

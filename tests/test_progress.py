@@ -131,3 +131,9 @@ def test_plain_throttle_every_ten_percent_or_thirty_seconds():
     assert slow.due(p(3, None), now=30.0)
     assert not slow.due(p(3, None), now=70.0)  # nothing moved: no line
     assert slow.due(p(4, None), now=71.0)
+
+
+def test_window_memory_is_bounded_for_very_fast_runs():
+    w = window(*[(i / 1000, float(i)) for i in range(20_000)])  # 1,000 steps/s
+    assert len(w._samples) <= 4096
+    assert math.isclose(w.rate() or 0, 1000.0)

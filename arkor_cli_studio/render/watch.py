@@ -25,10 +25,16 @@ from arkor_cli_studio.model import (
     local_time,
     metadata_rows,
 )
-from arkor_cli_studio.progress import Progress, format_eta, format_rate, progress_line
+from arkor_cli_studio.progress import (
+    Progress,
+    format_eta,
+    format_rate,
+    format_step,
+    progress_line,
+)
 from arkor_cli_studio.render.jobs import STATUS_STYLES
 from arkor_cli_studio.textsafe import clean_line
-from arkor_cli_studio.watching import ChartPoint, JobView, event_message, format_step
+from arkor_cli_studio.watching import ChartPoint, JobView, event_message
 
 TEAL = "#2dd4bf"
 PINK = "#f472b6"
