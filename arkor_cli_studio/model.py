@@ -47,9 +47,15 @@ class Scope:
 
 def number(value: Any) -> float | None:
     """A finite JSON number, else None (bools, strings, inf and NaN are absent)."""
+    kind = type(value)
+    if kind is float:  # the hot path of every training.log frame
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    f = float(value)
+    try:
+        f = float(value)
+    except OverflowError:  # an integer literal too big for a float: as 1e309
+        return None
     return f if math.isfinite(f) else None
 
 

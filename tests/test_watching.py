@@ -174,3 +174,14 @@ def test_progress_follows_the_stream_not_an_early_poll():
     assert p.fraction == 0.2 and p.total is not None and p.total.value == 10
     view.apply(ev("training.completed"))
     assert view.progress(None).fraction == 1.0
+
+
+def test_numbers_that_do_not_fit_a_float_are_absent():
+    from arkor_cli_studio.model import parse_event
+
+    event = parse_event("training.log", "1", '{"step": 1' + "0" * 400 + ', "loss": 0.5}')
+    assert event is not None
+    assert (event.step, event.loss) == (None, 0.5)
+    view = JobView("j1")
+    view.apply(event)  # never raises on a malformed payload
+    assert event_message(event) == "step=- loss=0.5000"
