@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 POLL_INTERVAL: Final = 5.0
 FRAME_INTERVAL: Final = 0.1  # at most ~10 frames a second
 TICK: Final = 1.0  # timers tick once a second
+FLUSH_WITHIN: Final = 0.02  # piped output reaches the reader within 20 ms
 EXIT_CODES: Final = {
     "completed": ExitCode.OK,
     "failed": ExitCode.FAILURE,
@@ -161,6 +162,9 @@ class _Session:
         self.failure: BaseException | None = None
         self.final: str | None = None
         self.out: IO[str] = sys.stdout
+        self.out_lock = threading.Lock()
+        self.flushed_at = 0.0
+        self.unflushed = False
         self.err: IO[str] = sys.stderr
         # Hidden test seam: scales the reconnect delays (backoff, Retry-After)
         # so retry paths can be tested in milliseconds. Not for users.
@@ -259,8 +263,7 @@ class _Session:
 
     def _emit_json(self, event: Event) -> None:
         if event.name != PING:
-            self.out.write(record_line(event))
-            self.out.flush()
+            self._write(record_line(event))
 
     def _emit_plain(self, event: Event) -> None:
         """The event's line, then a progress line when one is due (every 10%
@@ -278,25 +281,48 @@ class _Session:
                 extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
                 if extra:
                     line += extra + "\n"
-        self.out.write(line)
-        self.out.flush()
+        self._write(line)
+
+    def _write(self, text: str) -> None:
+        """Write to stdout, flushed at once unless a flush happened in the last
+        FLUSH_WITHIN seconds: then the main thread flushes it within that time.
+        A live run gets every line at once; a replayed history is not slowed
+        by a system call per event."""
+        with self.out_lock:
+            self.out.write(text)
+            now = time.monotonic()
+            if now - self.flushed_at >= FLUSH_WITHIN:
+                self.out.flush()
+                self.flushed_at, self.unflushed = now, False
+            else:
+                self.unflushed = True
+
+    def _flush(self) -> None:
+        with self.out_lock:
+            if self.unflushed:
+                self.out.flush()
+                self.flushed_at, self.unflushed = time.monotonic(), False
 
     def _notice(self, notice: StreamNotice) -> None:
         from arkor_cli_studio.render.watch import plain_notice_line
 
         if self.mode == "live":
             return  # the banner shows it
-        line = plain_notice_line(notice, datetime.now(UTC))
-        stream = self.err if self.mode == "json" else self.out
-        stream.write(line + "\n")
-        stream.flush()
+        line = plain_notice_line(notice, datetime.now(UTC)) + "\n"
+        if self.mode == "json":
+            self.err.write(line)
+            self.err.flush()
+        else:
+            self._write(line)
+            self._flush()
 
     def _lines(self) -> None:
         """Plain/JSON: the stream thread prints the events; then the summary."""
         from arkor_cli_studio.watching import summary_line
 
-        while not self.done.wait(TICK):
-            pass
+        while not self.done.wait(FLUSH_WITHIN):
+            self._flush()
+        self._flush()
         if self.failure is not None:
             return
         self._finish()
@@ -305,8 +331,8 @@ class _Session:
         if self.mode == "plain":
             from arkor_cli_studio.textsafe import clean_line
 
-            self.out.write(f"{clean_line(line)}\n")
-            self.out.flush()
+            self._write(f"{clean_line(line)}\n")
+            self._flush()
         else:
             from arkor_cli_studio.textsafe import clean_line
 
