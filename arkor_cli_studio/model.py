@@ -259,8 +259,8 @@ class Event:
     name: str
     id: str
     data: dict[str, Any]
-    #: The frame's `data` text as the server sent it, when parsed from the
-    #: stream (`watch --json` writes it through instead of re-encoding).
+    #: The frame's `data` text as the server sent it, when asked for
+    #: (`watch --json` writes it through instead of re-encoding).
     raw: str | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -289,8 +289,10 @@ class Event:
         return items if isinstance(items, list) else []
 
 
-def parse_event(name: str, event_id: str, data: str) -> Event | None:
-    """A known event from one SSE frame, or None (unknown name, bad JSON)."""
+def parse_event(name: str, event_id: str, data: str, *, keep_raw: bool = False) -> Event | None:
+    """A known event from one SSE frame, or None (unknown name, bad JSON).
+
+    `keep_raw`: keep the `data` text on the event (`Event.raw`)."""
     name = name or "message"
     if name not in KNOWN_EVENTS:
         return None
@@ -301,7 +303,7 @@ def parse_event(name: str, event_id: str, data: str) -> Event | None:
     payload = _loads_object(data)
     if payload is None:
         return None
-    return Event(name, event_id, payload, data)
+    return Event(name, event_id, payload, data if keep_raw else None)
 
 
 def event_from_record(obj: Any) -> Event | None:

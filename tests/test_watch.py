@@ -322,12 +322,12 @@ def test_json_records_keep_the_servers_data_text():
     from arkor_cli_studio.commands.watch import record_line
     from arkor_cli_studio.model import event_from_record, parse_event
 
-    one_line = parse_event("training.log", "7", '{"step": 1, "loss": 1e309}')
+    one_line = parse_event("training.log", "7", '{"step": 1, "loss": 1e309}', keep_raw=True)
     assert one_line is not None
     line = record_line(one_line)
     assert line == '{"event":"training.log","id":"7","data":{"step": 1, "loss": 1e309}}\n'
     assert event_from_record(json.loads(line)) == one_line
-    two_lines = parse_event("training.log", "8", '{"step": 2,\n"loss": 0.5}')
+    two_lines = parse_event("training.log", "8", '{"step": 2,\n"loss": 0.5}', keep_raw=True)
     assert two_lines is not None
     assert record_line(two_lines) == (
         '{"event":"training.log","id":"8","data":{"step":2,"loss":0.5}}\n'

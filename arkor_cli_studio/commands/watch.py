@@ -203,7 +203,11 @@ class _Session:
         live = self.mode == "live"
         try:
             for item in follow_events(
-                self.backend, self.job_id, max_retries=self.max_retries, sleep=self._sleep
+                self.backend,
+                self.job_id,
+                max_retries=self.max_retries,
+                sleep=self._sleep,
+                keep_raw=self.mode == "json",
             ):
                 if isinstance(item, StreamNotice):
                     with lock:
