@@ -47,9 +47,15 @@ class Scope:
 
 def number(value: Any) -> float | None:
     """A finite JSON number, else None (bools, strings, inf and NaN are absent)."""
+    kind = type(value)
+    if kind is float:  # the hot path of every training.log frame
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    f = float(value)
+    try:
+        f = float(value)
+    except OverflowError:  # an integer literal too big for a float: as 1e309
+        return None
     return f if math.isfinite(f) else None
 
 
@@ -253,6 +259,9 @@ class Event:
     name: str
     id: str
     data: dict[str, Any]
+    #: The frame's `data` text as the server sent it, when asked for
+    #: (`watch --json` writes it through instead of re-encoding).
+    raw: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def step(self) -> float | None:
@@ -280,8 +289,10 @@ class Event:
         return items if isinstance(items, list) else []
 
 
-def parse_event(name: str, event_id: str, data: str) -> Event | None:
-    """A known event from one SSE frame, or None (unknown name, bad JSON)."""
+def parse_event(name: str, event_id: str, data: str, *, keep_raw: bool = False) -> Event | None:
+    """A known event from one SSE frame, or None (unknown name, bad JSON).
+
+    `keep_raw`: keep the `data` text on the event (`Event.raw`)."""
     name = name or "message"
     if name not in KNOWN_EVENTS:
         return None
@@ -292,7 +303,7 @@ def parse_event(name: str, event_id: str, data: str) -> Event | None:
     payload = _loads_object(data)
     if payload is None:
         return None
-    return Event(name, event_id, payload)
+    return Event(name, event_id, payload, data if keep_raw else None)
 
 
 def event_from_record(obj: Any) -> Event | None:

@@ -95,6 +95,7 @@ def follow_events(
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
     catch_up_idle: float | None = None,
+    keep_raw: bool = False,
 ) -> Iterator[Event | StreamNotice]:
     """Every event of the job until `end` (or a terminal event and a close).
 
@@ -103,6 +104,7 @@ def follow_events(
     `catch_up_idle`: replay mode for a job that may still be running: stop
     once caught up, i.e. at the first `ping` or after this many seconds
     without a byte.
+    `keep_raw`: events carry their `data` text too (`Event.raw`).
     """
     failures = 0
     interrupted = False
@@ -127,7 +129,7 @@ def follow_events(
                         yield StreamNotice("resumed")
                     if catch_up_idle is not None and sse.event == PING:
                         return  # the server is idle: the history has been replayed
-                    event = parse_event(sse.event, sse.id, sse.data)
+                    event = parse_event(sse.event, sse.id, sse.data, keep_raw=keep_raw)
                     if event is None:
                         continue  # unknown name or not JSON: skip, never fail
                     yield event

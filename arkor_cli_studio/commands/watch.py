@@ -1,0 +1,390 @@
+"""`arkor-studio watch <id>`: Studio's Job-detail page, live in the terminal.
+
+Three threads: the stream (applies events to the `JobView` as fast as they
+arrive, and in plain/JSON mode prints them), the 5-second jobs poll (name,
+times, config, status), and the main thread (draws the Live frame on
+change, at most ~10 times a second, plus a 1 Hz tick for the timers; or, in
+plain mode, the throttled progress lines). One lock guards the view.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Annotated, Final
+
+import typer
+
+from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode
+from arkor_cli_studio.model import END, LOG, PING, event_record
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.cloud.client import Backend
+    from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.model import Event, StreamNotice
+    from arkor_cli_studio.watching import JobView
+
+POLL_INTERVAL: Final = 5.0
+FRAME_INTERVAL: Final = 0.1  # at most ~10 frames a second
+TICK: Final = 1.0  # timers tick once a second
+FLUSH_WITHIN: Final = 0.02  # piped output reaches the reader within 20 ms
+EXIT_CODES: Final = {
+    "completed": ExitCode.OK,
+    "failed": ExitCode.FAILURE,
+    "cancelled": ExitCode.CANCELLED,
+}
+
+EPILOG = examples(
+    "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
+    "arkor-studio watch job_123 --plain         # one line per event (CI logs)",
+    "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
+    "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("watch", epilog=EPILOG)(boundary(watch))
+
+
+def watch(
+    ctx: typer.Context,
+    job_id: Annotated[
+        str,
+        typer.Argument(metavar="JOB_ID", help="The job to follow (its id, as `jobs` shows it)."),
+    ],
+    plain: Annotated[
+        bool, typer.Option("--plain", help="One line per event, no live display.")
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="One JSON object per event (NDJSON), the complete history."),
+    ] = False,
+    notify: Annotated[
+        bool | None,
+        typer.Option(
+            "--notify/--no-notify",
+            help="Desktop notification and terminal title at the end "
+            "(default: on when stdout is a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option(
+            "--max-retries",
+            min=0,
+            metavar="N",
+            help="Give up (exit 5) after N consecutive failed reconnects (default: never).",
+        ),
+    ] = None,
+) -> None:
+    """Follow one job live: phase, metadata, progress, loss chart, events.
+
+    Exit status: 0 completed, 1 failed, 3 cancelled, 130 on Ctrl-C.
+    """
+    from arkor_cli_studio.app import settings_of
+    from arkor_cli_studio.cloud import connect
+    from arkor_cli_studio.model import validate_job_id
+    from arkor_cli_studio.render.console import stream_is_terminal
+
+    validate_job_id(job_id)
+    settings = settings_of(ctx)
+    terminal = stream_is_terminal(sys.stdout)
+    mode = "json" if as_json else "plain" if plain or not terminal else "live"
+    with connect(settings) as backend:
+        session = _Session(backend, settings, job_id, mode, max_retries)
+        status = session.run()
+        view = session.view
+    if notify if notify is not None else terminal:
+        _notify(view, status)
+    code = EXIT_CODES.get(status)
+    if code is None:
+        _stderr(f"The event stream of {job_id} ended, but the job is {status}.")
+        code = ExitCode.FAILURE
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _stderr(text: str) -> None:
+    from arkor_cli_studio.textsafe import clean_line
+
+    print(f"arkor-studio: {clean_line(text)}", file=sys.stderr, flush=True)
+
+
+def _notify(view: JobView, status: str) -> None:
+    from arkor_cli_studio.notify import desktop_notify, set_terminal_title
+
+    name = view.display_name
+    mark = "✓" if status == "completed" else "✗"
+    set_terminal_title(f"{mark} {name}")
+    body = {
+        "completed": "Training completed.",
+        "failed": f"Training failed: {view.error or 'unknown error'}",
+        "cancelled": "The job was cancelled.",
+    }.get(status, f"The job is {status}.")
+    desktop_notify(f"{mark} {name}", body, critical=status == "failed")
+
+
+class _Session:
+    def __init__(
+        self,
+        backend: Backend,
+        settings: Settings,
+        job_id: str,
+        mode: str,
+        max_retries: int | None,
+    ) -> None:
+        from arkor_cli_studio.config import env_float
+        from arkor_cli_studio.progress import PlainThrottle
+        from arkor_cli_studio.watching import JobView
+
+        if mode == "plain":
+            from arkor_cli_studio.render import watch as render
+
+            # Bound once: no import per event on the hot path.
+            self.event_line = render.plain_event_line
+            self.progress_line = render.plain_progress_line
+
+        self.backend = backend
+        self.settings = settings
+        self.job_id = job_id
+        self.mode = mode
+        self.max_retries = max_retries
+        self.view = JobView(job_id)
+        self.lock = threading.Lock()
+        self.changed = threading.Event()  # the view changed (or the stream ended)
+        self.done = threading.Event()
+        self.stop = threading.Event()
+        self.failure: BaseException | None = None
+        self.final: str | None = None
+        self.out: IO[str] = sys.stdout
+        self.out_lock = threading.Lock()
+        self.flushed_at = 0.0
+        self.unflushed = False
+        self.err: IO[str] = sys.stderr
+        # Hidden test seam: scales the reconnect delays (backoff, Retry-After)
+        # so retry paths can be tested in milliseconds. Not for users.
+        self.retry_scale = env_float(settings.env, "ARKOR_STUDIO_RETRY_SCALE", 1.0)
+        self.throttle = PlainThrottle()
+
+    # ---- threads -----------------------------------------------------------
+
+    def run(self) -> str:
+        """Watch until the stream ends; the final status."""
+        # The first poll before the stream: the name, config (the progress
+        # total) and times are known from the first frame on.
+        self._poll_once()
+        poller = threading.Thread(target=self._poll, name="watch-poll", daemon=True)
+        ingest = threading.Thread(target=self._ingest, name="watch-stream", daemon=True)
+        poller.start()
+        ingest.start()
+        try:
+            if self.mode == "live":
+                self._live()
+            else:
+                self._lines()
+        finally:
+            self.stop.set()
+            poller.join(timeout=0.5)
+        if self.failure is not None:
+            raise self.failure
+        return self._finish()
+
+    def _ingest(self) -> None:
+        from arkor_cli_studio.cloud.events import follow_events
+        from arkor_cli_studio.model import StreamNotice
+
+        view, lock, changed = self.view, self.lock, self.changed
+        emit = {"json": self._emit_json, "plain": self._emit_plain}.get(self.mode)
+        live = self.mode == "live"
+        try:
+            for item in follow_events(
+                self.backend,
+                self.job_id,
+                max_retries=self.max_retries,
+                sleep=self._sleep,
+                keep_raw=self.mode == "json",
+            ):
+                if isinstance(item, StreamNotice):
+                    with lock:
+                        view.apply_notice(item)
+                    self._notice(item)
+                else:
+                    with lock:
+                        view.apply(item)
+                    if emit is not None:
+                        emit(item)
+                if live:
+                    changed.set()
+                if self.stop.is_set():
+                    return
+        except _Stopped:
+            pass
+        except BaseException as exc:  # handed to the main thread
+            self.failure = exc
+        finally:
+            self.done.set()
+            self.changed.set()
+
+    def _sleep(self, seconds: float) -> None:
+        """Backoff between reconnects; wakes early when the watch is stopping."""
+        if self.stop.wait(seconds * self.retry_scale):
+            raise _Stopped()
+
+    def _poll(self) -> None:
+        while not self.stop.wait(POLL_INTERVAL):
+            self._poll_once()
+
+    def _poll_once(self) -> None:
+        try:
+            job = self.backend.find_job(self.job_id)
+        except ArkorStudioError:
+            return  # keep the last answer; the stream decides the outcome
+        except Exception:
+            if self.stop.is_set():
+                return  # the client closed under a poll in flight: we are done
+            raise
+        if job is not None:
+            with self.lock:
+                self.view.apply_job(job)
+            self.changed.set()
+
+    def _finish(self) -> str:
+        """The final status (once). At `end` with no terminal event (a cancelled
+        job has none), the job is polled once more for it."""
+        if self.final is None:
+            if self.view.stream_status is None:
+                self._poll_once()
+            with self.lock:
+                self.final = self.view.status
+        return self.final
+
+    # ---- output: JSON, plain lines ------------------------------------------
+
+    def _emit_json(self, event: Event) -> None:
+        if event.name != PING:
+            self._write(record_line(event))
+
+    def _emit_plain(self, event: Event) -> None:
+        """The event's line, then a progress line when one is due (every 10%
+        or 30 s): decided per event, so a replayed history gets them too."""
+        name = event.name
+        if name in (PING, END):
+            return
+        line = self.event_line(event) + "\n"
+        if name == LOG:
+            now = time.monotonic()
+            with self.lock:
+                view = self.view
+                p = view.progress(None) if self.throttle.may_be_due(view.fraction, now) else None
+            if p is not None and self.throttle.due(p, now):
+                extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
+                if extra:
+                    line += extra + "\n"
+        self._write(line)
+
+    def _write(self, text: str) -> None:
+        """Write to stdout, flushed at once unless a flush happened in the last
+        FLUSH_WITHIN seconds: then the main thread flushes it within that time.
+        A live run gets every line at once; a replayed history is not slowed
+        by a system call per event."""
+        with self.out_lock:
+            self.out.write(text)
+            now = time.monotonic()
+            if now - self.flushed_at >= FLUSH_WITHIN:
+                self.out.flush()
+                self.flushed_at, self.unflushed = now, False
+            else:
+                self.unflushed = True
+
+    def _flush(self) -> None:
+        with self.out_lock:
+            if self.unflushed:
+                self.out.flush()
+                self.flushed_at, self.unflushed = time.monotonic(), False
+
+    def _notice(self, notice: StreamNotice) -> None:
+        from arkor_cli_studio.render.watch import plain_notice_line
+
+        if self.mode == "live":
+            return  # the banner shows it
+        line = plain_notice_line(notice, datetime.now(UTC)) + "\n"
+        if self.mode == "json":
+            self.err.write(line)
+            self.err.flush()
+        else:
+            self._write(line)
+            self._flush()
+
+    def _lines(self) -> None:
+        """Plain/JSON: the stream thread prints the events; then the summary."""
+        from arkor_cli_studio.watching import summary_line
+
+        while not self.done.wait(FLUSH_WITHIN):
+            self._flush()
+        self._flush()
+        if self.failure is not None:
+            return
+        self._finish()
+        with self.lock:
+            line = summary_line(self.view.display_name, self.view.summary(datetime.now(UTC)))
+        if self.mode == "plain":
+            from arkor_cli_studio.textsafe import clean_line
+
+            self._write(f"{clean_line(line)}\n")
+            self._flush()
+        else:
+            from arkor_cli_studio.textsafe import clean_line
+
+            print(clean_line(line), file=self.err, flush=True)
+
+    # ---- output: the Live view -----------------------------------------------
+
+    def _live(self) -> None:
+        from arkor_cli_studio.render.console import make_console
+        from arkor_cli_studio.render.live import live_screen
+        from arkor_cli_studio.render.watch import watch_frame
+
+        console = make_console(no_color=self.settings.no_color)
+        drawn_version = -1
+        drawn_at = 0.0
+        with live_screen(console) as draw:
+            while True:
+                finished = self.done.is_set()
+                if not finished:
+                    # Wake on change or at the next tick, then coalesce to ~10 fps.
+                    self.changed.wait(max(0.0, drawn_at + TICK - time.monotonic()))
+                    time.sleep(max(0.0, drawn_at + FRAME_INTERVAL - time.monotonic()))
+                    self.changed.clear()
+                    finished = self.done.is_set()
+                if finished and self.failure is None:
+                    self._finish()
+                with self.lock:
+                    version = self.view.version
+                    due = version != drawn_version or time.monotonic() >= drawn_at + TICK
+                    if due or finished:
+                        height, width = console.size.height, console.size.width
+                        frame = watch_frame(self.view, datetime.now(UTC), width, height)
+                if due or finished:
+                    draw(frame)
+                    drawn_version, drawn_at = version, time.monotonic()
+                if finished:
+                    return
+
+
+def record_line(event: Event) -> str:
+    """`model.event_record()` as one NDJSON line. The server's own `data` text
+    is spliced in when it is one line (no re-encoding: the hot path of
+    `--json`, and numbers keep their exact spelling)."""
+    raw = event.raw
+    if raw is None or "\n" in raw or "\r" in raw:
+        return json.dumps(event_record(event), separators=(",", ":")) + "\n"
+    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{raw}}}\n'
+
+
+class _Stopped(Exception):
+    """The main thread stopped the watch (Ctrl-C, an error): end the stream thread."""

@@ -1,0 +1,378 @@
+"""The watch view: a pure function of (JobView, now, width, height).
+
+Every part is built as single lines of `rich.text.Text` (no wrapping), so
+the frame's height is known exactly and never exceeds the terminal's. The
+plain-line formatting of piped mode lives here too (no ANSI codes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+
+import asciichartpy
+from rich.console import Group
+from rich.text import Text
+
+from arkor_cli_studio.model import (
+    WARMING_UP,
+    Event,
+    Job,
+    StreamNotice,
+    format_duration,
+    local_time,
+    metadata_rows,
+)
+from arkor_cli_studio.progress import (
+    Progress,
+    format_eta,
+    format_rate,
+    format_step,
+    progress_line,
+)
+from arkor_cli_studio.render.jobs import STATUS_STYLES
+from arkor_cli_studio.textsafe import clean_line
+from arkor_cli_studio.watching import ChartPoint, JobView, event_message
+
+TEAL = "#2dd4bf"
+PINK = "#f472b6"
+AMBER = "bold #f59e0b"
+RED = "bold red"
+NAME_WIDTH = 18  # len("training.completed")
+CHART_MAX_HEIGHT = 14
+DASHED_SYMBOLS = ["┼", "┤", "╶", "╴", "╌", "╰", "╭", "╮", "╯", "╎"]
+WAITING_GPU = "Waiting for GPU"
+WAITING_EVENTS = "Waiting for training.log events…"
+
+
+# --------------------------------------------------------------------------
+# Plain lines (piped mode, `--plain`)
+
+
+def event_time(event: Event, tz: tzinfo | None = None, *, date: bool = True) -> str:
+    """The event's own time, local: `2026-03-01 12:00:02` (or only the time)."""
+    when = event.timestamp
+    if when is None:
+        return "-"
+    t = when.astimezone(tz)  # f-strings: twice as fast as strftime on the hot path
+    clock = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {clock}" if date else clock
+
+
+def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
+    """`<local time>  <event name>  <message>`: one line, no controls."""
+    return (
+        f"{event_time(event, tz):<19}  {clean_line(event.name):<{NAME_WIDTH}}  "
+        f"{clean_line(event_message(event))}"
+    ).rstrip()
+
+
+def plain_notice_line(notice: StreamNotice, now: datetime, tz: tzinfo | None = None) -> str:
+    stamp = local_time(now, tz)
+    if notice.kind == "resumed":
+        return f"{stamp}  stream resumed"
+    retry = f"; retrying in {notice.delay:.0f}s" if notice.delay else ""
+    attempt = f" (attempt {notice.attempt})" if notice.attempt else ""
+    reason = f": {clean_line(notice.reason)}" if notice.reason else ""
+    return f"{stamp}  stream interrupted{reason}{retry}{attempt}"
+
+
+def plain_progress_line(p: Progress, now: datetime, tz: tzinfo | None = None) -> str | None:
+    line = progress_line(p)
+    return f"{local_time(now, tz)}  progress  {line}" if line else None
+
+
+# --------------------------------------------------------------------------
+# The live frame
+
+
+def _fit(text: Text, width: int) -> Text:
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    text.truncate(max(1, width), overflow="ellipsis")
+    return text
+
+
+def _status_badge(status: str) -> Text:
+    return Text(f" {clean_line(status)} ", style=STATUS_STYLES.get(status, "bold") + " reverse")
+
+
+def header_line(view: JobView, now: datetime, width: int) -> Text:
+    line = Text()
+    line.append(clean_line(view.display_name), style="bold")
+    line.append("  ")
+    line.append_text(_status_badge(view.display_status(now)))
+    return _fit(line, width)
+
+
+def phase_line(view: JobView, now: datetime, width: int) -> Text:
+    line = Text("Phase      ", style="dim")
+    phase = view.phase
+    line.append(phase, style=STATUS_STYLES.get(view.status, "") if phase != WARMING_UP else "")
+    warm = view.warmup_elapsed(now)
+    if warm is not None:
+        line.append(f"  {format_duration(warm)}", style="bold magenta")
+    return _fit(line, width)
+
+
+def metadata_lines(view: JobView, now: datetime, width: int, tz: tzinfo | None) -> list[Text]:
+    job = view.job or Job(id=view.job_id, name="", status=view.status)
+    rows = metadata_rows(job, now, status=view.display_status(now), artifacts=view.artifacts, tz=tz)
+    rows = [
+        (label, format_duration(view.run_duration(now)) if label == "Duration" else value)
+        for label, value in rows
+    ]
+    cells = []
+    for label, value in rows:
+        cell = Text(f"{label:<11}", style="dim")
+        cell.append(
+            clean_line(value), style=STATUS_STYLES.get(value, "") if label == "Status" else ""
+        )
+        cells.append(cell)
+    if width < 90:
+        return [_fit(cell, width) for cell in cells]
+    half = width // 2
+    lines = []
+    for index in range(0, len(cells), 2):
+        left = _fit(cells[index], half - 2)
+        left.pad_right(half - left.cell_len)
+        if index + 1 < len(cells):
+            left.append_text(cells[index + 1])
+        lines.append(_fit(left, width))
+    return lines
+
+
+def progress_lines(view: JobView, now: datetime, width: int) -> list[Text]:
+    """The bar (step of total, %, rate, elapsed, ETA) and lr / epoch / samples/s."""
+    if view.step is None:
+        return []  # warming up: the bar waits
+    p = view.progress(now if view.status == "running" else None)
+    line = Text("Progress   ", style="dim")
+    if p.fraction is not None:
+        bar_width = max(10, min(30, width // 4))
+        filled = round(p.fraction * bar_width)
+        line.append("█" * filled, style=TEAL)
+        line.append("░" * (bar_width - filled), style="dim")
+        line.append(f" {p.fraction * 100:3.0f}%  ")
+    step = format_step(p.step) if p.step is not None else "-"
+    if p.total is not None and p.total.kind == "steps":
+        line.append(f"step {step}/{format_step(p.total.value)}")
+    else:
+        line.append(f"step {step}")
+        if p.total is not None and p.epoch is not None:
+            line.append(f"  epoch {p.epoch:.2f}/{format_step(p.total.value)}")
+    extras = [format_rate(p.rate)]
+    elapsed = view.run_duration(now)
+    if elapsed is not None:
+        extras.append(f"elapsed {format_duration(elapsed)}")
+    if p.eta is not None:
+        extras.append(f"ETA {format_eta(p.eta)}")
+    for extra in extras:
+        if extra:
+            line.append(f"  {extra}")
+    lines = [_fit(line, width)]
+    metrics = []
+    if view.learning_rate is not None:
+        metrics.append(f"lr {view.learning_rate:.2e}")
+    if view.epoch is not None:
+        metrics.append(f"epoch {view.epoch:.2f}")
+    if view.samples_per_second is not None:
+        metrics.append(f"{view.samples_per_second:.1f} samples/s")
+    if metrics:
+        lines.append(_fit(Text("           ") + Text("  ·  ".join(metrics)), width))
+    return lines
+
+
+def banner_lines(view: JobView, width: int) -> list[Text]:
+    return [
+        _fit(Text(clean_line(text), style=RED if kind == "failed" else AMBER), width)
+        for kind, text in view.banners
+    ]
+
+
+def event_log_lines(view: JobView, width: int, count: int, tz: tzinfo | None) -> list[Text]:
+    if count <= 0:
+        return []
+    lines = []
+    entries = list(view.log)[-count:] if count < len(view.log) else list(view.log)
+    for event in entries:
+        line = Text(event_time(event, tz, date=False), style="dim")
+        line.append(f"  {clean_line(event.name):<{NAME_WIDTH}}  ", style="bold")
+        line.append(clean_line(event_message(event)))
+        lines.append(_fit(line, width))
+    return lines
+
+
+# ---- the loss chart ------------------------------------------------------
+
+
+def downsample(points: Sequence[ChartPoint], columns: int) -> tuple[list[float], list[float]]:
+    """Training and eval series of at most `columns` values (NaN = no value).
+
+    More points than columns: buckets of consecutive points, each drawn as
+    its min and its max in the order they came, so spikes survive.
+    """
+    nan = math.nan
+    n = len(points)
+    if n <= columns:
+        return (
+            [nan if p.loss is None else p.loss for p in points],
+            [nan if p.eval_loss is None else p.eval_loss for p in points],
+        )
+    buckets = max(1, columns // 2)
+    train: list[float] = []
+    evals: list[float] = []
+    for b in range(buckets):
+        chunk = [points[i] for i in range(b * n // buckets, (b + 1) * n // buckets)]
+        for series, values in (
+            (train, [p.loss for p in chunk if p.loss is not None]),
+            (evals, [p.eval_loss for p in chunk if p.eval_loss is not None]),
+        ):
+            if len(values) < 2:
+                # One value: one column (a second would draw a second marker).
+                series.extend((values[0] if values else nan, nan))
+                continue
+            lo, hi = values.index(min(values)), values.index(max(values))
+            first, second = sorted((lo, hi))
+            series.extend((values[first], values[second]))
+    return train, evals
+
+
+def _interpolate(series: list[float]) -> list[float]:
+    """Join the eval points into a line across the frames between them."""
+    known = [i for i, v in enumerate(series) if not math.isnan(v)]
+    out = list(series)
+    for a, b in itertools.pairwise(known):
+        for i in range(a + 1, b):
+            out[i] = series[a] + (series[b] - series[a]) * (i - a) / (b - a)
+    return out
+
+
+def _plot_rows(lo: float, hi: float, cfg_height: int) -> int:
+    ratio = cfg_height / (hi - lo)
+    return math.ceil(hi * ratio) - math.floor(lo * ratio) + 1
+
+
+def loss_chart(points: Sequence[ChartPoint], width: int, height: int) -> list[Text]:
+    """`height` rows (or fewer) of chart: teal training, dashed pink eval with ●."""
+    values = [v for p in points for v in (p.loss, p.eval_loss) if v is not None]
+    if not values or height < 2:
+        return []
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-12:
+        pad = max(abs(lo) * 0.05, 1e-4)
+        lo, hi = lo - pad, hi + pad
+    label_width = max(len(f"{lo:.4f}"), len(f"{hi:.4f}"))
+    fmt = f"{{:>{label_width}.4f}} "
+    axis = label_width + 2  # the character index of the y axis
+    columns = width - axis - 1
+    if columns < 4:
+        return []
+    train, evals = downsample(points, columns)
+    marks = [i for i, v in enumerate(evals) if not math.isnan(v)]
+    evals_line = _interpolate(evals)
+    cfg_height = max(1, height - 1)
+    while cfg_height > 1 and _plot_rows(lo, hi, cfg_height) > height:
+        cfg_height -= 1
+    cfg = {"height": cfg_height, "min": lo, "max": hi, "format": fmt, "offset": 3}
+    grids: list[list[str] | None] = []
+    for series, symbols in ((train, None), (evals_line, DASHED_SYMBOLS)):
+        if all(math.isnan(v) for v in series):
+            grids.append(None)
+            continue
+        text = asciichartpy.plot(series, {**cfg, **({"symbols": symbols} if symbols else {})})
+        grids.append(text.split("\n"))
+    base = next(g for g in grids if g is not None)
+    rows = len(base)
+    ratio = cfg_height / (hi - lo)
+    min2 = math.floor(lo * ratio)
+    max_row = math.ceil(hi * ratio) - min2
+    marker_cells = {
+        (max_row - (round(min(max(evals[i], lo), hi) * ratio) - min2), axis + i) for i in marks
+    }
+    train_grid, eval_grid = grids
+    line_width = axis + len(train)
+    lines = []
+    for r in range(rows):
+        t_row = train_grid[r].ljust(line_width) if train_grid else ""
+        e_row = eval_grid[r].ljust(line_width) if eval_grid else ""
+        ref = t_row or e_row
+        line = Text(ref[:axis], style="dim")
+        for c in range(axis, line_width):
+            if (r, c) in marker_cells:
+                line.append("●", style=PINK)
+            elif c == axis:
+                line.append(ref[c], style="dim")
+            elif e_row and e_row[c] != " ":
+                line.append(e_row[c], style=PINK)
+            elif t_row and t_row[c] != " ":
+                line.append(t_row[c], style=TEAL)
+            else:
+                line.append(" ")
+        line.rstrip()
+        lines.append(_fit(line, width))
+    return lines
+
+
+def chart_block(view: JobView, width: int, height: int) -> list[Text]:
+    """Legend, chart, x-axis and the latest step: `height` lines at most."""
+    points = view.points
+    legend = Text("Loss  ", style="bold")
+    legend.append("── Training loss", style=TEAL)
+    if view.eval_points:
+        legend.append("   ╌●╌ Eval loss", style=PINK)
+    lines = [_fit(legend, width)]
+    if not points:
+        if view.status == "queued":
+            placeholder = WAITING_GPU
+        elif view.status == "running":
+            placeholder = WAITING_EVENTS
+        else:
+            placeholder = "No loss values were reported."
+        lines.append(_fit(Text(f"  {placeholder}", style="dim italic"), width))
+        return lines[:height]
+    chart = loss_chart(points, width, height - 3)
+    lines.extend(chart)
+    steps = [p.step for p in points if p.step is not None]
+    if steps and chart:
+        axis = Text(f"step {format_step(steps[0])} … {format_step(steps[-1])}", style="dim")
+        lines.append(_fit(Text(" " * 4) + axis, width))
+    last = points[-1]
+    latest = Text("Latest  ", style="dim")
+    latest.append(f"step {format_step(last.step) if last.step is not None else '-'}")
+    if last.loss is not None:
+        latest.append(f"  loss {last.loss:.4f}", style=TEAL)
+    if last.eval_loss is not None:
+        latest.append(f"  evalLoss {last.eval_loss:.4f}", style=PINK)
+    lines.append(_fit(latest, width))
+    return lines[:height]
+
+
+def watch_frame(
+    view: JobView, now: datetime, width: int, height: int, tz: tzinfo | None = None
+) -> Group:
+    """The whole screen, never taller than `height - 1` lines (the cursor's)."""
+    width = max(20, width)
+    budget = max(1, height - 1)
+    top = [header_line(view, now, width), phase_line(view, now, width)]
+    meta = metadata_lines(view, now, width, tz)
+    bars = progress_lines(view, now, width)
+    banners = banner_lines(view, width)
+    fixed = top + meta + bars + banners
+    rest = budget - len(fixed)
+    if rest < 3:  # a tiny terminal: the essentials only
+        lines = (top + banners + bars + meta)[:budget]
+        return Group(*lines)
+    chart_rows = min(CHART_MAX_HEIGHT + 3, max(3, rest * 3 // 5)) if view.points else 2
+    if rest - chart_rows < 3:
+        chart_rows = rest
+    chart = chart_block(view, width, chart_rows)
+    log_rows = rest - len(chart) - 2
+    log: list[Text] = []
+    if log_rows >= 1:
+        title = Text(f"Events ({view.events_seen})", style="bold")
+        log = [Text(""), _fit(title, width), *event_log_lines(view, width, log_rows, tz)]
+    lines = [*top, *meta, *bars, *banners, *chart, *log]
+    return Group(*lines[:budget])

@@ -1,0 +1,373 @@
+"""The state of a watched job: events and polls in, view state out.
+
+No I/O, no terminals, no HTTP: `JobView` is fed `model.Event`s and
+`model.StreamNotice`s from the stream and `model.Job`s from the 5-second
+poll, and keeps exactly what Studio's Job-detail page shows (status,
+phase, banners, the 500-entry event log, the loss chart's last 2,000
+points) plus the progress figures and the final summary. Memory is
+bounded whatever the run's length. `version` grows on every change, so a
+renderer redraws only when something changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from arkor_cli_studio import progress
+from arkor_cli_studio.model import (
+    CHECKPOINT,
+    COMPLETED,
+    END,
+    FAILED,
+    LOG,
+    PING,
+    STARTED,
+    TERMINAL_STATUSES,
+    WARMING_UP,
+    Event,
+    Job,
+    StreamNotice,
+    display_status,
+    duration,
+    format_duration,
+    number,
+)
+from arkor_cli_studio.progress import format_step
+
+LOG_SIZE: Final = 500
+CHART_SIZE: Final = 2000
+
+#: Called with (loss, evalLoss) for every training.log frame of the run that
+#: carries either number (e.g. a statistics accumulator for --advanced).
+LossObserver = Callable[[float | None, float | None], None]
+
+
+def format_value(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def event_message(event: Event) -> str:
+    """Studio's event-log message (`JobDetail.pushEvent()`); raw server text."""
+    name = event.name
+    if name == LOG:
+        step = event.step
+        text = f"step={format_step(step) if step is not None else '-'}"
+        loss, eval_loss = event.loss, event.eval_loss
+        if loss is not None:
+            text += f" loss={format_value(loss)}"
+        if eval_loss is not None:
+            text += f" evalLoss={format_value(eval_loss)}"
+        return text
+    if name == STARTED:
+        return json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
+    if name == CHECKPOINT:
+        step = event.step
+        return f"step={format_step(step) if step is not None else '-'}"
+    if name == COMPLETED:
+        count = len(event.artifacts)
+        return f"{count} artifact" if count == 1 else f"{count} artifacts"
+    if name == FAILED:
+        error = event.data.get("error")
+        return error if isinstance(error, str) else "" if error is None else json.dumps(error)
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPoint:
+    """One training.log frame with a numeric loss and/or evalLoss."""
+
+    step: float | None
+    loss: float | None
+    eval_loss: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The values of the one-line summary at the end."""
+
+    status: str
+    duration: timedelta | None
+    step: float | None
+    loss: float | None
+    eval_loss: float | None
+    artifacts: int | None
+    rate: float | None
+
+
+class JobView:
+    """What the watch shows, derived from events and polls (single-threaded:
+    callers that feed it from several threads hold one lock)."""
+
+    def __init__(
+        self,
+        job_id: str,
+        job: Job | None = None,
+        *,
+        log_size: int = LOG_SIZE,
+        chart_size: int = CHART_SIZE,
+    ) -> None:
+        self.job_id = job_id
+        self.job = job
+        self.version = 0
+        self.started = False
+        self.stream_status: str | None = None  # from a terminal event
+        self.ended = False  # `end` arrived
+        self.error: str | None = None  # training.failed's error
+        self.interrupted: StreamNotice | None = None
+        self.artifacts: int | None = None
+        self.log: deque[Event] = deque(maxlen=log_size)
+        self.points: deque[ChartPoint] = deque(maxlen=chart_size)
+        self.eval_points = 0  # eval points among `points`
+        self.events_seen = 0
+        # Latest values of the run (not only of the chart's window).
+        self.step: float | None = None
+        self.loss: float | None = None
+        self.eval_loss: float | None = None
+        self.learning_rate: float | None = None
+        self.epoch: float | None = None
+        self.samples_per_second: float | None = None
+        self.first_event_time: datetime | None = None
+        self.last_event_time: datetime | None = None
+        self.steps_rate = progress.RateWindow()
+        self._first_step: tuple[float, float] | None = None  # (event time, step)
+        self._last_step: tuple[float, float] | None = None
+        self.epochs_rate = progress.RateWindow()
+        self.loss_observers: list[LossObserver] = []
+        self._total: progress.Total | None = None
+        self._total_key: tuple[Job | None, bool] | None = None
+
+    # ---- input ---------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        """One event from the stream (pings are ignored: no meaning)."""
+        name = event.name
+        if name == PING:
+            return
+        self.version += 1
+        self.interrupted = None  # a frame arrived: the stream is back
+        if name == END:
+            self.ended = True
+            return
+        self.events_seen += 1
+        self.log.append(event)
+        when = event.timestamp
+        if when is not None:
+            if self.first_event_time is None:
+                self.first_event_time = when
+            self.last_event_time = when
+        if name == LOG:
+            self._apply_log(event, when)
+        elif name == STARTED:
+            self.started = True
+        elif name == COMPLETED:
+            self.stream_status = "completed"
+            self.artifacts = len(event.artifacts)
+        elif name == FAILED:
+            self.stream_status = "failed"
+            self.error = event_message(event)
+            step = event.step
+            if step is not None and self.step is None:
+                self.step = step
+        elif name == CHECKPOINT:
+            step = event.step
+            if step is not None and self.step is None:
+                self.step = step
+
+    def _apply_log(self, event: Event, when: datetime | None) -> None:
+        data = event.data
+        step = event.step
+        loss, eval_loss = event.loss, event.eval_loss
+        if step is not None:
+            self.step = step
+        lr = number(data.get("learningRate"))
+        if lr is not None:
+            self.learning_rate = lr
+        epoch = number(data.get("epoch"))
+        if epoch is not None:
+            self.epoch = epoch
+        sps = number(data.get("samplesPerSecond"))
+        if sps is not None:
+            self.samples_per_second = sps
+        if when is not None:
+            t = when.timestamp()
+            if step is not None:
+                self.steps_rate.add(t, step)
+                if self._first_step is None:
+                    self._first_step = (t, step)
+                self._last_step = (t, step)
+            if epoch is not None:
+                self.epochs_rate.add(t, epoch)
+        if loss is None and eval_loss is None:
+            return  # neither number: the chart ignores the frame
+        points = self.points
+        if len(points) == points.maxlen and points[0].eval_loss is not None:
+            self.eval_points -= 1
+        points.append(ChartPoint(step, loss, eval_loss))
+        if loss is not None:
+            self.loss = loss
+        if eval_loss is not None:
+            self.eval_loss = eval_loss
+            self.eval_points += 1
+        for observer in self.loss_observers:
+            observer(loss, eval_loss)
+
+    def apply_notice(self, notice: StreamNotice) -> None:
+        self.version += 1
+        self.interrupted = notice if notice.kind == "interrupted" else None
+
+    def apply_job(self, job: Job) -> None:
+        """The job as the poll saw it; a change bumps the version."""
+        if job != self.job:
+            self.job = job
+            self.version += 1
+
+    # ---- derived -----------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """Studio's precedence: a terminal event, a terminal polled status,
+        `running` from training.started, the polled status, `queued`."""
+        if self.stream_status is not None:
+            return self.stream_status
+        job = self.job
+        if job is not None and job.status in TERMINAL_STATUSES:
+            return job.status
+        if self.started:
+            return "running"
+        if job is not None:
+            return job.status
+        return "queued"
+
+    def display_status(self, now: datetime) -> str:
+        """The status, or Studio's `Warming up GPU` for a young queued job."""
+        status = self.status
+        if status == "queued" and self.job is not None:
+            return display_status(self.job, now)
+        return status
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def phase(self) -> str:
+        status = self.status
+        if status in TERMINAL_STATUSES:
+            return status.capitalize()
+        if status == "running":
+            return "Training run"
+        return WARMING_UP
+
+    def warmup_elapsed(self, now: datetime) -> timedelta | None:
+        """Since createdAt, while warming up (None once training started)."""
+        if self.status != "queued" or self.job is None or self.job.created_at is None:
+            return None
+        return duration(self.job.created_at, now)
+
+    @property
+    def display_name(self) -> str:
+        return self.job.name if self.job is not None and self.job.name else self.job_id
+
+    @property
+    def banners(self) -> list[tuple[str, str]]:
+        """(kind, text): `failed` (red) and `interrupted` (amber)."""
+        out = []
+        if self.status == "failed":
+            error = self.error if self.error is not None else (self.job and self.job.error)
+            out.append(("failed", f"Job failed: {error or 'unknown error'}"))
+        if self.interrupted is not None:
+            out.append(("interrupted", "Event stream interrupted."))
+        return out
+
+    def total(self) -> progress.Total | None:
+        """From the polled config; recomputed only when the job or the
+        presence of `epoch` changes (it is asked once per event in plain mode)."""
+        key = (self.job, self.epoch is not None)
+        cached = self._total_key
+        if cached is None or cached[0] is not key[0] or cached[1] != key[1]:
+            config = self.job.config if self.job is not None else {}
+            self._total = progress.total_of(config, epoch_seen=key[1])
+            self._total_key = key
+        return self._total
+
+    @property
+    def fraction(self) -> float | None:
+        """Done / total, unclamped (cheap: for throttling progress lines)."""
+        job = self.job
+        if job is None or not job.config:
+            return None
+        total = self.total()
+        done = None if total is None else self.step if total.kind == "steps" else self.epoch
+        return None if total is None or done is None else done / total.value
+
+    def progress(self, now: datetime | None) -> progress.Progress:
+        """`now`: the wall clock of a live run (stall decay), or None."""
+        # While the history is replayed, a poll may already say "completed":
+        # the bar follows the stream, so it reads 100% only at its end.
+        status = self.stream_status or (
+            "running" if self.started and not self.ended else self.status
+        )
+        return progress.compute(
+            total=self.total(),
+            step=self.step,
+            epoch=self.epoch,
+            steps=self.steps_rate,
+            epochs=self.epochs_rate,
+            status=status,
+            now=now.timestamp() if now is not None else None,
+        )
+
+    def run_duration(self, now: datetime) -> timedelta | None:
+        """Ticks while running; frozen at the end; from the poll when known,
+        else from the events' own timestamps."""
+        job = self.job
+        if self.finished:
+            end = (job.completed_at if job is not None else None) or (
+                self.last_event_time if self.stream_status else None
+            )
+        else:
+            end = now
+        start = (job.started_at or job.created_at) if job is not None else None
+        return duration(start or self.first_event_time, end)
+
+    def summary(self, now: datetime) -> Summary:
+        return Summary(
+            status=self.status,
+            duration=self.run_duration(now),
+            step=self.step,
+            loss=self.loss,
+            eval_loss=self.eval_loss,
+            artifacts=self.artifacts,
+            rate=self.overall_rate(),
+        )
+
+    def overall_rate(self) -> float | None:
+        """Steps per second over the whole run, from the events' timestamps."""
+        first, last = self._first_step, self._last_step
+        if first is None or last is None or last[0] <= first[0] or last[1] < first[1]:
+            return None
+        return (last[1] - first[1]) / (last[0] - first[0])
+
+
+def summary_line(name: str, summary: Summary) -> str:
+    """`Job <name> completed in 7m12s · 500 steps (1.2 steps/s) · loss …`."""
+    parts = [f"Job {name} {summary.status}"]
+    if summary.duration is not None:
+        parts[0] += f" in {format_duration(summary.duration)}"
+    if summary.step is not None:
+        steps = f"{format_step(summary.step)} steps"
+        rate = progress.format_rate(summary.rate)
+        parts.append(f"{steps} ({rate})" if rate else steps)
+    if summary.loss is not None:
+        parts.append(f"loss {format_value(summary.loss)}")
+    if summary.eval_loss is not None:
+        parts.append(f"evalLoss {format_value(summary.eval_loss)}")
+    if summary.artifacts is not None:
+        noun = "artifact" if summary.artifacts == 1 else "artifacts"
+        parts.append(f"{summary.artifacts} {noun}")
+    return " · ".join(parts)

@@ -1,0 +1,130 @@
+"""The live frame at a fixed width, clock and time zone (snapshots), and its height bound."""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from arkor_cli_studio.model import Event, Job, StreamNotice
+from arkor_cli_studio.render.watch import loss_chart, plain_event_line, watch_frame
+from arkor_cli_studio.watching import JobView
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+CONFIG = {
+    "model": "unsloth/gemma-3-270m-it",
+    "maxSteps": 300,
+    "datasetSource": {"type": "huggingface", "name": "org/data", "subset": "a", "split": "train"},
+}
+
+
+def ts(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def text(view: JobView, now_s: float, width: int = 100, height: int = 40) -> str:
+    console = Console(
+        file=io.StringIO(), record=True, width=width, color_system=None, force_terminal=False
+    )
+    console.print(watch_frame(view, T0 + timedelta(seconds=now_s), width, height, tz=UTC))
+    return console.export_text()
+
+
+def training_view(steps: int, *, status: str = "running") -> JobView:
+    job = Job(
+        id="job-7f3a",
+        name="gemma-sft",
+        status=status,
+        created_at=T0,
+        started_at=T0 + timedelta(seconds=40),
+        config=CONFIG,
+    )
+    view = JobView(job.id, job)
+    view.apply(Event("training.started", "1", {"type": "training.started", "timestamp": ts(40)}))
+    for i in range(1, steps + 1):
+        data: dict[str, object] = {
+            "step": i,
+            "loss": 2.2 * math.exp(-i / 60) + 0.3 + (0.9 if i == 45 else 0),
+            "learningRate": 2e-4,
+            "epoch": i / 150,
+            "samplesPerSecond": 14.25,
+            "timestamp": ts(40 + 2 * i),
+        }
+        if i % 20 == 0:
+            data["evalLoss"] = 2.0 * math.exp(-i / 70) + 0.45
+        view.apply(Event("training.log", str(i + 1), data))
+    return view
+
+
+def test_warming_up(snapshot):
+    view = JobView("job-7f3a")
+    assert "Waiting for GPU" in text(view, 0)
+    view.apply_job(
+        Job(id="job-7f3a", name="gemma-sft", status="queued", created_at=T0, config=CONFIG)
+    )
+    assert text(view, 42) == snapshot
+
+
+def test_running_with_progress_and_chart(snapshot):
+    view = training_view(150)
+    assert text(view, 40 + 300 + 1) == snapshot
+
+
+def test_running_with_no_points_yet():
+    view = training_view(0)
+    assert "Waiting for training.log events…" in text(view, 50)
+
+
+def test_failed_and_interrupted_banners(snapshot):
+    view = training_view(30)
+    view.apply(
+        Event(
+            "training.failed", "99", {"error": "CUDA out of memory\x1b[31m", "timestamp": ts(200)}
+        )
+    )
+    view.apply_notice(StreamNotice("interrupted", "dropped", 1, 1.0))
+    out = text(view, 400, width=80, height=30)
+    assert out == snapshot
+    assert "Job failed: CUDA out of memory" in out and "\x1b" not in out
+    assert "Event stream interrupted." in out
+
+
+def test_completed_long_run_downsampled_keeps_the_spike(snapshot):
+    view = training_view(300)
+    view.apply(Event("training.completed", "2000", {"artifacts": [{}], "timestamp": ts(700)}))
+    out = text(view, 9999, width=100, height=45)
+    assert out == snapshot
+    assert "Artifacts  1" in out and "100%" in out
+    spike_row = next(line for line in out.splitlines() if line.startswith("2.2983"))
+    assert "╭╮" in spike_row  # the one-step spike at step 45 survives downsampling
+
+
+@pytest.mark.parametrize("width", [40, 80, 132])
+@pytest.mark.parametrize("height", [5, 10, 16, 24, 40, 60])
+def test_never_taller_than_the_terminal(width, height):
+    view = training_view(400)
+    view.apply(Event("training.failed", "x", {"error": "e" * 300, "timestamp": ts(900)}))
+    view.apply_notice(StreamNotice("interrupted"))
+    out = text(view, 1000, width=width, height=height)
+    lines = out.rstrip("\n").split("\n")
+    assert len(lines) <= height - 1
+    assert all(len(line) <= width for line in lines)
+
+
+def test_chart_series_and_markers():
+    from arkor_cli_studio.watching import ChartPoint
+
+    points = [ChartPoint(i, 1.0 / i, 0.8 if i == 5 else None) for i in range(1, 11)]
+    rows = [line.plain for line in loss_chart(points, 60, 8)]
+    assert 1 <= len(rows) <= 8
+    assert sum(row.count("●") for row in rows) == 1  # the one eval point, marked
+    only_eval = [ChartPoint(1, None, 0.5), ChartPoint(2, None, 0.4)]
+    assert sum(line.plain.count("●") for line in loss_chart(only_eval, 60, 6)) == 2
+
+
+def test_plain_event_line_is_sanitised():
+    event = Event("training.failed", "1", {"error": "bad\x1b]0;pwn\x07\nline", "timestamp": ts(5)})
+    assert plain_event_line(event, UTC) == "2026-03-01 12:00:05  training.failed     bad line"

@@ -1,0 +1,187 @@
+"""The watched job's state machine, fed plain values (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from arkor_cli_studio.model import Event, Job, StreamNotice
+from arkor_cli_studio.watching import JobView, event_message, summary_line
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def ts(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def ev(name: str, event_id: str = "1", **data: object) -> Event:
+    return Event(name, event_id, {"type": name, "jobId": "j1", **data})
+
+
+def log(step: object = None, *, at: float = 0, **data: object) -> Event:
+    payload = dict(data, timestamp=ts(at))
+    if step is not None:
+        payload["step"] = step
+    return ev("training.log", **payload)
+
+
+def job(status: str = "queued", **kw: object) -> Job:
+    return Job(id="j1", name="run", status=status, created_at=T0, **kw)  # type: ignore[arg-type]
+
+
+def test_studio_messages():
+    assert event_message(log(3, loss=0.123456)) == "step=3 loss=0.1235"
+    assert event_message(log(3, evalLoss=0.5)) == "step=3 evalLoss=0.5000"
+    assert event_message(log(3, loss=0.1, evalLoss=0.2)) == "step=3 loss=0.1000 evalLoss=0.2000"
+    assert event_message(log(None, loss=0.1)) == "step=- loss=0.1000"
+    assert event_message(log(4, loss=None, evalLoss="x")) == "step=4"
+    assert event_message(log(4, loss=float("inf"))) == "step=4"
+    started = Event("training.started", "1", {"type": "training.started", "metadata": {"a": 1}})
+    assert event_message(started) == '{"type":"training.started","metadata":{"a":1}}'
+    assert event_message(ev("checkpoint.saved", step=40)) == "step=40"
+    assert event_message(ev("training.completed", artifacts=[{}])) == "1 artifact"
+    assert event_message(ev("training.completed", artifacts=[{}, {}])) == "2 artifacts"
+    assert event_message(ev("training.completed")) == "0 artifacts"
+    assert event_message(ev("training.failed", error="OOM")) == "OOM"
+
+
+def test_status_precedence():
+    view = JobView("j1")
+    assert (view.status, view.phase) == ("queued", "Warming up GPU")
+    view.apply_job(job("queued"))
+    assert view.status == "queued"
+    assert view.display_status(T0 + timedelta(seconds=10)) == "Warming up GPU"
+    assert view.display_status(T0 + timedelta(seconds=100)) == "queued"
+    assert view.warmup_elapsed(T0 + timedelta(seconds=42)) == timedelta(seconds=42)
+    view.apply(ev("training.started"))
+    assert (view.status, view.phase) == ("running", "Training run")
+    assert view.warmup_elapsed(T0) is None
+    view.apply_job(job("queued"))  # a stale poll does not undo the stream
+    assert view.status == "running"
+    view.apply_job(job("cancelled"))  # a terminal poll beats training.started
+    assert view.status == "cancelled"
+    view.apply(ev("training.failed", error="boom"))  # a terminal event beats the poll
+    assert (view.status, view.phase) == ("failed", "Failed")
+    assert view.banners == [("failed", "Job failed: boom")]
+
+
+def test_polled_status_before_the_stream_says_anything():
+    view = JobView("j1")
+    view.apply_job(job("running"))
+    assert view.status == "running"
+    assert view.display_name == "run"
+    assert JobView("other").display_name == "other"
+
+
+def test_interrupted_banner_clears_at_next_frame():
+    view = JobView("j1")
+    view.apply_notice(StreamNotice("interrupted", "dropped", 1, 1.0))
+    assert view.banners == [("interrupted", "Event stream interrupted.")]
+    view.apply(log(1, loss=0.5))
+    assert view.banners == []
+    view.apply_notice(StreamNotice("interrupted"))
+    view.apply_notice(StreamNotice("resumed"))
+    assert view.banners == []
+
+
+def test_version_changes_only_on_change():
+    view = JobView("j1")
+    v0 = view.version
+    view.apply(ev("ping"))
+    assert view.version == v0
+    view.apply_job(job())
+    v1 = view.version
+    assert v1 > v0
+    view.apply_job(job())  # same job again: nothing to redraw
+    assert view.version == v1
+    view.apply(log(1, loss=1.0))
+    assert view.version > v1
+
+
+def test_chart_points_eval_only_null_and_non_finite():
+    view = JobView("j1")
+    view.apply(log(1, loss=1.0))
+    view.apply(log(2, evalLoss=2.0))  # eval-only counts
+    view.apply(log(3, loss=None, evalLoss=None))  # neither: ignored
+    view.apply(log(4, loss=float("nan"), evalLoss=float("inf")))  # non-finite = absent
+    view.apply(log(None, loss=0.5))  # no step: still a point
+    assert [(p.step, p.loss, p.eval_loss) for p in view.points] == [
+        (1, 1.0, None),
+        (2, None, 2.0),
+        (None, 0.5, None),
+    ]
+    assert view.eval_points == 1
+    assert (view.step, view.loss, view.eval_loss) == (4, 0.5, 2.0)
+    assert len(view.log) == 5 and view.events_seen == 5
+
+
+def test_bounded_log_and_chart_and_observers():
+    view = JobView("j1")
+    seen: list[tuple[float | None, float | None]] = []
+    view.loss_observers.append(lambda loss, ev_loss: seen.append((loss, ev_loss)))
+    for i in range(1, 3001):
+        view.apply(log(i, at=i, loss=1 / i, evalLoss=1.0 if i % 10 == 0 else None))
+    assert len(view.log) == 500 and view.log[0].step == 2501
+    assert len(view.points) == 2000 and view.points[0].step == 1001
+    assert view.eval_points == 200
+    assert len(seen) == 3000 and seen[9] == (0.1, 1.0)  # the whole run, not the window
+
+
+def test_completed_and_summary():
+    view = JobView("j1")
+    view.apply_job(job("running", started_at=T0 + timedelta(seconds=30)))
+    view.apply(ev("training.started", timestamp=ts(30)))
+    for i in range(1, 11):
+        view.apply(log(i, at=30 + 2 * i, loss=1 / i, evalLoss=0.5 if i == 10 else None))
+    view.apply(ev("training.completed", artifacts=[{}, {}], timestamp=ts(55)))
+    assert view.status == "completed" and view.artifacts == 2
+    now = T0 + timedelta(hours=1)
+    summary = view.summary(now)
+    assert summary.duration == timedelta(seconds=25)  # frozen at the last event (no poll yet)
+    view.apply_job(
+        job(
+            "completed",
+            started_at=T0 + timedelta(seconds=30),
+            completed_at=T0 + timedelta(seconds=60),
+        )
+    )
+    summary = view.summary(now)
+    assert summary.duration == timedelta(seconds=30)
+    assert summary_line("run", summary) == (
+        "Job run completed in 30s · 10 steps (0.5 steps/s) · loss 0.1000 · evalLoss 0.5000"
+        " · 2 artifacts"
+    )
+    assert view.progress(None).fraction is None  # no total configured
+
+
+def test_end_without_terminal_event_keeps_polled_status():
+    view = JobView("j1")
+    view.apply(ev("training.started"))
+    view.apply(ev("end"))
+    assert view.ended and view.status == "running" and not view.finished
+    view.apply_job(job("cancelled"))
+    assert view.status == "cancelled" and view.finished
+    assert view.run_duration(T0) is None  # terminal with no end time: N/A
+
+
+def test_progress_follows_the_stream_not_an_early_poll():
+    view = JobView("j1")
+    view.apply_job(job("completed", config={"maxSteps": 10}))
+    view.apply(ev("training.started"))
+    view.apply(log(2, at=2, loss=1.0))
+    assert view.status == "completed"
+    p = view.progress(None)
+    assert p.fraction == 0.2 and p.total is not None and p.total.value == 10
+    view.apply(ev("training.completed"))
+    assert view.progress(None).fraction == 1.0
+
+
+def test_numbers_that_do_not_fit_a_float_are_absent():
+    from arkor_cli_studio.model import parse_event
+
+    event = parse_event("training.log", "1", '{"step": 1' + "0" * 400 + ', "loss": 0.5}')
+    assert event is not None
+    assert (event.step, event.loss) == (None, 0.5)
+    view = JobView("j1")
+    view.apply(event)  # never raises on a malformed payload
+    assert event_message(event) == "step=- loss=0.5000"
