@@ -89,13 +89,22 @@ def stats_card(
 class StatsView:
     """Both cards plus the notes; lays itself out for the width it gets."""
 
-    def __init__(self, loss: SeriesStats, eval_loss: SeriesStats, notes: list[Text]) -> None:
+    def __init__(
+        self,
+        loss: SeriesStats,
+        eval_loss: SeriesStats,
+        notes: list[Text],
+        heading: Text | None = None,
+    ) -> None:
         self.loss = loss
         self.eval_loss = eval_loss
         self.notes = notes
+        self.heading = heading
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         available = options.max_width
+        if self.heading is not None:
+            yield self.heading
         side_by_side = available >= 2 * CARD_MIN_WIDTH + 1
         width = min(CARD_MAX_WIDTH, (available - 1) // 2 if side_by_side else available)
         height = (
@@ -122,7 +131,8 @@ class StatsView:
         yield from self.notes
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        widest_note = max((note.cell_len for note in self.notes), default=0)
+        texts = [*self.notes, *([self.heading] if self.heading is not None else [])]
+        widest_note = max((text.cell_len for text in texts), default=0)
         cards = 2 * CARD_MAX_WIDTH + 1 if options.max_width > 2 * CARD_MIN_WIDTH else CARD_MAX_WIDTH
         return Measurement(
             min(CARD_MIN_WIDTH, options.max_width),
@@ -136,24 +146,23 @@ def stats_view(
     *,
     so_far: bool,
     last: int | None = None,
-    note: str | None = None,
+    title: str | None = None,
 ) -> RenderableType:
     """Studio's Advanced panel: **Training loss** and **Eval loss** cards.
 
     `so_far`: the run is not over, so the numbers will change (a note says
     so). `last`: the series were cut to their last N points (a note says
-    so). `note`: one more caller line (e.g. where the data came from).
+    so). `title`: a heading line above the cards (e.g. which job, from where).
     """
     notes: list[Text] = []
     if last is not None:
         notes.append(Text(f"Over the last {last:,} points of each series.", style="dim"))
     if so_far:
         notes.append(
-            Text("So far: the job is still running; these numbers will change.", style="yellow")
+            Text("So far: the run has not finished; these numbers will change.", style="yellow")
         )
-    if note:
-        notes.append(Text(clean_line(note), style="dim"))
-    return StatsView(loss, eval_loss, notes)
+    heading = Text(clean_line(title), style="bold") if title else None
+    return StatsView(loss, eval_loss, notes, heading)
 
 
 def stats_panel(
