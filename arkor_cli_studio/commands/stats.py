@@ -193,24 +193,28 @@ def series_of_job(
     """Fill the chart's series from one job's events.
 
     The job is `job_id`, else the first `jobId` seen; events of other jobs
-    are left out (and their ids returned); events that name no job belong
-    to it. Returns (series, complete, the job, other jobs).
+    are left out (and their ids returned). An event that names no job (the
+    `end` sentinel's data is often empty) belongs to the job of the event
+    before it, so files written one after the other can be concatenated.
+    Returns (series, complete, the job, other jobs).
     """
     from arkor_cli_studio.stats import ChartSeries
 
     series = ChartSeries()
     target = job_id
+    current: str | None = None
     others: list[str] = []
     complete = False
     for event in events:
         owner = event.data.get("jobId")
         if isinstance(owner, str):
+            current = owner
             if target is None:
                 target = owner
-            elif owner != target:
-                if owner not in others:
-                    others.append(owner)
-                continue
+            elif owner != target and owner not in others:
+                others.append(owner)
+        if current is not None and current != target:
+            continue
         series.feed(event)
         if event.name == END or event.terminal_status is not None:
             complete = True

@@ -28,14 +28,17 @@ CARD_MIN_WIDTH = 30
 
 
 def format_value(value: float | None) -> str:
-    """A statistic for people: 4 decimals in the usual loss range, else scientific."""
+    """A statistic for people: 4 decimals from 1 up, 4 significant digits
+    below (so a small variance keeps its digits), scientific at the extremes."""
     if value is None or not math.isfinite(value):
         return "-"
     if value == 0:
         return "0"
     magnitude = abs(value)
-    if 1e-3 <= magnitude < 1e6:
+    if 1 <= magnitude < 1e6:
         return f"{value:.4f}"
+    if 1e-4 <= magnitude < 1:
+        return f"{value:#.4g}"
     return f"{value:.3e}"
 
 
