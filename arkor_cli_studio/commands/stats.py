@@ -165,11 +165,14 @@ def iter_file_events(lines: Iterable[bytes | str], found: FileEvents) -> Iterato
     `event` is bad (counted); a record of an unknown event (a newer writer)
     is skipped quietly, as on the stream.
     """
+    decode = json.JSONDecoder().decode
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            # Bytes are decoded here: json.loads(bytes) sniffs the encoding
+            # of every line, a sixth of the time spent on a large file.
+            obj = decode(line.decode() if isinstance(line, bytes) else line)
         except (ValueError, RecursionError):  # includes UnicodeDecodeError
             obj = None
         if not isinstance(obj, dict) or not isinstance(obj.get("event"), str):
