@@ -179,7 +179,7 @@ def test_last_n_keeps_each_series_tail(arkor):
     assert_series(body["loss"], loss[-3:])
     assert_series(body["evalLoss"], evals[-3:])
     text = arkor.cli("stats", "j", "--last", "2000")
-    assert "last 2,000 points" in text.stdout
+    assert "At most the last 2,000 points of each series." in text.stdout
     assert arkor.cli("stats", "j", "--last", "0").code == 2
 
 
@@ -343,3 +343,15 @@ def test_format_value(value, text):
     from arkor_cli_studio.render.stats import format_value
 
     assert format_value(value) == text
+
+
+def test_command_output_snapshot(arkor, snapshot):
+    arkor.sim.add_job("job-9", status="running")
+    for step, (loss, eval_loss) in enumerate(
+        [(2.0, None), (1.5, None), (1.25, 1.4), (1.1, None), (0.95, 1.2), (0.9, None)], 1
+    ):
+        arkor.sim.emit("job-9", "training.log", {"step": step, "loss": loss, "evalLoss": eval_loss})
+    finish(arkor.sim, "job-9")
+    result = arkor.cli("stats", "job-9", COLUMNS="100")
+    assert result.code == 0 and result.stderr == ""
+    assert result.stdout == snapshot

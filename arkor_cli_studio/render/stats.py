@@ -159,7 +159,7 @@ def stats_view(
     """
     notes: list[Text] = []
     if last is not None:
-        notes.append(Text(f"Over the last {last:,} points of each series.", style="dim"))
+        notes.append(Text(f"At most the last {last:,} points of each series.", style="dim"))
     if so_far:
         notes.append(
             Text("So far: the run has not finished; these numbers will change.", style="yellow")
