@@ -135,6 +135,7 @@ def test_running_job_is_read_until_caught_up_and_says_so_far(arkor):
     assert_series(body["evalLoss"], evals)
     text = arkor.cli("stats", "live")
     assert "So far: the run has not finished" in text.stdout
+    assert "Job live · running · from the event stream" in text.stdout
 
 
 def test_job_whose_detail_carries_events_needs_no_stream(arkor):
@@ -355,3 +356,12 @@ def test_command_output_snapshot(arkor, snapshot):
     result = arkor.cli("stats", "job-9", COLUMNS="100")
     assert result.code == 0 and result.stderr == ""
     assert result.stdout == snapshot
+
+
+def test_a_lagging_detail_does_not_win_over_the_streams_end(arkor):
+    run_job(arkor.sim, "lag", n=5)
+    finish(arkor.sim, "lag")
+    arkor.sim.update_job("lag", status="running")  # the detail is behind the stream
+    text = arkor.cli("stats", "lag")
+    assert "Job lag · completed · from the event stream" in text.stdout
+    assert "So far" not in text.stdout

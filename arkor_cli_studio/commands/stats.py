@@ -132,7 +132,9 @@ def _from_api(settings: Settings, job_id: str) -> Loaded:
 
     with connect(settings) as backend:
         history = load_history(backend, job_id)
-    status = history.job.status if history.job is not None else None
+    # The detail was read before the replay: a terminal event seen since wins.
+    ended = [e.terminal_status for e in history.events if e.terminal_status is not None]
+    status = ended[-1] if ended else history.job.status if history.job is not None else None
     origin = "the job's history" if history.source == "detail" else "the event stream"
     title = f"Job {job_id}" + (f" · {status}" if status else "") + f" · from {origin}"
     return Loaded(
