@@ -106,9 +106,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _register() -> None:
-    from arkor_cli_studio.commands import jobs, watch
+    from arkor_cli_studio.commands import jobs, watch, stats
 
-    for module in (jobs, watch):
+    for module in (jobs, watch, stats):
         module.register(app)
 
 
