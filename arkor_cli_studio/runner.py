@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -316,47 +317,61 @@ class StartedJobScanner:
     """Finds `Started job <id>` in arkor start's stdout, fed raw chunks split anywhere.
 
     `feed(chunk)` returns the job id once, on the chunk that completes the
-    line; afterwards it returns None and only `job_id` remembers it. Lines
-    are matched after their ANSI colour codes are removed; an over-long line
-    is dropped (memory stays bounded whatever arkor prints).
+    line; afterwards it returns None and only `job_id` remembers it. A line is
+    matched after its ANSI colour codes are removed; lines longer than
+    `max_line` are ignored, so memory stays bounded whatever arkor prints.
+    Cheap on bulk output: a chunk without `Started` costs one `bytes.find`.
     """
 
     max_line: int = 4096
     job_id: str | None = None
-    _partial: bytearray = field(default_factory=bytearray, repr=False)
-    _overflow: bool = False
+    _partial: bytes = field(default=b"", repr=False)
+    _overflow: bool = False  # the current (unfinished) line is too long: skip it
 
     def feed(self, chunk: bytes) -> str | None:
-        if self.job_id is not None:
+        if self.job_id is not None or not chunk:
             return None
-        start = 0
-        while True:
-            end = _line_end(chunk, start)
-            if end < 0:
-                self._keep(chunk[start:])
-                return None
-            self._keep(chunk[start:end])
-            line, overflow = bytes(self._partial), self._overflow
-            self._partial.clear()
-            self._overflow = False
-            start = end + 1
-            if not overflow:
-                found = self._match(line)
-                if found is not None:
-                    self.job_id = found
-                    return found
+        last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if last < 0:  # no line ends here: remember the piece (bounded)
+            self._carry(chunk)
+            return None
+        # chunk[:last + 1] is the end of the carried line, then whole lines;
+        # searched in place (no copies of the bulk).
+        first_end = _line_end(chunk, 0, last + 1)
+        found = None
+        if not self._overflow and len(self._partial) + first_end <= self.max_line:
+            found = self._check(self._partial + chunk[:first_end])
+        if found is None:
+            found = self._scan(chunk, first_end + 1, last + 1)
+        self._partial, self._overflow = b"", False
+        self._carry(chunk[last + 1 :])
+        if found is not None:
+            self.job_id = found
+        return found
 
-    def _keep(self, piece: bytes) -> None:
+    def _carry(self, piece: bytes) -> None:
         if self._overflow:
             return
         if len(self._partial) + len(piece) > self.max_line:
-            self._partial.clear()
-            self._overflow = True
+            self._partial, self._overflow = b"", True
         else:
             self._partial += piece
 
-    @staticmethod
-    def _match(line: bytes) -> str | None:
+    def _scan(self, data: bytes, start: int, stop: int) -> str | None:
+        """Check each line of data[start:stop] (whole lines) that contains `Started`."""
+        at = data.find(_KEY, start, stop)
+        while at >= 0:
+            begin = max(data.rfind(b"\n", start, at), data.rfind(b"\r", start, at)) + 1
+            end = _line_end(data, at, stop)
+            found = self._check(data[max(begin, start) : end])
+            if found is not None:
+                return found
+            at = data.find(_KEY, end + 1, stop)
+        return None
+
+    def _check(self, line: bytes) -> str | None:
+        if len(line) > self.max_line or _KEY not in line:
+            return None
         match = _STARTED.search(_ANSI.sub(b"", line))
         if match is None:
             return None
@@ -364,8 +379,12 @@ class StartedJobScanner:
         return clean_line(job_id) or None
 
 
-def _line_end(chunk: bytes, start: int) -> int:
-    newline, carriage = chunk.find(b"\n", start), chunk.find(b"\r", start)
+_KEY = b"Started"
+
+
+def _line_end(chunk: bytes, start: int, stop: int) -> int:
+    """The index of the first line break in chunk[start:stop] (-1: none)."""
+    newline, carriage = chunk.find(b"\n", start, stop), chunk.find(b"\r", start, stop)
     if newline < 0:
         return carriage
     if carriage < 0:
@@ -486,18 +505,50 @@ class _Supervisor:
         self._pending.clear()
 
     def wait(self) -> int:
-        assert self.proc is not None
-        while True:
-            try:
-                return self.proc.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                if self.deadline is not None and time.monotonic() >= self.deadline:
+        """Wait for the child, escalating at the deadlines; returns its status.
+
+        Sleeps in `select` on a pidfd (the child's exit) and a signal wake-up
+        pipe (a signal changed the deadline), so the exit is noticed at once;
+        without pidfd (not Linux) it polls every 50 ms.
+        """
+        proc = self.proc
+        assert proc is not None
+        try:
+            pidfd: int | None = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        try:
+            while True:
+                status = proc.poll()
+                if status is not None:
+                    return status
+                now = time.monotonic()
+                if self.deadline is not None and now >= self.deadline:
                     self.escalate()
+                    continue
+                timeout = None if self.deadline is None else self.deadline - now
+                if pidfd is None:
+                    timeout = 0.05 if timeout is None else min(timeout, 0.05)
+                watched = [wake_r] if pidfd is None else [pidfd, wake_r]
+                ready, _, _ = select.select(watched, [], [], timeout)
+                if wake_r in ready:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(wake_r, 512)
+        finally:
+            signal.set_wakeup_fd(old_wakeup)
+            for fd in (wake_r, wake_w, pidfd):
+                if fd is not None:
+                    os.close(fd)
 
     def close(self) -> None:
         if self._tty is not None:
             os.close(self._tty)
             self._tty = None
+
+
+PUMP_READ = 1 << 20
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -510,13 +561,16 @@ def _write_all(fd: int, data: bytes) -> None:
 def _pump(source: int, target: int, on_chunk: Callable[[bytes], object]) -> None:
     """Copy raw bytes as they come; hand each chunk to `on_chunk` after writing it.
 
-    When our stdout is gone (EPIPE), stop reading: the child then sees a
-    closed pipe, exactly as if it had written to our stdout itself.
+    Once `on_chunk` returns True (it needs no more, e.g. the job id was
+    found), the rest is moved with `os.splice` where the kernel allows it (no
+    copy through Python), else with read/write as before. When our stdout is
+    gone (EPIPE), stop reading: the child then sees a closed pipe, exactly as
+    if it had written to our stdout itself.
     """
     try:
         while True:
             try:
-                chunk = os.read(source, 65536)
+                chunk = os.read(source, PUMP_READ)
             except InterruptedError:
                 continue
             if not chunk:
@@ -525,10 +579,45 @@ def _pump(source: int, target: int, on_chunk: Callable[[bytes], object]) -> None
                 _write_all(target, chunk)
             except BrokenPipeError:
                 return
+            done = False
             with contextlib.suppress(Exception):
-                on_chunk(chunk)
+                done = on_chunk(chunk) is True
+            if done:
+                break
+        if _splice_all(source, target):
+            return
+        while chunk := os.read(source, PUMP_READ):
+            _write_all(target, chunk)
+    except OSError:  # EPIPE, or our stdout failed otherwise: stop, the child sees it
+        return
     finally:
         os.close(source)
+
+
+def _splice_all(source: int, target: int) -> bool:
+    """Move everything from the pipe `source` to `target` in the kernel.
+
+    False when splice is unavailable for this pair before any byte moved
+    (e.g. a terminal on an older kernel): the caller copies instead.
+    """
+    splice = getattr(os, "splice", None)
+    if splice is None:
+        return False
+    moved = False
+    while True:
+        try:
+            count = splice(source, target, PUMP_READ)
+        except InterruptedError:
+            continue
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise BrokenPipeError(exc.errno, exc.strerror) from None
+            if moved:
+                raise
+            return False
+        if count == 0:
+            return True
+        moved = True
 
 
 def run_start(
@@ -545,7 +634,8 @@ def run_start(
 
     Without `on_stdout` the child inherits our stdin/stdout/stderr (byte-exact
     and it still sees a terminal). With it, stdout goes through a pipe that a
-    thread copies to `stdout_fd` chunk by chunk, calling `on_stdout(chunk)`.
+    thread copies to `stdout_fd` chunk by chunk, calling `on_stdout(chunk)`
+    until that returns True (then the rest is spliced through untouched).
     Ctrl-C, SIGTERM and SIGHUP are handled here: the child is stopped and
     waited for before we return; nothing is left running.
     """

@@ -8,7 +8,8 @@ build:  FAKE_BUILD = trainer (default) | none | throw | fail; FAKE_TRAINER = the
 start:  prints START_STDOUT / START_STDERR (a multi-byte character split across
         writes, an invalid byte), then exits with FAKE_EXIT (default 0).
         FAKE_SLEEP=1: after the output, print "sleeping" and wait for signals.
-        FAKE_BYTES=N: write N bytes (a fixed pattern, 64 KiB writes) and exit.
+        FAKE_BYTES=N: write N bytes ("Started job job-bench", then a fixed pattern in
+        64 KiB writes) and exit.
         Signals received are appended to FAKE_SIGNALS (one name a line); SIGINT
         and SIGTERM exit (130/143) unless FAKE_IGNORE=INT,TERM lists them.
 Every call appends {"argv0", "args", "cwd"} as a JSON line to FAKE_ARKOR_LOG;
@@ -84,6 +85,8 @@ def start() -> int:
 
     total = int(os.environ.get("FAKE_BYTES", "0"))
     if total:
+        header = b"Started job job-bench\n"[:total]
+        total -= os.write(1, header)
         view = memoryview(PATTERN)
         while total > 0:
             n = os.write(1, view[: min(total, len(PATTERN))])

@@ -377,13 +377,15 @@ def test_sighup_and_a_stubborn_child_ends_in_sigkill(tp):
 
 
 def test_ctrl_c_in_a_terminal_reaches_the_child_exactly_once(tp):
-    run = start_pty(["-C", str(tp.project), "train", "--no-manifest", "--no-notify"],
-                    {**tp.env, "FAKE_SLEEP": "1"})  # fmt: skip
+    # The child ignores SIGINT (records it and goes on): a second, forwarded SIGINT
+    # would show up; after the grace period it gets SIGTERM.
+    env = {**tp.env, "FAKE_SLEEP": "1", "FAKE_IGNORE": "INT", "ARKOR_STUDIO_STOP_GRACE": "0.5"}
+    run = start_pty(["-C", str(tp.project), "train", "--no-manifest", "--no-notify"], env)
     assert run.read_until(lambda out: b"sleeping" in out), run.text
     child = int(tp.pidfile.read_text())
     run.send(b"\x03")  # the terminal sends SIGINT to the whole foreground group
     assert run.wait() == 130, run.text
-    assert tp.received() == ["INT"]  # not a second, forwarded one
+    assert tp.received() == ["INT", "TERM"]  # not a second, forwarded SIGINT
     assert gone(child)
     assert b"Job job-42 finished" in run.output  # the child wrote to the terminal itself
 
@@ -445,20 +447,26 @@ import os, sys
 from pathlib import Path
 from arkor_cli_studio import runner
 scanner = runner.StartedJobScanner()
-ids = []
+ids, calls = [], []
+stop = sys.argv[3] == "stop"
 def feed(chunk):
+    calls.append(len(chunk))
     found = scanner.feed(chunk)
     if found:
         ids.append(found)
+    return stop and found is not None
 result = runner.run_start(Path(sys.argv[1]), Path(sys.argv[2]), None, os.environ, on_stdout=feed)
-sys.stderr.write(f"\\nDRIVER ids={ids} code={result.code}\\n")
+sys.stderr.write(f"\\nDRIVER ids={ids} calls={len(calls)} code={result.code}\\n")
 sys.exit(result.code)
 """
 
 
-def test_pipe_passthrough_is_byte_exact_and_finds_the_job_id(tp):
+@pytest.mark.parametrize("mode", ["stop", "all"])
+def test_pipe_passthrough_is_byte_exact_and_finds_the_job_id(tp, mode):
+    """The --watch path: stdout through a pipe, every chunk to a callback; with
+    "stop", the callback is done after `Started job` and the rest is spliced."""
     proc = subprocess.run(
-        [sys.executable, "-c", PIPE_DRIVER, str(tp.bin), str(tp.project)],
+        [sys.executable, "-c", PIPE_DRIVER, str(tp.bin), str(tp.project), mode],
         env=subprocess_env({**tp.env, "FAKE_EXIT": "5"}),
         capture_output=True,
         cwd=ROOT,
@@ -466,8 +474,26 @@ def test_pipe_passthrough_is_byte_exact_and_finds_the_job_id(tp):
     )
     assert proc.stdout == EXPECTED_STDOUT
     assert proc.stderr.startswith(EXPECTED_STDERR)
-    assert proc.stderr.endswith(b"DRIVER ids=['job-42'] code=5\n")
+    tail = proc.stderr.rsplit(b"\nDRIVER ", 1)[1].decode()
+    ids, calls, code = tail.split()
+    assert (ids, code) == ("ids=['job-42']", "code=5")
     assert proc.returncode == 5
+    if mode == "stop":  # the callback saw only the chunk with the id; the rest was spliced
+        assert calls == "calls=1", calls
+
+
+def test_pipe_passthrough_of_bulk_output_after_the_id(tp):
+    proc = subprocess.run(
+        [sys.executable, "-c", PIPE_DRIVER, str(tp.bin), str(tp.project), "stop"],
+        env=subprocess_env({**tp.env, "FAKE_BYTES": "3000000"}),
+        capture_output=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+    expected = b"Started job job-bench\n"
+    body = (fake_arkor.PATTERN * 50)[: 3_000_000 - len(expected)]
+    assert proc.stdout == expected + body
+    assert b"ids=['job-bench']" in proc.stderr and proc.returncode == 0
 
 
 def test_scanner_finds_the_id_however_the_bytes_are_split():
