@@ -124,7 +124,11 @@ def bundle_path(project: Path) -> Path:
 class ManifestError(ConfigError):
     """Studio's `Couldn't read manifest: <error>`; exit 4, nothing started."""
 
-    def __init__(self, error: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        error: str,
+        hint: str | None = "Fix it (see src/arkor/), or run `arkor build` to see the full output.",
+    ) -> None:
         super().__init__(MANIFEST_ERROR_PREFIX + error, hint)
         self.error = error
 

@@ -3,7 +3,8 @@
 Installed as an executable script (shebang = this Python). Behaviour comes
 from environment variables, which `arkor-studio train` passes through:
 
-build:  FAKE_BUILD = trainer (default) | none | throw | fail; FAKE_TRAINER = the name.
+build:  FAKE_BUILD = trainer (default) | default | none | throw | fail; FAKE_TRAINER = the
+        name; FAKE_BUILD_SLEEP=S: write the pid to FAKE_PIDFILE, then sleep S seconds.
         Writes a real ES module to .arkor/build/index.mjs (or fails with a message).
 start:  prints START_STDOUT / START_STDERR (a multi-byte character split across
         writes, an invalid byte), then exits with FAKE_EXIT (default 0).
@@ -45,6 +46,12 @@ def _log() -> None:
 
 def build() -> int:
     mode = os.environ.get("FAKE_BUILD", "trainer")
+    if os.environ.get("FAKE_BUILD_SLEEP"):  # a slow build, for signals during it
+        pidfile = os.environ["FAKE_PIDFILE"]
+        with open(pidfile + ".tmp", "w") as fh:
+            fh.write(str(os.getpid()))
+        os.replace(pidfile + ".tmp", pidfile)
+        time.sleep(float(os.environ["FAKE_BUILD_SLEEP"]))
     if mode == "fail":
         sys.stderr.write('src/arkor/index.ts:3:7: ERROR: Expected ";" but found "trainer"\n')
         return 1

@@ -390,6 +390,19 @@ def test_ctrl_c_in_a_terminal_reaches_the_child_exactly_once(tp):
     assert b"Job job-42 finished" in run.output  # the child wrote to the terminal itself
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_during_the_build_stops_it_and_releases_the_lock(tp, sig, code):
+    proc = tp.popen("--no-notify", FAKE_BUILD_SLEEP="30")
+    build = tp.wait_for_child()
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err
+    assert gone(build)
+    assert tp.calls() == [["build"]]
+    assert not tp.lock_file().exists()
+
+
 # --- notification -------------------------------------------------------------------
 
 
