@@ -403,6 +403,27 @@ def test_signal_during_the_build_stops_it_and_releases_the_lock(tp, sig, code):
     assert not tp.lock_file().exists()
 
 
+def test_nohup_keeps_sighup_ignored_for_us_and_the_child(tp):
+    proc = subprocess.Popen(
+        ["nohup", *tp.argv("--no-manifest", "--no-notify")],
+        env=subprocess_env({**tp.env, "FAKE_SLEEP": "1"}),
+        cwd=tp.tmp,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    child = tp.wait_for_child()
+    os.kill(proc.pid, signal.SIGHUP)
+    time.sleep(0.3)
+    assert proc.poll() is None and not gone(child, timeout=0.1)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.communicate(timeout=20)
+    assert proc.returncode == 143
+    assert tp.received() == ["TERM"]  # the SIGHUP reached nobody
+    assert gone(child)
+
+
 # --- notification -------------------------------------------------------------------
 
 
