@@ -106,9 +106,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _register() -> None:
-    from arkor_cli_studio.commands import jobs, watch, stats
+    from arkor_cli_studio.commands import jobs, watch, stats, train
 
-    for module in (jobs, watch, stats):
+    for module in (jobs, watch, stats, train):
         module.register(app)
 
 
