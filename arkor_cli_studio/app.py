@@ -106,9 +106,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _register() -> None:
-    from arkor_cli_studio.commands import jobs
+    from arkor_cli_studio.commands import artifacts, cancel, jobs, show
 
-    for module in (jobs,):
+    for module in (jobs, show, cancel, artifacts):
         module.register(app)
 
 
