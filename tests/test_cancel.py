@@ -150,3 +150,13 @@ def test_bad_id_and_help(arkor):
     assert arkor.sim.requests == []
     result = arkor.cli("cancel", "--help")
     assert result.code == 0 and "Examples:" in result.stdout and "--yes" in result.stdout
+
+
+def test_ctrl_c_at_the_prompt_is_exit_130_and_sends_nothing(arkor):
+    arkor.sim.add_job("job-1", status="running")
+    run = arkor.pty("cancel", "job-1")
+    assert run.read_until(lambda out: PROMPT in out), run.text
+    run.signal()
+    assert run.wait() == 130
+    assert "Traceback" not in run.text
+    assert _posts(arkor.sim) == []
