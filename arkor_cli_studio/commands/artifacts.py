@@ -33,8 +33,10 @@ def artifacts(
         ),
     ] = False,
 ) -> None:
-    """The artifacts of `training.completed` (kind final) and of each
-    `checkpoint.saved` (kind checkpoint, with its step).
+    """A job's artifacts: the final adapter and the checkpoints.
+
+    Those of `training.completed` (kind final) and of each `checkpoint.saved`
+    (kind checkpoint, with its step).
 
     Read from the job's history: the detail's events when the server sends
     them, else the event stream replayed. For a job still running, the

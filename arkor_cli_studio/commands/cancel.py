@@ -44,7 +44,10 @@ def cancel(
         ),
     ] = False,
 ) -> None:
-    """Cancel a queued or running job (POST /v1/jobs/{id}/cancel), then print its new status.
+    """Cancel a queued or running job.
+
+    Sends POST /v1/jobs/{id}/cancel, then reads the job back and prints its
+    new status.
 
     On a terminal it asks first, showing the job's name and status. A job
     that already finished is left alone (exit 0). Declining exits 1: the

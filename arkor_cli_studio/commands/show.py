@@ -29,8 +29,11 @@ def show(
         bool, typer.Option("--json", help="The job object as the API returned it.")
     ] = False,
 ) -> None:
-    """One job on one screen: Studio's metadata sidebar, the error of a failed
-    job, and the training configuration. One request: GET /v1/jobs/{id}."""
+    """One job: metadata, error and training configuration.
+
+    Studio's metadata sidebar (as `watch` shows it), the error of a failed
+    job, and the `config` fields that are set. One request: GET /v1/jobs/{id}.
+    """
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.jobinfo import config_rows, error_text, final_artifact_count, jsonable
