@@ -106,9 +106,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _register() -> None:
-    from arkor_cli_studio.commands import jobs, watch, stats, train
+    from arkor_cli_studio.commands import jobs, watch, show, stats, artifacts, cancel, train
 
-    for module in (jobs, watch, stats, train):
+    for module in (jobs, watch, show, stats, artifacts, cancel, train):
         module.register(app)
 
 

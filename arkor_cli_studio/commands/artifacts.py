@@ -1,0 +1,73 @@
+"""`arkor-studio artifacts JOB_ID`: what the job produced, from its history."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from arkor_cli_studio.commands import boundary, examples
+
+EPILOG = examples(
+    "arkor-studio artifacts job_abc123",
+    'arkor-studio artifacts job_abc123 --json | jq -r \'.[] | select(.kind=="final")'
+    " | .artifact.pathname // .artifact'",
+    "arkor-studio artifacts job_abc123 --json | jq 'map(select(.kind==\"checkpoint\")) | length'",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("artifacts", epilog=EPILOG)(boundary(artifacts))
+
+
+def artifacts(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's id.")],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='A JSON array of {"kind": "final"|"checkpoint", "step", "artifact"}.',
+        ),
+    ] = False,
+) -> None:
+    """A job's artifacts: the final adapter and the checkpoints.
+
+    Those of `training.completed` (kind final) and of each `checkpoint.saved`
+    (kind checkpoint, with its step).
+
+    Read from the job's history: the detail's events when the server sends
+    them, else the event stream replayed. For a job still running, the
+    checkpoints so far (a note on stderr says so).
+    """
+    from arkor_cli_studio.app import settings_of
+    from arkor_cli_studio.cloud import connect
+    from arkor_cli_studio.cloud.history import load_history
+    from arkor_cli_studio.jobinfo import FINAL, collect_artifacts
+    from arkor_cli_studio.model import validate_job_id
+    from arkor_cli_studio.textsafe import clean_line
+
+    validate_job_id(job_id)
+    settings = settings_of(ctx)
+    with connect(settings) as backend:
+        history = load_history(backend, job_id)
+    found = collect_artifacts(history.events)
+    if as_json:
+        sys.stdout.write(json.dumps([a.record() for a in found], indent=2) + "\n")
+    else:
+        from arkor_cli_studio.render.console import make_console
+        from arkor_cli_studio.render.job import artifacts_view
+
+        make_console(no_color=settings.no_color).print(artifacts_view(found))
+    sys.stdout.flush()
+    status = clean_line(history.job.status) if history.job else "unknown"
+    if not history.complete:
+        print(
+            f"Job {clean_line(job_id)} is {status}, not finished: these are the checkpoints "
+            "so far; the final adapter arrives with training.completed.",
+            file=sys.stderr,
+        )
+    elif not any(a.kind == FINAL for a in found) and status in ("failed", "cancelled"):
+        print(f"Job {clean_line(job_id)} {status}: it has no final adapter.", file=sys.stderr)

@@ -1,0 +1,115 @@
+"""`arkor-studio cancel JOB_ID`: what `trainer.cancel()` does, from a shell.
+
+Exit status: 0 when the job ends up not running (cancel accepted, or it had
+already finished: nothing is sent then); 1 when it is still running because
+the confirmation was declined or the API refused; 2 when confirmation was
+needed but there is no terminal to ask on (pass --yes).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.errors import ArkorStudioError, UsageError
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.model import Job
+
+EPILOG = examples(
+    "arkor-studio cancel job_abc123              # asks first (job name and status)",
+    "arkor-studio cancel --yes job_abc123        # no question: for scripts",
+    "arkor-studio jobs --json | jq -r '.[] | select(.status==\"queued\") | .id'"
+    " | xargs -n1 arkor-studio cancel -y",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cancel", epilog=EPILOG)(boundary(cancel))
+
+
+def cancel(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's id.")],
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Do not ask first (required without a terminal).",
+        ),
+    ] = False,
+) -> None:
+    """Cancel a queued or running job.
+
+    Sends POST /v1/jobs/{id}/cancel, then reads the job back and prints its
+    new status.
+
+    On a terminal it asks first, showing the job's name and status. A job
+    that already finished is left alone (exit 0). Declining exits 1: the
+    job is still running.
+    """
+    from arkor_cli_studio.app import settings_of
+    from arkor_cli_studio.cloud import connect
+    from arkor_cli_studio.model import display_status, validate_job_id
+    from arkor_cli_studio.textsafe import clean_line
+
+    validate_job_id(job_id)
+    settings = settings_of(ctx)
+    with connect(settings) as backend:
+        job = backend.get_job(job_id).job
+        if job.is_terminal:
+            _report(job, "is already ", ": nothing to cancel.", settings.no_color)
+            return
+        if not yes:
+            shown = display_status(job, datetime.now(UTC))
+            _confirm(
+                f"Cancel job {clean_line(job.name) or '-'} ({clean_line(job.id)}), "
+                f"currently {clean_line(shown)}? [y/N] "
+            )
+        backend.cancel(job_id)
+        try:
+            after = backend.get_job(job_id).job
+        except ArkorStudioError as error:
+            print(
+                f"Cancel requested for {clean_line(job_id)}; could not read its new status: "
+                f"{clean_line(error.message)}",
+                file=sys.stderr,
+            )
+            return
+    if after.is_terminal:
+        _report(after, "is now ", ".", settings.no_color)
+    else:
+        tail = ": the cancel was accepted and takes effect shortly."
+        _report(after, "is still ", tail, settings.no_color)
+
+
+def _confirm(prompt: str) -> None:
+    """Ask on the terminal; anything but y/yes (or EOF) declines."""
+    from arkor_cli_studio.render.console import stream_is_terminal
+
+    if not (stream_is_terminal(sys.stdin) and stream_is_terminal(sys.stdout)):
+        raise UsageError(
+            "Not cancelling without confirmation: stdin and stdout are not both a terminal, "
+            "so there is no one to ask.",
+            hint="Pass --yes (-y) to cancel without asking.",
+        )
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if answer.strip().lower() not in ("y", "yes"):
+        if not answer:
+            sys.stderr.write("\n")
+        raise ArkorStudioError("Not cancelled: the job is left as it is.")
+
+
+def _report(job: Job, lead: str, tail: str, no_color: bool) -> None:
+    """One line on stdout: `Job NAME (ID) <lead><status><tail>`, the status coloured."""
+    from arkor_cli_studio.render.console import make_console
+    from arkor_cli_studio.render.job import status_report
+
+    make_console(no_color=no_color).print(status_report(job, lead, tail))

@@ -1,0 +1,212 @@
+"""What `show` and `artifacts` say about one job, as plain values.
+
+The training configuration as labelled rows, a failed job's error text, and
+the artifacts found in a job's history. No I/O, no terminals: the renderers
+in `render/job.py` draw these, and the commands print their JSON forms.
+Everything here is server data: values come back raw (callers sanitise
+them for a terminal) and nothing raises on a malformed payload.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from arkor_cli_studio.model import CHECKPOINT, COMPLETED, FAILED, Event, Job, base_model
+
+# --------------------------------------------------------------------------
+# Training configuration
+
+#: Readable labels for the `config` keys of arkor's JobConfig, in the order
+#: they are shown. `steps` / `epochs` are the short spellings some configs use.
+CONFIG_LABELS: Final = {
+    "maxSteps": "Max steps",
+    "steps": "Steps",
+    "numTrainEpochs": "Epochs",
+    "epochs": "Epochs",
+    "learningRate": "Learning rate",
+    "batchSize": "Batch size",
+    "loraR": "LoRA r",
+    "loraAlpha": "LoRA alpha",
+    "maxLength": "Max length",
+    "optim": "Optimizer",
+    "lrSchedulerType": "LR scheduler",
+    "weightDecay": "Weight decay",
+    "warmupSteps": "Warmup steps",
+    "loggingSteps": "Logging steps",
+    "saveSteps": "Save steps",
+    "evalSteps": "Eval steps",
+    "loadIn4bit": "Load in 4-bit",
+    "trainOnResponsesOnly": "Train on responses only",
+    "datasetFormat": "Dataset format",
+    "datasetSplit": "Dataset split",
+}
+HIDDEN: Final = "(hidden)"
+_SECRET_WORDS: Final = ("token", "secret", "password", "apikey", "api_key", "credential")
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with non-finite numbers (JSON's `1e309`) as null: `json.dumps` stays valid."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: HIDDEN if _is_secret(str(k)) else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def config_value(value: Any) -> str | None:
+    """One config value as text, or None when it is not set (null, "", {}, [], inf)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, dict | list):
+        return compact_json(_redacted(value)) if value else None
+    return None
+
+
+def config_rows(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The training configuration fields that are set, as (label, value) rows.
+
+    Known keys get readable labels, in a fixed order; unknown keys follow in
+    the server's order, labelled as they are. The base model and the dataset
+    are left out (the metadata rows show them), and values under keys that
+    look secret (`token`, `apiKey`, ...) read `(hidden)`.
+    """
+    shown_elsewhere = {"datasetSource"}
+    if "datasetSource" not in config:
+        shown_elsewhere.add("dataset")
+    if base_model(config) is not None:
+        shown_elsewhere.add("model")
+    rows: list[tuple[str, str]] = []
+    keys = [k for k in CONFIG_LABELS if k in config]
+    keys += [k for k in config if k not in CONFIG_LABELS and k not in shown_elsewhere]
+    for key in keys:
+        raw = config[key]
+        text = HIDDEN if _is_secret(key) and raw not in (None, "") else config_value(raw)
+        if text is not None:
+            rows.append((CONFIG_LABELS.get(key, key), text))
+    return rows
+
+
+def error_text(job: Job, events: Iterable[Event] | None = None) -> str | None:
+    """A failed job's error: `job.error`, else the last `training.failed` event's."""
+    if job.error and job.error.strip():
+        return job.error.strip()
+    message = None
+    for event in events or ():
+        error = event.data.get("error") if event.name == FAILED else None
+        if isinstance(error, str) and error.strip():
+            message = error.strip()
+    return message
+
+
+# --------------------------------------------------------------------------
+# Artifacts
+
+FINAL: Final = "final"
+CHECKPOINT_KIND: Final = "checkpoint"
+#: Fields that say where an artifact is, most specific first.
+LOCATION_KEYS: Final = ("pathname", "path", "url", "uri", "href", "location", "key")
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One entry of an event's `artifacts`: a string or an object, as sent."""
+
+    kind: str  # "final" (training.completed) or "checkpoint" (checkpoint.saved)
+    step: int | float | None
+    value: Any
+
+    def record(self) -> dict[str, Any]:
+        """The `artifacts --json` form: {"kind", "step", "artifact"}."""
+        return {"kind": self.kind, "step": self.step, "artifact": jsonable(self.value)}
+
+    def _location_key(self) -> str | None:
+        if isinstance(self.value, dict):
+            for key in LOCATION_KEYS:
+                found = self.value.get(key)
+                if isinstance(found, str) and found:
+                    return key
+        return None
+
+    @property
+    def location(self) -> str | None:
+        """The path or URL: the string itself, or the first location field."""
+        if isinstance(self.value, str):
+            return self.value or None
+        key = self._location_key()
+        return str(self.value[key]) if key is not None else None
+
+    @property
+    def details(self) -> list[tuple[str, str]]:
+        """The other fields, as (key, value) text; a non-object entry is its JSON."""
+        if isinstance(self.value, str):
+            return []
+        if not isinstance(self.value, dict):
+            return [("value", compact_json(self.value))]
+        skip = self._location_key()
+        return [
+            (str(key), item if isinstance(item, str) else compact_json(item))
+            for key, item in self.value.items()
+            if key != skip
+        ]
+
+
+def _step(event: Event) -> int | float | None:
+    step = event.step
+    if step is None:
+        return None
+    return int(step) if step.is_integer() else step
+
+
+def collect_artifacts(events: Iterable[Event]) -> list[Artifact]:
+    """Artifacts of each `checkpoint.saved` and of `training.completed`, in order."""
+    found: list[Artifact] = []
+    for event in events:
+        if event.name == CHECKPOINT:
+            kind = CHECKPOINT_KIND
+        elif event.name == COMPLETED:
+            kind = FINAL
+        else:
+            continue
+        step = _step(event)
+        found.extend(Artifact(kind, step, item) for item in event.artifacts if item is not None)
+    return found
+
+
+def final_artifact_count(events: Iterable[Event]) -> int | None:
+    """The Artifacts row of Studio's sidebar: the `training.completed` count, if seen."""
+    count = None
+    for event in events:
+        if event.name == COMPLETED:
+            count = len(event.artifacts)
+    return count

@@ -1,0 +1,168 @@
+"""The `show` and `artifacts` renderables at a fixed width, clock and zone,
+and the pure values they draw (jobinfo)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta, timezone
+
+from rich.console import Console, RenderableType
+
+from arkor_cli_studio.jobinfo import (
+    HIDDEN,
+    Artifact,
+    collect_artifacts,
+    config_rows,
+    error_text,
+    final_artifact_count,
+)
+from arkor_cli_studio.model import Event, parse_job
+from arkor_cli_studio.render.job import artifacts_view, job_view
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+TOKYO = timezone(timedelta(hours=9))
+
+
+def text_of(renderable: RenderableType, width: int = 100) -> str:
+    console = Console(
+        file=io.StringIO(), record=True, width=width, color_system=None, force_terminal=False
+    )
+    console.print(renderable)
+    return console.export_text()
+
+
+def job(**fields):  # type: ignore[no-untyped-def]
+    base = {
+        "id": "job_01HZX3",
+        "name": "faq-bot",
+        "status": "completed",
+        "createdAt": "2026-03-01T10:00:00Z",
+        "startedAt": "2026-03-01T10:00:40Z",
+        "completedAt": "2026-03-01T10:09:55Z",
+        "error": None,
+        "config": {
+            "model": "unsloth/gemma-3-270m-it",
+            "datasetSource": {"type": "huggingface", "name": "acme/faq", "split": "train"},
+            "maxSteps": 300,
+            "numTrainEpochs": 2,
+            "learningRate": 0.0002,
+            "batchSize": 8,
+            "loraR": 16,
+            "loraAlpha": 32,
+            "loadIn4bit": True,
+            "warmupSteps": None,
+            "someNewKnob": {"mode": "fast", "apiKey": "sk-123"},
+        },
+    }
+    base.update(fields)
+    parsed = parse_job(base)
+    assert parsed is not None
+    return parsed
+
+
+def ev(name: str, **data):  # type: ignore[no-untyped-def]
+    return Event(name, "1", {"type": name, **data})
+
+
+def test_show_completed(snapshot):
+    j = job()
+    view = job_view(j, NOW, TOKYO, config=config_rows(j.config), artifacts=1)
+    assert text_of(view) == snapshot
+
+
+def test_show_failed_with_error_and_no_config(snapshot):
+    j = job(status="failed", config={}, error="CUDA out of memory.\n\tTried to allocate 2 GiB")
+    view = job_view(j, NOW, UTC, config=config_rows(j.config), error=error_text(j))
+    assert text_of(view) == snapshot
+
+
+def test_show_warming_up_ticks_from_created(snapshot):
+    j = job(status="queued", createdAt="2026-03-01T11:59:30Z", startedAt=None, completedAt=None)
+    view = job_view(j, NOW, UTC, config=config_rows(j.config))
+    assert text_of(view, width=60) == snapshot
+
+
+def test_artifacts_table(snapshot):
+    found = collect_artifacts(
+        [
+            ev("checkpoint.saved", step=100, artifacts=[{"pathname": "ckpt/100", "size": 42}]),
+            ev("checkpoint.saved", step=150.5, artifacts=["s3://bucket/ckpt/150"]),
+            ev(
+                "training.completed",
+                artifacts=[
+                    {
+                        "url": "https://storage.example.com/" + "very/long/" * 8 + "adapter",
+                        "pathname": "final/adapter.safetensors",
+                        "sha256": "ab" * 16,
+                    }
+                ],
+            ),
+        ]
+    )
+    assert text_of(artifacts_view(found)) == snapshot
+    assert text_of(artifacts_view([])) == "No artifacts yet.\n"
+
+
+def test_config_rows_labels_order_and_secrets():
+    rows = config_rows(
+        {
+            "zeta": 1,
+            "loraAlpha": 32,
+            "model": "m",
+            "datasetSource": {"type": "blob", "url": "u", "token": "t"},
+            "steps": 10,
+            "epochs": 1.5,
+            "learningRate": 1e-05,
+            "blank": "",
+            "none": None,
+            "empty": {},
+            "inf": float("inf"),
+            "flag": False,
+            "hfToken": "hf_secret",
+        }
+    )
+    assert rows == [
+        ("Steps", "10"),
+        ("Epochs", "1.5"),
+        ("Learning rate", "1e-05"),
+        ("LoRA alpha", "32"),
+        ("zeta", "1"),
+        ("flag", "no"),
+        ("hfToken", HIDDEN),
+    ]
+    # model and dataset only leave the config when the metadata rows show them
+    assert config_rows({"model": 5, "dataset": "d"}) == [("model", "5")]
+    assert config_rows({"datasetSource": "x", "dataset": "old"}) == [("dataset", "old")]
+
+
+def test_error_text_prefers_the_job_then_the_last_failed_event():
+    assert error_text(job(error="  boom  ")) == "boom"
+    events = [ev("training.failed", error="first"), ev("training.failed", error="second")]
+    assert error_text(job(error=None), events) == "second"
+    assert error_text(job(error="  "), [ev("training.failed", error=3)]) is None
+
+
+def test_collect_artifacts_kinds_steps_and_junk():
+    found = collect_artifacts(
+        [
+            ev("training.log", step=1, artifacts=["not-an-artifact"]),
+            ev("checkpoint.saved", step=2.0, artifacts="not a list"),
+            ev("checkpoint.saved", step=3.0, artifacts=["a", None]),
+            ev("training.completed", step=float("inf"), artifacts=[{"path": "p", "x": 1e400}]),
+        ]
+    )
+    assert [a.record() for a in found] == [
+        {"kind": "checkpoint", "step": 3, "artifact": "a"},
+        {"kind": "final", "step": None, "artifact": {"path": "p", "x": None}},
+    ]
+    assert isinstance(found[0].step, int)
+    assert final_artifact_count([]) is None
+    assert final_artifact_count([ev("training.completed")]) == 0
+
+
+def test_artifact_location_and_details():
+    a = Artifact("final", None, {"size": 1, "uri": "gs://x", "path": "", "url": "https://y"})
+    assert a.location == "https://y"  # url outranks uri; an empty path is not a location
+    assert a.details == [("size", "1"), ("uri", "gs://x"), ("path", "")]
+    assert Artifact("final", None, "s").details == []
+    assert Artifact("final", None, {"n": 1}).location is None
