@@ -150,7 +150,7 @@ def plan(scenario: Scenario) -> list[Planned]:
             "loss": round(loss, 4),
             "learningRate": learning_rate(scenario, step),
             "epoch": round(scenario.epochs * progress, 4),
-            "samplesPerSecond": round(samples / scenario.step_time * (0.95 + 0.1 * rng.random()), 2),
+            "samplesPerSecond": round(samples / scenario.step_time * rng.uniform(0.95, 1.05), 2),
         }
         eval_loss: float | None = None
         if step % scenario.eval_every == 0:
@@ -229,9 +229,7 @@ def add_demo_job(sim: Simulator, scenario: Scenario, created: float) -> str:
 class Player:
     """Plays a scenario's plan into the simulator, in a daemon thread."""
 
-    def __init__(
-        self, sim: Simulator, job_id: str, scenario: Scenario, *, created: float
-    ) -> None:
+    def __init__(self, sim: Simulator, job_id: str, scenario: Scenario, *, created: float) -> None:
         self.sim = sim
         self.job_id = job_id
         self.scenario = scenario

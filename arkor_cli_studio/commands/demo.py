@@ -126,9 +126,7 @@ def _has_watch(ctx: typer.Context) -> bool:
     return "watch" in names
 
 
-def run_demo(
-    scenario: Scenario, command: list[str], *, show_jobs: bool, no_color: bool
-) -> None:
+def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_color: bool) -> None:
     import tempfile
     import time
 
