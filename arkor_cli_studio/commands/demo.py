@@ -8,6 +8,9 @@ the same HTTP/SSE client as against the real cloud, with HOME pointing at
 the temporary directory for its duration. Everything is undone at exit,
 including Ctrl-C: the directory is removed and HOME restored.
 
+(Imports of anything heavier than typer happen inside the functions, so
+`--help` and TAB completion stay fast.)
+
 Why in-process rather than a child `python -m arkor_cli_studio`: no second
 interpreter start-up (~0.2 s of imports); one process receives Ctrl-C, so
 the interrupted `watch` exits 130 and our `finally` cleans up, with no
@@ -18,10 +21,7 @@ own `SystemExit`, passed through untouched.
 from __future__ import annotations
 
 import os
-import secrets
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,6 +127,7 @@ def _has_watch(ctx: typer.Context) -> bool:
 
 
 def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_color: bool) -> None:
+    import secrets
     import tempfile
     import time
 
@@ -227,6 +228,9 @@ def _home(home: Path) -> Iterator[None]:
 @contextmanager
 def _terminate_as_exit() -> Iterator[None]:
     """SIGTERM unwinds like Ctrl-C, so the temporary directory is still removed."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
