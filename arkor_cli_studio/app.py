@@ -24,6 +24,7 @@ writes them.
 
 EPILOG = (
     examples(
+        "arkor-studio demo                       # try it: no account needed",
         "arkor-studio jobs                       # the jobs table",
         "arkor-studio -C ~/my-model jobs -f      # follow another project's jobs",
         "arkor-studio jobs --json | jq -r '.[0].id'",
@@ -106,9 +107,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _register() -> None:
-    from arkor_cli_studio.commands import jobs, watch, show, stats, artifacts, cancel, train
+    from arkor_cli_studio.commands import jobs, watch, show, stats, artifacts, cancel, train, demo
 
-    for module in (jobs, watch, show, stats, artifacts, cancel, train):
+    for module in (jobs, watch, show, stats, artifacts, cancel, train, demo):
         module.register(app)
 
 

@@ -52,13 +52,20 @@ def jobs(
         ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, help="At most N jobs (after --status).")
+        int | None,
+        typer.Option("--limit", "-n", min=1, metavar="N", help="At most N jobs (after --status)."),
     ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep polling and redraw (every 5 s).")
     ] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=1.0, help="Seconds between polls with --follow.")
+        float,
+        typer.Option(
+            "--interval",
+            min=1.0,
+            metavar="SECONDS",
+            help="Seconds between polls with --follow.",
+        ),
     ] = 5.0,
 ) -> None:
     """The jobs table: Status, Name, Created, ID, in the server's order."""

@@ -1,0 +1,245 @@
+"""`arkor-studio demo`: the real `watch` (or `jobs`) against a built-in simulator.
+
+The simulator of the Arkor cloud API listens on 127.0.0.1 (ephemeral port);
+a temporary directory holds a fake HOME (credentials with a per-run random
+token and the simulator's URL) and a project with `.arkor/state.json`. The
+real command then runs *in this process*, through the same Typer app and
+the same HTTP/SSE client as against the real cloud, with HOME pointing at
+the temporary directory for its duration. Everything is undone at exit,
+including Ctrl-C: the directory is removed and HOME restored.
+
+(Imports of anything heavier than typer happen inside the functions, so
+`--help` and TAB completion stay fast.)
+
+Why in-process rather than a child `python -m arkor_cli_studio`: no second
+interpreter start-up (~0.2 s of imports); one process receives Ctrl-C, so
+the interrupted `watch` exits 130 and our `finally` cleans up, with no
+orphaned child or doubled signal handling; and the exit status is watch's
+own `SystemExit`, passed through untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.errors import ArkorStudioError
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.demo import Scenario
+
+EPILOG = examples(
+    "arkor-studio demo                                # a full run in about a minute",
+    "arkor-studio demo --fail --plain --speed 50; echo $?   # 1: the job failed",
+    "arkor-studio demo --json --speed 100 | jq -c 'select(.event==\"training.log\") | .data'",
+    "arkor-studio demo --jobs                         # the jobs table, every status",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo", epilog=EPILOG)(boundary(demo))
+
+
+def demo(
+    ctx: typer.Context,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            "--speed",
+            metavar="FACTOR",
+            min=0.1,
+            help="How much faster than a real run (default 4: about a minute).",
+            show_default=False,
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps",
+            metavar="N",
+            min=1,
+            help="Training steps of the simulated run (default 120).",
+            show_default=False,
+        ),
+    ] = None,
+    fail: Annotated[
+        bool, typer.Option("--fail", help="End in training.failed (watch exits 1).")
+    ] = False,
+    plain: Annotated[bool, typer.Option("--plain", help="watch --plain: one line per event.")] = (
+        False
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="watch --json (or jobs --json).")] = False,
+    advanced: Annotated[
+        bool, typer.Option("--advanced", help="watch --advanced: the statistics panel.")
+    ] = False,
+    jobs: Annotated[
+        bool, typer.Option("--jobs", help="Show the jobs table of a few simulated jobs instead.")
+    ] = False,
+    notify: Annotated[
+        bool | None,
+        typer.Option(
+            "--notify/--no-notify",
+            help="watch --notify/--no-notify (default: watch's own).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Try it without an account: a simulated training run, watched live."""
+    from arkor_cli_studio.demo import DEFAULT_SPEED, DEFAULT_STEPS, Scenario
+
+    no_color = bool(ctx.find_root().params.get("no_color"))
+    scenario = Scenario(
+        steps=steps if steps is not None else DEFAULT_STEPS,
+        speed=speed if speed is not None else DEFAULT_SPEED,
+        fail=fail,
+    )
+    options: list[str] = []
+    if as_json:
+        options.append("--json")
+    if jobs:
+        run_demo(scenario, ["jobs", *options], show_jobs=True, no_color=no_color)
+        return
+    if not _has_watch(ctx):
+        raise ArkorStudioError(
+            "This build of arkor-studio has no `watch` command, which the demo runs.",
+            hint="Try `arkor-studio demo --jobs`.",
+        )
+    if plain:
+        options.append("--plain")
+    if advanced:
+        options.append("--advanced")
+    if notify is not None:
+        options.append("--notify" if notify else "--no-notify")
+    run_demo(scenario, ["watch", "{job}", *options], show_jobs=False, no_color=no_color)
+
+
+def _has_watch(ctx: typer.Context) -> bool:
+    root = ctx.find_root().command
+    names = getattr(root, "commands", {})
+    return "watch" in names
+
+
+def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_color: bool) -> None:
+    import secrets
+    import tempfile
+    import time
+
+    from arkor_cli_studio.app import app
+    from arkor_cli_studio.demo import ORG, PROJECT, Player, add_demo_job, seed_jobs
+    from arkor_cli_studio.simulator import Simulator
+
+    token = secrets.token_urlsafe(24)
+    with (
+        _terminate_as_exit(),
+        tempfile.TemporaryDirectory(prefix="arkor-studio-demo-") as tmp,
+        Simulator(token=token, org=ORG, project=PROJECT, ping_interval=5.0) as sim,
+    ):
+        home, project = _write_files(Path(tmp), token, sim.url)
+        player: Player | None = None
+        if show_jobs:
+            seed_jobs(sim, time.time())
+            job_id = ""
+        else:
+            created = time.time()
+            job_id = add_demo_job(sim, scenario, created)
+            player = Player(sim, job_id, scenario, created=created)
+        _banner(sim.url, tmp, scenario, show_jobs)
+        args = ["-C", str(project), "--api-url", sim.url]
+        if no_color:
+            args.append("--no-color")
+        args += [job_id if part == "{job}" else part for part in command]
+        try:
+            with _home(home):
+                if player is not None:
+                    player.start()
+                # The real CLI, in-process: same app, same client, same exit status.
+                app(args=args, prog_name="arkor-studio")
+        finally:
+            if player is not None:
+                player.stop()
+
+
+def _write_files(tmp: Path, token: str, url: str) -> tuple[Path, Path]:
+    import json
+
+    from arkor_cli_studio.demo import ORG, PROJECT, PROJECT_ID
+
+    home = tmp / "home"
+    project = tmp / "project"
+    (home / ".arkor").mkdir(parents=True)
+    (project / ".arkor").mkdir(parents=True)
+    credentials = home / ".arkor" / "credentials.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "mode": "anon",
+                "token": token,
+                "anonymousId": "anon-demo",
+                "arkorCloudApiUrl": url,
+                "orgSlug": ORG,
+            }
+        ),
+        encoding="utf-8",
+    )
+    credentials.chmod(0o600)
+    (project / ".arkor" / "state.json").write_text(
+        json.dumps({"orgSlug": ORG, "projectSlug": PROJECT, "projectId": PROJECT_ID}),
+        encoding="utf-8",
+    )
+    return home, project
+
+
+def _banner(url: str, tmp: str, scenario: Scenario, show_jobs: bool) -> None:
+    what = (
+        "a few simulated jobs"
+        if show_jobs
+        else f"a simulated {scenario.steps}-step run at {scenario.speed:g}x"
+        + (" that fails" if scenario.fail else "")
+    )
+    print(
+        f"arkor-studio demo: {what}, served by a simulated Arkor cloud at {url}\n"
+        f"arkor-studio demo: temporary HOME and project in {tmp} (removed at exit)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+@contextmanager
+def _home(home: Path) -> Iterator[None]:
+    """HOME points at the demo's directory while the real command runs."""
+    saved = os.environ.get("HOME")
+    os.environ["HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = saved
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the temporary directory is still removed."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,358 @@
+"""A realistic training run, played into the simulator (stdlib only).
+
+`plan()` turns a `Scenario` into the events a real fine-tuning job sends,
+each at a moment of *simulated* time (what a real run would take: ~40 s of
+GPU warm-up, ~1.5 s per optimizer step, eval passes, checkpoint saves).
+`Player` replays that plan in a thread, `speed` times faster than real,
+emitting into a `Simulator`: event timestamps are the job's creation time
+plus simulated time divided by `speed`, so they agree with the wall clock
+(and with the job's createdAt/startedAt) while keeping the run's shape.
+
+Also here: the few jobs `demo --jobs` lists. No rich, no httpx.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from arkor_cli_studio.model import CHECKPOINT, COMPLETED, END, FAILED, LOG, STARTED
+from arkor_cli_studio.simulator import Simulator, iso
+
+DEFAULT_STEPS = 120
+# A default run is ~230 s of simulated time (40 s warm-up, 120 steps of
+# 1.5 s, evals, checkpoints): at 4x it ends in about a minute.
+DEFAULT_SPEED = 4.0
+DEFAULT_SEED = 20260504
+
+ORG = "acme"
+PROJECT = "demo"
+PROJECT_ID = "proj_demo"
+DEMO_JOB_ID = "cm9x2k7q40001demo8r3tv5wz"
+DEMO_JOB_NAME = "smoltalk-chat-qwen2.5-0.5b"
+OOM_ERROR = (
+    "CUDA out of memory. Tried to allocate 1.95 GiB. GPU 0 has a total capacity of "
+    "22.05 GiB of which 1.21 GiB is free. Lower perDeviceTrainBatchSize or maxSeqLength."
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    steps: int = DEFAULT_STEPS
+    speed: float = DEFAULT_SPEED
+    fail: bool = False
+    seed: int = DEFAULT_SEED
+    warmup: float = 40.0  # simulated seconds queued while a GPU is allocated
+    step_time: float = 1.5  # simulated seconds per optimizer step
+    eval_time: float = 6.0  # one eval pass
+    checkpoint_time: float = 4.0  # saving a LoRA adapter
+    batch_size: int = 4
+    grad_accum: int = 4
+    epochs: int = 2
+    learning_rate: float = 2e-4
+
+    @property
+    def eval_every(self) -> int:
+        return max(1, round(self.steps / 12))
+
+    @property
+    def save_every(self) -> int:
+        return self.eval_every * 4
+
+    @property
+    def warmup_steps(self) -> int:
+        return max(1, round(self.steps * 0.1))
+
+    @property
+    def fail_step(self) -> int:
+        return max(1, int(self.steps * 0.6))
+
+
+@dataclass(frozen=True)
+class Planned:
+    at: float  # simulated seconds since the job was created
+    event: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def job_config(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "model": "Qwen/Qwen2.5-0.5B-Instruct",
+        "datasetSource": {
+            "type": "huggingface",
+            "name": "HuggingFaceTB/smoltalk",
+            "subset": "everyday-conversations",
+            "split": "train",
+        },
+        "maxSteps": scenario.steps,
+        "numTrainEpochs": scenario.epochs,
+        "learningRate": scenario.learning_rate,
+        "lrSchedulerType": "cosine",
+        "warmupSteps": scenario.warmup_steps,
+        "perDeviceTrainBatchSize": scenario.batch_size,
+        "gradientAccumulationSteps": scenario.grad_accum,
+        "maxSeqLength": 2048,
+        "evalSteps": scenario.eval_every,
+        "saveSteps": scenario.save_every,
+        "lora": {"r": 16, "alpha": 32, "dropout": 0.05},
+    }
+
+
+def learning_rate(scenario: Scenario, step: int) -> float:
+    """Linear warm-up, then cosine decay to zero at the last step."""
+    warm = scenario.warmup_steps
+    if step <= warm:
+        value = scenario.learning_rate * step / warm
+    else:
+        progress = (step - warm) / max(1, scenario.steps - warm)
+        value = scenario.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return float(f"{value:.4e}")
+
+
+def plan(scenario: Scenario) -> list[Planned]:
+    """Every event of the run, in order, at strictly increasing simulated times."""
+    rng = random.Random(scenario.seed)
+    samples = scenario.batch_size * scenario.grad_accum
+    events: list[Planned] = []
+    t = scenario.warmup
+    events.append(
+        Planned(
+            t,
+            STARTED,
+            {
+                "metadata": {
+                    "gpu": "NVIDIA L4 (24 GB)",
+                    "baseModel": job_config(scenario)["model"],
+                    "totalSteps": scenario.steps,
+                    "trainableParameters": 8_798_208,
+                    "totalParameters": 502_830_976,
+                    "precision": "bf16",
+                }
+            },
+        )
+    )
+    losses: list[float] = []
+    last_eval: float | None = None
+    evals = 0
+    end_step = scenario.fail_step if scenario.fail else scenario.steps
+    for step in range(1, end_step + 1):
+        progress = step / scenario.steps
+        t += scenario.step_time * (0.9 + 0.2 * rng.random())
+        trend = 0.48 + 1.9 * math.exp(-4.5 * progress)
+        loss = max(0.05, trend + rng.gauss(0.0, 0.05 + 0.07 * (1.0 - progress)))
+        losses.append(loss)
+        log: dict[str, Any] = {
+            "step": step,
+            "loss": round(loss, 4),
+            "learningRate": learning_rate(scenario, step),
+            "epoch": round(scenario.epochs * progress, 4),
+            "samplesPerSecond": round(samples / scenario.step_time * rng.uniform(0.95, 1.05), 2),
+        }
+        eval_loss: float | None = None
+        if step % scenario.eval_every == 0:
+            evals += 1
+            eval_loss = round(0.55 + 1.75 * math.exp(-4.0 * progress) + rng.gauss(0.0, 0.015), 4)
+            last_eval = eval_loss
+            if evals % 2 == 0:
+                log["evalLoss"] = eval_loss  # this trainer logged train and eval together
+                eval_loss = None
+        events.append(Planned(t, LOG, log))
+        if eval_loss is not None:  # an eval-only frame: evalLoss, no loss
+            t += scenario.eval_time
+            events.append(
+                Planned(t, LOG, {"step": step, "evalLoss": eval_loss, "epoch": log["epoch"]})
+            )
+        if scenario.fail and step == end_step:
+            t += 2.0
+            events.append(Planned(t, FAILED, {"error": OOM_ERROR, "step": step}))
+            events.append(Planned(t + 0.01, END))
+            return events
+        if step % scenario.save_every == 0:
+            t += scenario.checkpoint_time
+            base = f"checkpoints/checkpoint-{step}"
+            events.append(
+                Planned(
+                    t,
+                    CHECKPOINT,
+                    {
+                        "step": step,
+                        "artifacts": [
+                            {"pathname": f"{base}/adapter_model.safetensors"},
+                            {"pathname": f"{base}/adapter_config.json"},
+                        ],
+                    },
+                )
+            )
+    t += 3.0
+    metrics: dict[str, Any] = {
+        "trainLoss": round(sum(losses) / len(losses), 4),
+        "trainRuntime": round(t - scenario.warmup, 1),
+        "trainSamplesPerSecond": round(samples * scenario.steps / (t - scenario.warmup), 2),
+    }
+    if last_eval is not None:
+        metrics["evalLoss"] = last_eval
+    events.append(
+        Planned(
+            t,
+            COMPLETED,
+            {
+                "artifacts": [
+                    {"pathname": "final/adapter_model.safetensors"},
+                    {"pathname": "final/adapter_config.json"},
+                    {"pathname": "final/tokenizer.json"},
+                    {"pathname": "final/tokenizer_config.json"},
+                ],
+                "metrics": metrics,
+            },
+        )
+    )
+    events.append(Planned(t + 0.01, END))
+    return events
+
+
+def add_demo_job(sim: Simulator, scenario: Scenario, created: float) -> str:
+    """The demo's job, queued (warming up) at `created` (epoch seconds)."""
+    sim.add_job(
+        DEMO_JOB_ID,
+        name=DEMO_JOB_NAME,
+        status="queued",
+        created_at=created,
+        config=job_config(scenario),
+    )
+    return DEMO_JOB_ID
+
+
+class Player:
+    """Plays a scenario's plan into the simulator, in a daemon thread."""
+
+    def __init__(self, sim: Simulator, job_id: str, scenario: Scenario, *, created: float) -> None:
+        self.sim = sim
+        self.job_id = job_id
+        self.scenario = scenario
+        self.created = created
+        self.plan = plan(scenario)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-player", daemon=True)
+        self.done = threading.Event()
+
+    def start(self) -> Player:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def moment(self, planned: Planned) -> float:
+        """The wall-clock time (epoch seconds) of a planned event."""
+        return self.created + planned.at / self.scenario.speed
+
+    def _run(self) -> None:
+        try:
+            for planned in self.plan:
+                due = self.moment(planned)
+                delay = due - time.time()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+                if self._stop.is_set():
+                    return
+                if planned.event == END:
+                    self.sim.end(self.job_id)
+                else:
+                    self.sim.emit(self.job_id, planned.event, planned.payload, timestamp=iso(due))
+        finally:
+            self.done.set()
+
+
+# --------------------------------------------------------------------------
+# `demo --jobs`: a few jobs in every state Studio's list shows
+
+
+def seed_jobs(sim: Simulator, now: float) -> list[str]:
+    """Five jobs, newest first: warming up, running, completed, failed, cancelled."""
+    minute, hour = 60.0, 3600.0
+
+    def hf(name: str, subset: str | None = None, split: str = "train") -> dict[str, Any]:
+        source: dict[str, Any] = {"type": "huggingface", "name": name, "split": split}
+        if subset:
+            source["subset"] = subset
+        return source
+
+    def config(model: str, dataset: dict[str, Any], steps: int) -> dict[str, Any]:
+        return {
+            "model": model,
+            "datasetSource": dataset,
+            "maxSteps": steps,
+            "learningRate": 2e-4,
+            "numTrainEpochs": 1,
+            "perDeviceTrainBatchSize": 4,
+            "lora": {"r": 16, "alpha": 32},
+        }
+
+    jobs: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
+        (
+            "cm9x2m1d80007demo4k2hq9bn",
+            "support-triage-llama3.2-1b",
+            "queued",
+            config(
+                "meta-llama/Llama-3.2-1B-Instruct",
+                hf("bitext/Bitext-customer-support-llm-chatbot-training-dataset"),
+                300,
+            ),
+            {"createdAt": iso(now - 20)},
+        ),
+        (
+            DEMO_JOB_ID,
+            DEMO_JOB_NAME,
+            "running",
+            job_config(Scenario()),
+            {"createdAt": iso(now - 9 * minute), "startedAt": iso(now - 8 * minute)},
+        ),
+        (
+            "cm9wzt5e10003demo7y6pd2cx",
+            "gsm8k-reasoning-qwen2.5-1.5b",
+            "completed",
+            config("Qwen/Qwen2.5-1.5B-Instruct", hf("openai/gsm8k", "main"), 500),
+            {
+                "createdAt": iso(now - 2 * hour - 14 * minute),
+                "startedAt": iso(now - 2 * hour - 13 * minute),
+                "completedAt": iso(now - 2 * hour - 2 * minute),
+            },
+        ),
+        (
+            "cm9wq8h3v0002demo1m5rk7fj",
+            "sql-assistant-llama3.2-3b",
+            "failed",
+            config("meta-llama/Llama-3.2-3B-Instruct", hf("b-mc2/sql-create-context"), 800),
+            {
+                "createdAt": iso(now - 5 * hour - 40 * minute),
+                "startedAt": iso(now - 5 * hour - 39 * minute),
+                "completedAt": iso(now - 5 * hour - 31 * minute),
+                "error": OOM_ERROR,
+            },
+        ),
+        (
+            "cm9v4c0n20001demo9e8ws3ul",
+            "haiku-writer-smollm2-360m",
+            "cancelled",
+            config(
+                "HuggingFaceTB/SmolLM2-360M-Instruct",
+                {"type": "blob", "url": "https://datasets.example.com/haiku-4k.jsonl"},
+                200,
+            ),
+            {
+                "createdAt": iso(now - 26 * hour),
+                "startedAt": iso(now - 26 * hour + 50),
+                "completedAt": iso(now - 25 * hour - 52 * minute),
+            },
+        ),
+    ]
+    for job_id, name, status, cfg, times in jobs:
+        created = times.pop("createdAt")
+        sim.add_job(job_id, name=name, status=status, created_at=created, config=cfg, **times)
+    return [job[0] for job in jobs]
