@@ -53,6 +53,7 @@ class TrainScript:
     pieces: list[int] | None = None
     gate: threading.Event | None = None
     delay: float = 0.0
+    refuse: tuple[int, str] | None = None  # answer (status, {"error": ...}) instead
 
     def trailer(self) -> bytes:
         if self.start_error is not None:
@@ -297,6 +298,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": "file must be inside the project directory"})
             return
         script = self.studio.train
+        if script.refuse is not None:
+            self._json(script.refuse[0], {"error": script.refuse[1]})
+            return
         self._begin_chunked("text/plain; charset=utf-8")
         try:
             if script.raw is not None:

@@ -19,6 +19,7 @@ from arkor_cli_studio.config import (
     resolve_studio_url,
 )
 from arkor_cli_studio.errors import (
+    ApiError,
     AuthError,
     ConfigError,
     NotFoundError,
@@ -418,3 +419,34 @@ def test_fake_studio_checks_host_and_token_like_the_real_one(studio):
     studio.sim.add_job("j1")
     studio.sim.end("j1")
     assert get(f"/api/jobs/j1/events?studioToken={studio.token}", {}) == 200
+
+
+def test_cloud_auth_errors_passed_on_by_studio_are_not_blamed_on_the_token(studio_arkor):
+    studio_arkor.sim.add_fault("jobs", Fault(status=401, body=json.dumps({"error": "expired"})))
+    result = studio_arkor.cli("jobs")
+    assert result.code == 4 and "the cloud API answered: expired" in result.stderr
+    assert "arkor login" in result.stderr and "studio-token" not in result.stderr
+    studio_arkor.sim.add_fault("stream:j1", Fault(status=401, body=json.dumps({"error": "x"})))
+    studio_arkor.sim.add_job("j1")
+    with studio_arkor.backend() as backend, pytest.raises(AuthError) as caught:
+        list(follow_events(backend, "j1", sleep=lambda _: None))
+    assert "arkor login" in (caught.value.hint or "")
+
+
+def test_train_spawn_refused_with_500_is_a_start_error(studio):
+    studio.train = TrainScript(refuse=(500, "Failed to spawn training subprocess: EAGAIN"))
+    with studio_backend(studio) as backend, pytest.raises(ConfigError, match="EAGAIN"):
+        backend.train().__enter__()
+    studio.train = TrainScript(refuse=(409, "a run is in flight"))
+    with studio_backend(studio) as backend, pytest.raises(ApiError, match="in flight"):
+        backend.train().__enter__()
+
+
+def test_studio_mode_end_to_end_in_a_subprocess(mode_arkor: ModeArkor):
+    add_jobs(mode_arkor.sim)
+    result = mode_arkor.run("jobs", "--json")
+    assert result.code == 0, result.stderr
+    assert [j["id"] for j in json.loads(result.stdout)] == ["job-b", "job-a", "job-c"]
+    result = mode_arkor.run("jobs", ARKOR_STUDIO_TOKEN="wrong-token-123")
+    assert result.code == (4 if mode_arkor.mode == "studio" else 0), result.stderr
+    assert "Traceback" not in result.stderr and "wrong-token-123" not in result.output

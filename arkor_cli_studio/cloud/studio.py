@@ -45,6 +45,18 @@ from arkor_cli_studio.studio_run import (
 )
 
 TOKEN_HEADER = "X-Arkor-Studio-Token"
+CLOUD_AUTH_HINT = (
+    "The cloud API refused the credentials Studio uses. Run `arkor login` (or remove "
+    "~/.arkor/credentials.json so `arkor dev` signs in anonymously again), then restart "
+    "`arkor dev`."
+)
+
+
+def is_token_refusal(status: int, message: str) -> bool:
+    """Studio's own 403s name the token (or loopback); other 401/403s are the
+    cloud's answers that Studio passes on."""
+    lowered = message.lower()
+    return status == 403 and ("studio token" in lowered or "loopback" in lowered)
 
 
 class StudioBackend(Backend):
@@ -102,6 +114,8 @@ class StudioBackend(Backend):
         return f"drop {self.url_source} to use the cloud API directly"
 
     def auth_hint(self, status: int) -> str:
+        if status == 401:  # Studio refuses tokens with 403: a 401 is the cloud's, passed on
+            return CLOUD_AUTH_HINT
         rotates = "Studio's token changes every time `arkor dev` starts"
         if self.token_source == STUDIO_TOKEN_ENV:
             return (
@@ -126,13 +140,25 @@ class StudioBackend(Backend):
         )
 
     def raise_for_status(self, response: httpx.Response, job_id: str | None = None) -> None:
-        if response.status_code in (401, 403):
+        status = response.status_code
+        if status not in (401, 403):
+            super().raise_for_status(response, job_id)
+            return
+        message = error_message(response)
+        if not is_token_refusal(status, message):
             raise AuthError(
-                f"Studio at {self.base_url} refused the token read from {self.token_source} "
-                f"({error_message(response)}).",
-                hint=self.auth_hint(response.status_code),
+                f"Through Studio, the cloud API answered: {message}", hint=CLOUD_AUTH_HINT
             )
-        super().raise_for_status(response, job_id)
+        if "loopback" in message.lower():
+            raise AuthError(
+                f"Studio at {self.base_url} refused the request as not loopback ({message}).",
+                hint="Use http://127.0.0.1:PORT or http://localhost:PORT.",
+            )
+        raise AuthError(
+            f"Studio at {self.base_url} refused the token read from {self.token_source} "
+            f"({message}).",
+            hint=self.auth_hint(status),
+        )
 
     # ---- what Studio's API can't do, or does differently ----------------
 
@@ -179,8 +205,11 @@ class StudioBackend(Backend):
             ) as response:
                 if response.status_code >= 300:
                     response.read()
+                    message = error_message(response)
                     if response.status_code == 400:
-                        raise UsageError(f"Studio refused the run: {error_message(response)}")
+                        raise UsageError(f"Studio refused the run: {message}")
+                    if message.startswith("Failed to spawn"):
+                        raise _start_error(message)
                     self.raise_for_status(response)
                 yield TrainRun(response, self)
         except httpx.TransportError as exc:
@@ -227,11 +256,7 @@ class TrainRun:
                 "`arkor-studio jobs` lists it.",
             )
         if outcome.start_error is not None:
-            raise ConfigError(
-                f"Studio could not start `arkor start`: {outcome.start_error}",
-                hint="Check the project's dependencies (`npm install`) and run `arkor start` "
-                "in a terminal to see why.",
-            )
+            raise _start_error(outcome.start_error)
         self._outcome = outcome
 
     @property
@@ -250,6 +275,14 @@ class TrainRun:
             raise RuntimeError("TrainRun.exit_code: read the whole output first")
         code = self._outcome.exit_code
         return code if code is not None and 0 <= code <= 255 else 1
+
+
+def _start_error(reason: str) -> ConfigError:
+    return ConfigError(
+        f"Studio could not start `arkor start`: {reason}",
+        hint="Check the project's dependencies (`npm install`) and run `arkor start` "
+        "in a terminal to see why.",
+    )
 
 
 def make_studio_backend(settings: Settings) -> StudioBackend:
