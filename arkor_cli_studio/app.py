@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -76,8 +77,8 @@ def root(
             "--studio/--no-studio",
             help=(
                 "Go through a running `arkor dev` (Studio) instead of the cloud API: at "
-                "ARKOR_STUDIO_URL, else http://127.0.0.1:4000. ARKOR_STUDIO_URL alone turns "
-                "this on; --no-studio turns it off."
+                "ARKOR_STUDIO_URL, else http://127.0.0.1:4000. `--studio URL` is "
+                "--studio-url URL. ARKOR_STUDIO_URL alone turns this on; --no-studio off."
             ),
             show_default=False,
         ),
@@ -178,10 +179,44 @@ def _quiet_stdout() -> None:
         pass
 
 
+_HOST_PORT = re.compile(r"^[\w.\[\]:-]+:\d+/?$")
+
+
+def studio_value_alias(args: list[str]) -> list[str]:
+    """Accept the `--studio URL` and `--studio=URL` spellings as `--studio-url URL`.
+
+    Typer has no option with an optional value (its `flag_value` is
+    deprecated and ignored), and one would be ambiguous before a command
+    name anyway. So `--studio` is a flag, and a URL right after it (it has
+    `://`, or is `host:port`; a command name never is) is read as
+    `--studio-url`'s value. Everything else is left to Typer.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            out.extend(args[index:])
+            break
+        if arg.startswith("--studio="):
+            out.append("--studio-url=" + arg.removeprefix("--studio="))
+        elif (
+            arg == "--studio"
+            and index + 1 < len(args)
+            and ("://" in args[index + 1] or _HOST_PORT.match(args[index + 1]))
+        ):
+            out.extend(["--studio-url", args[index + 1]])
+            index += 1
+        else:
+            out.append(arg)
+        index += 1
+    return out
+
+
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
     try:
-        app(prog_name="arkor-studio")
+        app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
     except ArkorStudioError as error:
         if debug and error.exit_code not in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
             import traceback

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from arkor_cli_studio.app import studio_value_alias
 from arkor_cli_studio.cloud.events import follow_events
 from arkor_cli_studio.cloud.history import load_history
 from arkor_cli_studio.cloud.studio import StudioBackend
@@ -255,13 +256,18 @@ def test_studio_url_forms_and_precedence(arkor, studio):
         (["--studio", "jobs"], env),  # the flag with the URL from the environment
         (["jobs"], env),  # the environment alone
         (["--studio", "--studio-url", f"http://localhost:{studio.port}/", "jobs"], {}),
+        # The spellings of an optional value: `--studio URL`, `--studio=URL`.
+        (["--studio", studio.url, "jobs"], {}),
+        ([f"--studio={studio.url}", "jobs"], {}),
+        (["-C", str(arkor.project), "--studio", studio.url, "jobs"], {}),
     ]
     for args, extra in forms:
         before = len(studio.requests)
         result = arkor.cli(*args, "--json", **extra)
         assert result.code == 0, (args, result.stderr)
         assert len(json.loads(result.stdout)) == 3 and len(studio.requests) == before + 1
-    assert studio.requests[-1].headers["host"] == f"localhost:{studio.port}"
+    hosts = [r.headers["host"] for r in studio.requests]
+    assert hosts.count(f"localhost:{studio.port}") == 1  # as given, so Studio's guard passes
     # --no-studio wins over the environment: straight to the cloud.
     before = len(studio.requests)
     result = arkor.cli("--no-studio", "jobs", "--json", **env)
@@ -269,6 +275,28 @@ def test_studio_url_forms_and_precedence(arkor, studio):
     # Contradictions are usage errors.
     assert arkor.cli("--studio", "--api-url", arkor.sim.url, "jobs").code == 2
     assert arkor.cli("--no-studio", "--studio-url", studio.url, "jobs").code == 2
+
+
+def test_studio_value_alias_only_rewrites_a_url_after_studio():
+    assert studio_value_alias(["--studio", "jobs"]) == ["--studio", "jobs"]
+    assert studio_value_alias(["--studio", "http://x:1", "jobs"]) == [
+        "--studio-url",
+        "http://x:1",
+        "jobs",
+    ]
+    assert studio_value_alias(["--studio", "localhost:4000", "jobs"])[:2] == [
+        "--studio-url",
+        "localhost:4000",
+    ]
+    assert studio_value_alias(["--studio=http://x", "jobs"]) == ["--studio-url=http://x", "jobs"]
+    assert studio_value_alias(["--studio"]) == ["--studio"]
+    assert studio_value_alias(["--", "--studio", "http://x"]) == ["--", "--studio", "http://x"]
+    assert studio_value_alias(["--studio-url", "http://x"]) == ["--studio-url", "http://x"]
+
+
+def test_studio_without_scheme_gets_a_hint(arkor):
+    result = arkor.cli("--studio", "127.0.0.1:4000", "jobs")
+    assert result.code == 2 and "hint: Write the scheme too: http://127.0.0.1:4000" in result.stderr
 
 
 def test_resolve_and_check_studio_url():
