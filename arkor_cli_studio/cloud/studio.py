@@ -85,6 +85,9 @@ class StudioBackend(Backend):
             transport=transport,
         )
 
+    def __enter__(self) -> StudioBackend:  # typed: `with` keeps manifest()/train()
+        return self
+
     # ---- the transport ----------------------------------------------------
 
     def _auth_headers(self) -> dict[str, str]:
