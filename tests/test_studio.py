@@ -211,7 +211,7 @@ def test_studio_not_running_is_exit_5(arkor):
     result = arkor.cli("--studio-url", "http://127.0.0.1:1", "jobs")
     assert result.code == 5
     assert "Studio is not running at http://127.0.0.1:1." in result.stderr
-    assert "`arkor dev`" in result.stderr and "drop --studio-url" in result.stderr
+    assert "`arkor dev`" in result.stderr and "drop --studio" in result.stderr
     result = arkor.cli("jobs", ARKOR_STUDIO_URL="http://localhost:1")
     assert result.code == 5 and "Studio is not running at http://localhost:1" in result.stderr
     assert "unset ARKOR_STUDIO_URL" in result.stderr

@@ -114,7 +114,7 @@ class StudioBackend(Backend):
     def _drop_studio_hint(self) -> str:
         if self.url_source == STUDIO_URL_ENV:
             return f"unset {STUDIO_URL_ENV} (or pass --no-studio) to use the cloud API directly"
-        return f"drop {self.url_source} to use the cloud API directly"
+        return "drop --studio (and its URL) to use the cloud API directly"
 
     def auth_hint(self, status: int) -> str:
         if status == 401:  # Studio refuses tokens with 403: a 401 is the cloud's, passed on
@@ -126,9 +126,9 @@ class StudioBackend(Backend):
                 "current one from ~/.arkor/studio-token, or set it to the current one."
             )
         return (
-            f"{rotates}; this one was read from {self.token_source}. If another `arkor dev` "
-            f"started since, that file holds its token: point --studio-url at that one, "
-            f"or restart Studio at {self.base_url}."
+            f"{rotates}; this one was read from {self.token_source}, which the most recently "
+            f"started `arkor dev` wrote. If that is not the Studio at {self.base_url}, point "
+            "--studio-url at the newest one, or restart `arkor dev`."
         )
 
     def unreachable(self, reason: str) -> UnreachableError:
