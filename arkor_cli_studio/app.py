@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ import typer
 from arkor_cli_studio import __version__
 from arkor_cli_studio.commands import examples
 from arkor_cli_studio.config import Settings, project_dir
-from arkor_cli_studio.errors import ArkorStudioError, ExitCode
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UsageError
 
 HELP = """Arkor Studio's training flows in the terminal.
 
@@ -28,6 +29,7 @@ EPILOG = (
         "arkor-studio jobs                       # the jobs table",
         "arkor-studio -C ~/my-model jobs -f      # follow another project's jobs",
         "arkor-studio jobs --json | jq -r '.[0].id'",
+        "arkor-studio --studio jobs              # through a running `arkor dev`",
     )
     + "\n\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
 )
@@ -70,6 +72,27 @@ def root(
             help="Arkor cloud API base URL; overrides ARKOR_CLOUD_API_URL and the credentials.",
         ),
     ] = None,
+    studio: Annotated[
+        bool | None,
+        typer.Option(
+            "--studio/--no-studio",
+            help=(
+                "Go through a running `arkor dev` (Studio) instead of the cloud API: at "
+                "ARKOR_STUDIO_URL, else http://127.0.0.1:4000. `--studio URL` is "
+                "--studio-url URL. ARKOR_STUDIO_URL alone turns this on; --no-studio off."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    studio_url: Annotated[
+        str | None,
+        typer.Option(
+            "--studio-url",
+            metavar="URL",
+            help="Studio's address (loopback only); implies --studio.",
+            show_default=False,
+        ),
+    ] = None,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")
     ] = False,
@@ -78,7 +101,7 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    ctx.obj = _Lazy(project, api_url, no_color)
+    ctx.obj = _Lazy(project, api_url, no_color, studio, studio_url)
 
 
 class _Lazy:
@@ -87,15 +110,38 @@ class _Lazy:
     (So `--help` of a subcommand works even with a bad --project.)
     """
 
-    def __init__(self, project: Path | None, api_url: str | None, no_color: bool) -> None:
+    def __init__(
+        self,
+        project: Path | None,
+        api_url: str | None,
+        no_color: bool,
+        studio: bool | None = None,
+        studio_url: str | None = None,
+    ) -> None:
         self._args = (project, api_url, no_color)
+        self._studio = (studio, studio_url)
         self._settings: Settings | None = None
 
     def get(self) -> Settings:
         if self._settings is None:
+            from arkor_cli_studio.config import resolve_studio_url
+
             project, api_url, no_color = self._args
+            env = dict(os.environ)
+            # Validated before any command runs: a non-loopback URL never gets a request.
+            studio = resolve_studio_url(*self._studio, env)
+            if studio is not None and api_url is not None:
+                raise UsageError(
+                    "--api-url and Studio mode don't mix: Studio talks to the cloud API itself.",
+                    hint="Drop one of them (--no-studio turns off ARKOR_STUDIO_URL).",
+                )
             self._settings = Settings(
-                project=project_dir(project), api_url_override=api_url, no_color=no_color
+                project=project_dir(project),
+                api_url_override=api_url,
+                no_color=no_color,
+                studio_url=studio[0] if studio else None,
+                studio_source=studio[1] if studio else "--studio",
+                env=env,
             )
         return self._settings
 
@@ -134,10 +180,44 @@ def _quiet_stdout() -> None:
         pass
 
 
+_HOST_PORT = re.compile(r"^[\w.\[\]:-]+:\d+/?$")
+
+
+def studio_value_alias(args: list[str]) -> list[str]:
+    """Accept the `--studio URL` and `--studio=URL` spellings as `--studio-url URL`.
+
+    Typer has no option with an optional value (its `flag_value` is
+    deprecated and ignored), and one would be ambiguous before a command
+    name anyway. So `--studio` is a flag, and a URL right after it (it has
+    `://`, or is `host:port`; a command name never is) is read as
+    `--studio-url`'s value. Everything else is left to Typer.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            out.extend(args[index:])
+            break
+        if arg.startswith("--studio="):
+            out.append("--studio-url=" + arg.removeprefix("--studio="))
+        elif (
+            arg == "--studio"
+            and index + 1 < len(args)
+            and ("://" in args[index + 1] or _HOST_PORT.match(args[index + 1]))
+        ):
+            out.extend(["--studio-url", args[index + 1]])
+            index += 1
+        else:
+            out.append(arg)
+        index += 1
+    return out
+
+
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
     try:
-        app(prog_name="arkor-studio")
+        app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
     except ArkorStudioError as error:
         if debug and error.exit_code not in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
             import traceback

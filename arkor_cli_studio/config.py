@@ -18,6 +18,11 @@ from arkor_cli_studio.errors import ConfigError, UsageError
 from arkor_cli_studio.model import Scope
 
 DEFAULT_API_URL = "https://api.arkor.ai"
+DEFAULT_STUDIO_URL = "http://127.0.0.1:4000"
+STUDIO_TOKEN_ENV = "ARKOR_STUDIO_TOKEN"
+STUDIO_URL_ENV = "ARKOR_STUDIO_URL"
+# Studio's server answers only to these Host names (its DNS-rebinding guard).
+STUDIO_HOSTS = frozenset({"127.0.0.1", "localhost"})
 LOGIN_HINT = "Run `arkor login`, or start `arkor dev` once: either creates them."
 
 
@@ -28,6 +33,11 @@ def arkor_home() -> Path:
 
 def credentials_path() -> Path:
     return arkor_home() / "credentials.json"
+
+
+def studio_token_path() -> Path:
+    """Where `arkor dev` writes its per-launch token when it starts."""
+    return arkor_home() / "studio-token"
 
 
 def state_path(project: Path) -> Path:
@@ -145,6 +155,121 @@ def resolve_api_url(
     return DEFAULT_API_URL
 
 
+# --------------------------------------------------------------------------
+# Studio mode (`--studio`): the URL of a running `arkor dev` and its token
+
+
+@dataclass(frozen=True)
+class StudioToken:
+    value: str = field(repr=False)  # a secret: only ever a request header
+    source: str  # "ARKOR_STUDIO_TOKEN" or the file's path: named in errors
+
+    def __str__(self) -> str:
+        return f"StudioToken(source={self.source!r})"
+
+
+def load_studio_token(env: Mapping[str, str]) -> StudioToken:
+    """ARKOR_STUDIO_TOKEN, else ~/.arkor/studio-token (whitespace stripped)."""
+    if STUDIO_TOKEN_ENV in env:
+        value = env[STUDIO_TOKEN_ENV].strip()
+        if not value:
+            raise ConfigError(
+                f"{STUDIO_TOKEN_ENV} is set but empty.",
+                hint=f"Unset it to use {studio_token_path()}, which `arkor dev` writes.",
+            )
+        source = STUDIO_TOKEN_ENV
+    else:
+        path = studio_token_path()
+        source = str(path)
+        started = "`arkor dev` writes it every time it starts"
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"No Studio token at {path}.",
+                hint=f"Start Studio with `arkor dev` ({started}), or set {STUDIO_TOKEN_ENV}.",
+            ) from None
+        except IsADirectoryError:
+            raise ConfigError(f"Can't read the Studio token {path}: it is a directory.") from None
+        except PermissionError:
+            raise ConfigError(f"Can't read the Studio token {path}: permission denied.") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"Can't read the Studio token {path}: it is not UTF-8.") from None
+        except OSError as exc:
+            raise ConfigError(
+                f"Can't read the Studio token {path}: {exc.strerror or exc}."
+            ) from None
+        if not value:
+            raise ConfigError(
+                f"The Studio token file {path} is empty.",
+                hint=f"Restart `arkor dev`: {started}.",
+            )
+    if any(not (" " < ch < "\x7f") for ch in value):
+        # Never echo it: it is a secret, and a header can't carry these bytes.
+        raise ConfigError(f"The Studio token from {source} contains spaces or control characters.")
+    return StudioToken(value=value, source=source)
+
+
+def check_studio_url(url: str, source: str) -> str:
+    """A loopback `http://host[:port]` for Studio, normalised; else UsageError.
+
+    Checked before anything is sent: the token must never leave the machine.
+    """
+    example = "http://127.0.0.1:4000"
+    if any(not (" " < ch < "\x7f") for ch in url):
+        raise UsageError(f"{source}: the URL contains spaces or control characters.")
+    if "://" not in url:
+        raise UsageError(
+            f"{source} must be a URL like {example}, not {url!r}.",
+            hint=f"Write the scheme too: http://{url}",
+        )
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        raise UsageError(f"{source} must be an http:// URL (Studio serves plain HTTP): {url!r}")
+    if "@" in parts.netloc:
+        raise UsageError(f"{source} must not carry a user name or password.")
+    if parts.query or parts.fragment or parts.path.strip("/"):
+        raise UsageError(f"{source} must be just http://host:port, like {example}: {url!r}")
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"{source} has an invalid port: {url!r}") from None
+    if host not in STUDIO_HOSTS:
+        hint = "Studio only listens on this machine; the token must not leave it."
+        if host in {"::1", "0:0:0:0:0:0:0:1"}:
+            hint = "Studio answers only to the names 127.0.0.1 and localhost; use one of them."
+        raise UsageError(
+            f"{source}: refusing {host or url!r}: Studio mode talks only to 127.0.0.1 or "
+            "localhost.",
+            hint=hint,
+        )
+    return f"http://{host}" + (f":{port}" if port is not None else "")
+
+
+def resolve_studio_url(
+    enabled: bool | None, url: str | None, env: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """(URL, where it came from) for Studio mode, or None for cloud mode.
+
+    `--studio-url URL` implies Studio mode; `--studio` uses ARKOR_STUDIO_URL or
+    the default; ARKOR_STUDIO_URL alone (non-empty) turns Studio mode on;
+    `--no-studio` turns it off whatever the environment says.
+    """
+    if enabled is False:
+        if url is not None:
+            raise UsageError("--no-studio and --studio-url contradict each other.")
+        return None
+    if url is not None:
+        return check_studio_url(url, "--studio-url"), "--studio-url"
+    from_env = env.get(STUDIO_URL_ENV, "").strip()
+    if from_env:
+        return check_studio_url(from_env, STUDIO_URL_ENV), STUDIO_URL_ENV
+    if enabled:
+        return DEFAULT_STUDIO_URL, "--studio"
+    return None
+
+
 def project_dir(value: Path | None) -> Path:
     path = (value or Path.cwd()).expanduser()
     if not path.exists():
@@ -174,6 +299,7 @@ class Settings:
     project: Path
     api_url_override: str | None = None
     studio_url: str | None = None
+    studio_source: str = "--studio"  # what chose Studio mode, for hints
     no_color: bool = False
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 

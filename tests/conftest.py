@@ -18,6 +18,7 @@ from tests.helpers import (
     start_pty,
     start_subprocess,
 )
+from tests.studio_server import FakeStudio
 
 # Deterministic rendering everywhere: UTC unless a test says otherwise.
 os.environ["TZ"] = "UTC"
@@ -94,3 +95,67 @@ class Arkor:
 @pytest.fixture
 def arkor(tmp_path: Path, sim: Simulator) -> Arkor:
     return Arkor(tmp_path, sim)
+
+
+# ---- Studio mode (`--studio`): a fake `arkor dev` in front of the simulator ----
+
+
+@pytest.fixture
+def studio(sim: Simulator) -> Iterator[FakeStudio]:
+    with FakeStudio(sim) as server:
+        yield server
+
+
+class ModeArkor(Arkor):
+    """An `Arkor` that runs every command in one mode: "cloud" (the API
+    directly) or "studio" (through the fake `arkor dev`, `--studio-url URL`
+    added before the command, its token in ~/.arkor/studio-token)."""
+
+    def __init__(self, tmp: Path, sim: Simulator, studio: FakeStudio | None) -> None:
+        super().__init__(tmp, sim)
+        self.studio = studio
+        self.mode = "studio" if studio is not None else "cloud"
+        if studio is not None:
+            self.studio_token_file.write_text(studio.token + "\n")
+
+    @property
+    def studio_token_file(self) -> Path:
+        return self.home / ".arkor" / "studio-token"
+
+    def args(self, args: tuple[str, ...]) -> list[str]:
+        if self.studio is None:
+            return super().args(args)
+        return ["--studio-url", self.studio.url, *super().args(args)]
+
+    def backend(self):  # type: ignore[no-untyped-def]
+        """The `Backend` that `connect()` picks for this mode (close it after use)."""
+        from arkor_cli_studio.cloud import connect
+        from arkor_cli_studio.config import Settings
+        from tests.helpers import patched_environ
+
+        with patched_environ(self.env):
+            return connect(
+                Settings(
+                    project=self.project,
+                    studio_url=self.studio.url if self.studio else None,
+                    env=dict(self.env),
+                )
+            )
+
+
+@pytest.fixture
+def studio_arkor(tmp_path: Path, sim: Simulator, studio: FakeStudio) -> ModeArkor:
+    """Studio mode only (for what has no cloud counterpart: the token, ...)."""
+    return ModeArkor(tmp_path, sim, studio)
+
+
+@pytest.fixture(params=["cloud", "studio"])
+def mode_arkor(
+    request: pytest.FixtureRequest, tmp_path: Path, sim: Simulator
+) -> Iterator[ModeArkor]:
+    """The same scenario in both modes, on the same simulator data."""
+    if request.param == "cloud":
+        yield ModeArkor(tmp_path, sim, None)
+    else:
+        with FakeStudio(sim) as server:
+            yield ModeArkor(tmp_path, sim, server)

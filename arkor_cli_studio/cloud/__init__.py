@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 
 def connect(settings: Settings) -> Backend:
     """The backend for these settings, chosen once: the cloud API (or Studio)."""
+    if settings.studio_url is not None:
+        from arkor_cli_studio.cloud.studio import make_studio_backend
+
+        return make_studio_backend(settings)
     from arkor_cli_studio.cloud.client import make_cloud_backend
 
     return make_cloud_backend(settings)

@@ -103,6 +103,11 @@ class Backend:
             raise ConfigError("No Arkor credentials: this command needs them.", hint=LOGIN_HINT)
         return {"Authorization": f"Bearer {self._token}"}
 
+    def nothing_to_ask(self) -> bool:
+        """True when the project has no jobs yet (cloud: no usable state.json), so
+        no request is made. Studio mode overrides it: its server knows."""
+        return self.scope is None
+
     def _params(self) -> dict[str, str]:
         assert self.scope is not None
         return {"orgSlug": self.scope.org, "projectSlug": self.scope.project}
@@ -166,7 +171,7 @@ class Backend:
             ) from None
 
     def list_jobs(self) -> list[Job]:
-        if self.scope is None:
+        if self.nothing_to_ask():
             return []  # no state.json: the project has no jobs yet
         return parse_jobs(self._json(self.request("GET", self.jobs_path())))
 
@@ -174,7 +179,7 @@ class Backend:
         return next((job for job in self.list_jobs() if job.id == job_id), None)
 
     def get_job(self, job_id: str) -> JobDetail:
-        if self.scope is None:
+        if self.nothing_to_ask():
             raise self.not_found(job_id)
         body = self._json(self.request("GET", self.job_path(job_id), job_id=job_id))
         job = parse_job(body.get("job")) if isinstance(body, dict) else None
@@ -184,7 +189,7 @@ class Backend:
         return JobDetail(job=job, events=history_events(events) if events is not None else None)
 
     def cancel(self, job_id: str) -> None:
-        if self.scope is None:
+        if self.nothing_to_ask():
             raise self.not_found(job_id)
         self.request("POST", self.job_path(job_id, "/cancel"), job_id=job_id)
 
@@ -195,7 +200,7 @@ class Backend:
         """The raw streaming response; `cloud.events` checks and parses it.
 
         `read_timeout` overrides the client's (seconds without a byte)."""
-        if self.scope is None:
+        if self.nothing_to_ask():
             raise self.not_found(job_id)
         headers = {
             **self._auth_headers(),
