@@ -153,7 +153,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _register() -> None:
-    from arkor_cli_studio.commands import jobs, watch, show, stats, artifacts, cancel, train, demo
+    from arkor_cli_studio.commands import artifacts, cancel, demo, jobs, show, stats, train, watch
 
     for module in (jobs, watch, show, stats, artifacts, cancel, train, demo):
         module.register(app)

@@ -202,7 +202,6 @@ def test_demo_rejects_bad_speed_and_steps(tmp_path):
 
 
 def test_demo_plain_full_run_exits_0(tmp_path):
-    pytest.importorskip("arkor_cli_studio.commands.watch")
     env = _env(tmp_path)
     result = run_subprocess(["demo", "--plain", "--speed", "1000"], env, timeout=60)
     assert result.code == 0, result.stderr
@@ -212,7 +211,6 @@ def test_demo_plain_full_run_exits_0(tmp_path):
 
 
 def test_demo_fail_exits_1(tmp_path):
-    pytest.importorskip("arkor_cli_studio.commands.watch")
     env = _env(tmp_path)
     result = run_subprocess(["demo", "--plain", "--speed", "1000", "--fail"], env, timeout=60)
     assert result.code == 1, result.stderr
@@ -220,7 +218,6 @@ def test_demo_fail_exits_1(tmp_path):
 
 
 def test_demo_json_is_ndjson_of_the_whole_run(tmp_path):
-    pytest.importorskip("arkor_cli_studio.commands.watch")
     env = _env(tmp_path)
     result = run_subprocess(["demo", "--json", "--speed", "1000", "--steps", "20"], env)
     assert result.code == 0, result.stderr
@@ -230,7 +227,6 @@ def test_demo_json_is_ndjson_of_the_whole_run(tmp_path):
 
 
 def test_demo_ctrl_c_exits_130_and_cleans_up(tmp_path):
-    pytest.importorskip("arkor_cli_studio.commands.watch")
     import subprocess
 
     env = _env(tmp_path)

@@ -162,6 +162,7 @@ def test_a_one_megabyte_data_line(sim, backend):
     sim.add_job("j1")
     big = "x" * 1_000_000
     sim.emit("j1", "training.failed", {"error": big})
+    sim.end("j1")
     got = events_of(follow_events(backend, "j1", **NO_SLEEP))
     assert got[0].data["error"] == big
 
