@@ -170,6 +170,7 @@ def test_a_one_megabyte_data_line(sim, backend):
 def test_terminal_event_then_close_ends_without_reconnect(sim, backend):
     sim.add_job("j1")
     sim.emit("j1", "training.failed", {"error": "OOM"})
+    sim.end("j1")  # queued behind the close: never delivered
     sim.add_fault("stream:j1", Fault(close_after=1))
     got = events_of(follow_events(backend, "j1", **NO_SLEEP))
     assert [e.name for e in got] == ["training.failed"]

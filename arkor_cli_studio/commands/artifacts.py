@@ -12,8 +12,7 @@ from arkor_cli_studio.commands import boundary, examples
 
 EPILOG = examples(
     "arkor-studio artifacts job_abc123",
-    'arkor-studio artifacts job_abc123 --json | jq -r \'.[] | select(.kind=="final")'
-    " | .artifact.pathname // .artifact'",
+    "arkor-studio artifacts job_abc123 --json | jq -r '.[-1].artifact.pathname'",
     "arkor-studio artifacts job_abc123 --json | jq 'map(select(.kind==\"checkpoint\")) | length'",
 )
 

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 EPILOG = examples(
     "arkor-studio cancel job_abc123              # asks first (job name and status)",
     "arkor-studio cancel --yes job_abc123        # no question: for scripts",
-    "arkor-studio jobs --json | jq -r '.[] | select(.status==\"queued\") | .id'"
-    " | xargs -n1 arkor-studio cancel -y",
+    "arkor-studio jobs -s queued --json | jq -r '.[].id' | xargs -n1 arkor-studio cancel -y",
 )
 
 

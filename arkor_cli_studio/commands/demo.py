@@ -76,9 +76,6 @@ def demo(
         False
     ),
     as_json: Annotated[bool, typer.Option("--json", help="watch --json (or jobs --json).")] = False,
-    advanced: Annotated[
-        bool, typer.Option("--advanced", help="watch --advanced: the statistics panel.")
-    ] = False,
     jobs: Annotated[
         bool, typer.Option("--jobs", help="Show the jobs table of a few simulated jobs instead.")
     ] = False,
@@ -113,8 +110,6 @@ def demo(
         )
     if plain:
         options.append("--plain")
-    if advanced:
-        options.append("--advanced")
     if notify is not None:
         options.append("--notify" if notify else "--no-notify")
     run_demo(scenario, ["watch", "{job}", *options], show_jobs=False, no_color=no_color)
