@@ -147,18 +147,22 @@ def format_rate(rate: float | None) -> str | None:
     return f"{rate * 60:.1f} steps/min"
 
 
+def step_labels(p: Progress) -> list[str]:
+    """`step 120/500`, or `step 120` plus `epoch 1.20/3` when the total is in epochs."""
+    step = format_step(p.step) if p.step is not None else "-"
+    if p.total is not None and p.total.kind == "steps":
+        return [f"step {step}/{format_step(p.total.value)}"]
+    labels = [f"step {step}"]
+    if p.total is not None and p.epoch is not None:
+        labels.append(f"epoch {p.epoch:.2f}/{format_step(p.total.value)}")
+    return labels
+
+
 def progress_line(p: Progress) -> str | None:
     """`step 120/500 (24%) 1.8 steps/s ETA 3m31s`; None before any step."""
     if p.step is None and p.fraction is None:
         return None
-    parts = []
-    step = format_step(p.step) if p.step is not None else "-"
-    if p.total is not None and p.total.kind == "steps":
-        parts.append(f"step {step}/{format_step(p.total.value)}")
-    else:
-        parts.append(f"step {step}")
-        if p.total is not None and p.epoch is not None:
-            parts.append(f"epoch {p.epoch:.2f}/{format_step(p.total.value)}")
+    parts = step_labels(p)
     if p.fraction is not None:
         parts.append(f"({p.fraction * 100:.0f}%)")
     rate = format_rate(p.rate)

@@ -31,6 +31,7 @@ from arkor_cli_studio.progress import (
     format_rate,
     format_step,
     progress_line,
+    step_labels,
 )
 from arkor_cli_studio.render.jobs import STATUS_STYLES
 from arkor_cli_studio.textsafe import clean_line
@@ -156,13 +157,7 @@ def progress_lines(view: JobView, now: datetime, width: int) -> list[Text]:
         line.append("█" * filled, style=TEAL)
         line.append("░" * (bar_width - filled), style="dim")
         line.append(f" {p.fraction * 100:3.0f}%  ")
-    step = format_step(p.step) if p.step is not None else "-"
-    if p.total is not None and p.total.kind == "steps":
-        line.append(f"step {step}/{format_step(p.total.value)}")
-    else:
-        line.append(f"step {step}")
-        if p.total is not None and p.epoch is not None:
-            line.append(f"  epoch {p.epoch:.2f}/{format_step(p.total.value)}")
+    line.append("  ".join(step_labels(p)))
     extras = [format_rate(p.rate)]
     elapsed = view.run_duration(now)
     if elapsed is not None:
