@@ -137,3 +137,14 @@ def test_version_and_help(arkor):
     assert arkor.cli("--version").stdout.startswith("arkor-studio ")
     result = arkor.cli("jobs", "--help")
     assert result.code == 0 and "Examples:" in result.stdout
+
+
+def test_json_stays_valid_with_overflowing_numbers(arkor):
+    arkor.sim.add_job("j1", config={"learningRate": 1e309})
+    data = json.loads(arkor.cli("jobs", "--json").stdout)  # strict: no Infinity
+    assert data[0]["config"]["learningRate"] is None
+
+
+def test_demo_ignores_a_studio_url_in_the_environment(arkor):
+    result = arkor.run("demo", "--jobs", ARKOR_STUDIO_URL="http://127.0.0.1:4000")
+    assert result.code == 0, result.stderr

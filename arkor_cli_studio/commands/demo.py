@@ -146,7 +146,7 @@ def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_colo
             job_id = add_demo_job(sim, scenario, created)
             player = Player(sim, job_id, scenario, created=created)
         _banner(sim.url, tmp, scenario, show_jobs)
-        args = ["-C", str(project), "--api-url", sim.url]
+        args = ["--no-studio", "-C", str(project), "--api-url", sim.url]
         if no_color:
             args.append("--no-color")
         args += [job_id if part == "{job}" else part for part in command]

@@ -87,7 +87,10 @@ def select(jobs: list[Job], wanted: set[str] | None, limit: int | None) -> list[
 
 
 def json_jobs(jobs: list[Job], now: datetime) -> list[dict[str, Any]]:
-    return [{**job.raw, "displayStatus": display_status(job, now)} for job in jobs]
+    from arkor_cli_studio.jobinfo import jsonable
+
+    # Non-finite numbers (`1e309`) become null: the output stays valid JSON.
+    return [jsonable({**job.raw, "displayStatus": display_status(job, now)}) for job in jobs]
 
 
 def _print_json(value: Any, *, pretty: bool) -> None:
