@@ -55,10 +55,10 @@ class Credentials:
         return f"Credentials(mode={self.mode!r}, path={str(self.path)!r})"
 
 
-def _read_json(path: Path, what: str) -> Any:
-    """Parse a JSON file, turning every way it can be unreadable into one line."""
+def _read_text(path: Path, what: str) -> str:
+    """A file's text, turning every way it can be unreadable into one line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except IsADirectoryError:
         raise ConfigError(f"Can't read {what} {path}: it is a directory, not a file.") from None
     except PermissionError:
@@ -67,6 +67,11 @@ def _read_json(path: Path, what: str) -> Any:
         raise ConfigError(f"Can't read {what} {path}: it is not UTF-8 text.") from None
     except OSError as exc:
         raise ConfigError(f"Can't read {what} {path}: {exc.strerror or exc}.") from None
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """Parse a JSON file; every way it can be unreadable is one line."""
+    text = _read_text(path, what)
     if not text.strip():
         raise ConfigError(f"Can't read {what} {path}: the file is empty.")
     try:
@@ -182,23 +187,12 @@ def load_studio_token(env: Mapping[str, str]) -> StudioToken:
         path = studio_token_path()
         source = str(path)
         started = "`arkor dev` writes it every time it starts"
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+        if not path.exists() and not path.is_symlink():
             raise ConfigError(
                 f"No Studio token at {path}.",
                 hint=f"Start Studio with `arkor dev` ({started}), or set {STUDIO_TOKEN_ENV}.",
-            ) from None
-        except IsADirectoryError:
-            raise ConfigError(f"Can't read the Studio token {path}: it is a directory.") from None
-        except PermissionError:
-            raise ConfigError(f"Can't read the Studio token {path}: permission denied.") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"Can't read the Studio token {path}: it is not UTF-8.") from None
-        except OSError as exc:
-            raise ConfigError(
-                f"Can't read the Studio token {path}: {exc.strerror or exc}."
-            ) from None
+            )
+        value = _read_text(path, "the Studio token").strip()
         if not value:
             raise ConfigError(
                 f"The Studio token file {path} is empty.",

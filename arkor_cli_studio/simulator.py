@@ -285,10 +285,11 @@ class Simulator:
         return 0
 
 
-class _Server(ThreadingHTTPServer):
+class StreamTrackingServer(ThreadingHTTPServer):
+    """A threading server that can cut its open streaming responses at stop."""
+
     daemon_threads = True
     allow_reuse_address = True
-    sim: Simulator
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -302,6 +303,10 @@ class _Server(ThreadingHTTPServer):
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+class _Server(StreamTrackingServer):
+    sim: Simulator
 
 
 class _Handler(BaseHTTPRequestHandler):

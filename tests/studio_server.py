@@ -19,11 +19,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from arkor_cli_studio.simulator import Simulator
+from arkor_cli_studio.simulator import Simulator, StreamTrackingServer
 from tests.helpers import STUDIO_TOKEN, TOKEN
 
 LOOPBACK_HOST = re.compile(r"^(?:127\.0\.0\.1|localhost)(?::\d+)?$")
@@ -113,23 +113,8 @@ class FakeStudio:
         self.stop()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(StreamTrackingServer):
     studio: FakeStudio
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.open_streams: set[socket.socket] = set()
-        self.streams_lock = threading.Lock()
-
-    def close_streams(self) -> None:
-        with self.streams_lock:
-            for sock in list(self.open_streams):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class _Handler(BaseHTTPRequestHandler):
