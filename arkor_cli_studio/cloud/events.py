@@ -182,6 +182,7 @@ def _check_stream_response(backend: Backend, job_id: str, response: httpx.Respon
     response.read()
     message = error_message(response)
     if status in (401, 403):
+        backend.raise_for_status(response)  # the backend words it (Studio: whose token)
         raise AuthError(message, hint=backend.auth_hint(status))
     if status in (410, 426):
         hint = (
