@@ -571,3 +571,74 @@ def test_studio_mode_end_to_end_in_a_subprocess(mode_arkor: ModeArkor):
     result = mode_arkor.run("jobs", ARKOR_STUDIO_TOKEN="wrong-token-123")
     assert result.code == (4 if mode_arkor.mode == "studio" else 0), result.stderr
     assert "Traceback" not in result.stderr and "wrong-token-123" not in result.output
+
+
+# ---- the token stays in the header, whatever the command ---------------------------
+
+
+def test_the_token_is_never_in_a_url_or_any_output(studio_arkor: ModeArkor):
+    sim, studio = studio_arkor.sim, studio_arkor.studio
+    add_jobs(sim)
+    emit_run(sim, "j1")
+    sim.emit("j1", "checkpoint.saved", {"step": 3, "artifacts": ["ckpt/3"]})
+    wrong = "studio-SECRET-stale-0000"
+    runs = [
+        *(
+            studio_arkor.cli(*args)
+            for args in (
+                ("jobs",),
+                ("jobs", "--json", "-s", "running"),
+                ("watch", "j1", "--plain"),
+                ("watch", "j1", "--json"),
+                ("stats", "j1"),
+                ("stats", "j1", "--json"),
+                ("artifacts", "j1"),
+                ("artifacts", "j1", "--json"),
+                ("show", "j1"),
+                ("show", "job-a", "--json"),
+                ("cancel", "-y", "j1"),
+                ("watch", "nope", "--plain"),
+                ("show", "nope"),
+            )
+        ),
+        *(
+            studio_arkor.cli(*args, ARKOR_STUDIO_TOKEN=wrong)
+            for args in (("jobs",), ("watch", "j1"), ("stats", "j1"), ("artifacts", "j1"))
+        ),
+        # With a traceback on: the token is in no message, local or frame shown.
+        studio_arkor.run(
+            "watch", "j1", "--plain", ARKOR_STUDIO_TOKEN=wrong, ARKOR_STUDIO_DEBUG="1"
+        ),
+    ]
+    assert [r.code for r in runs] == [0] * 10 + [2, 1, 1] + [4] * 5
+    for result in runs:
+        for secret in (STUDIO_TOKEN, wrong, TOKEN):
+            assert secret not in result.output, result.output
+    refused = runs[-2].stderr
+    assert f"Studio at {studio.url} refused the token read from ARKOR_STUDIO_TOKEN" in refused
+    assert "every time `arkor dev` starts" in refused
+    # Studio's request log: paths only, the token in the header (the right one or
+    # the stale one), never in a query; the cloud token never sent to Studio.
+    targets = {r.target for r in studio.requests}
+    assert targets == {"/api/jobs", "/api/jobs/j1/events", "/api/jobs/nope/events"}
+    for request in studio.requests:
+        assert request.headers["x-arkor-studio-token"] in (STUDIO_TOKEN, wrong)
+        assert "authorization" not in request.headers
+    # And Studio's own requests upstream carry no Studio token either.
+    for request in sim.requests:
+        assert STUDIO_TOKEN not in json.dumps([request.path, request.query, request.headers])
+
+
+def test_fake_studio_takes_a_present_header_over_the_query_as_studio_does(studio):
+    import http.client
+
+    studio.sim.add_job("j1")
+    studio.sim.end("j1")
+    conn = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=5)
+    conn.request(
+        "GET",
+        f"/api/jobs/j1/events?studioToken={studio.token}",
+        headers={"X-Arkor-Studio-Token": ""},
+    )
+    assert conn.getresponse().status == 403  # `header ?? query`: an empty header counts
+    conn.close()

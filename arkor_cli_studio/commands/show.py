@@ -52,7 +52,8 @@ def show(
     with connect(settings) as backend:
         detail = backend.get_job(job_id)
         events = detail.events
-        if events is None and not backend.has_job_detail and _history_matters(detail.job):
+        replay = not as_json and events is None and not backend.has_job_detail
+        if replay and _history_matters(detail.job):
             events = _replayed(backend, job_id)
     job = detail.job
     if as_json:
