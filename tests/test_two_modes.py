@@ -420,3 +420,33 @@ def test_show_and_artifacts_and_stats_of_an_unknown_job(both: TwoModes):
         result = same(both.run(run_scenario(), command, "nope", **FAST))
         assert result.code == 1 and result.stdout == ""
         assert "No job nope" in result.stderr
+
+
+# ---- what only one mode can show ------------------------------------------------------
+
+
+def test_live_view_in_each_mode(mode_arkor: ModeArkor):
+    run_scenario(steps=30)(mode_arkor.sim)
+    run = mode_arkor.pty("watch", "j1", "--no-notify", columns=100, rows=30)
+    code = run.wait(timeout=30)
+    out = run.text
+    assert code == 0, out[-2000:]
+    assert "faq-bot" in out and "Training loss" in out and "training.completed" in out
+    assert STUDIO_TOKEN not in out and "Traceback" not in out
+    if mode_arkor.studio is not None:
+        assert {r.target for r in mode_arkor.studio.requests} == {
+            "/api/jobs",
+            "/api/jobs/j1/events",
+        }
+
+
+def test_show_through_studio_when_the_replay_fails(studio_arkor: ModeArkor):
+    run_scenario()(studio_arkor.sim)
+    studio_arkor.sim.add_fault("stream:j1", Fault(status=410))
+    result = studio_arkor.cli("--no-color", "show", "j1")
+    assert result.code == 0, result.stderr
+    artifacts = next(line for line in result.stdout.splitlines() if " Artifacts " in line)
+    assert artifacts.split() == ["│", "Artifacts", "-", "│"]  # unknown, not guessed
+    assert result.stderr.startswith(
+        "arkor-studio: could not replay the event stream of j1 for the Artifacts count:"
+    )
