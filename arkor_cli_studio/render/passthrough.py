@@ -127,7 +127,8 @@ class TerminalPassthrough:
         """From now on, queue lines; `wake()` asks the drawing thread to drain."""
         with self._lock:
             if self._mid_line:  # the view starts on a line of its own
-                _write_all(self.console.file.fileno(), b"\n")
+                self.console.file.write("\n")
+                self.console.file.flush()
                 self._mid_line = False
             self._live, self._wake = True, wake
 
