@@ -70,6 +70,14 @@ class TrainWatch:
 
         return feed
 
+    def peek(self, held: bytes) -> None:
+        """Bytes not written yet (Studio holds back a newline that might start
+        its trailer): enough to see that the `Started job` line has ended."""
+        if self.scanner.job_id is None and held:
+            found = self.scanner.feed(held)
+            if found is not None:
+                self._start(found)
+
     def stderr_feed(self, fd: int = 2) -> Callable[[bytes], None] | None:
         """Live only: arkor's stderr also goes above the view (None otherwise)."""
         return self.sink.stream(fd) if self.sink is not None else None

@@ -206,8 +206,11 @@ def _train_studio(
             try:
                 with backend.train(str(entry) if entry is not None else None) as started:
                     run = started
-                    for chunk in started:
-                        write(chunk)
+                    for chunk, held in started.stream():
+                        if chunk:
+                            write(chunk)
+                        if watcher is not None:
+                            watcher.peek(held)
             except KeyboardInterrupt:
                 interrupted = signal.SIGINT
             except runner.Terminated as stop:
