@@ -185,7 +185,11 @@ def test_watch_starts_while_studio_holds_back_the_newline(studio_arkor):
     assert out == b"Started job j1\ndone\n"
 
 
-def test_ctrl_c_closes_the_connection_and_says_what_studio_does(studio_arkor):
+@pytest.mark.parametrize(
+    ("sig", "code", "why"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "got signal 15")],
+)
+def test_ctrl_c_closes_the_connection_and_says_what_studio_does(studio_arkor, sig, code, why):
     gate = threading.Event()
     studio_arkor.studio.train = TrainScript(chunks=[b"Started job j9\n", b"never\n"], gate=gate)
     proc = subprocess.Popen(
@@ -199,15 +203,32 @@ def test_ctrl_c_closes_the_connection_and_says_what_studio_does(studio_arkor):
         assert proc.stdout is not None
         first = os.read(proc.stdout.fileno(), 100)  # streamed, not at the end; its newline
         assert first == b"Started job j9"  # is held back: it might start Studio's trailer
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
     finally:
         gate.set()
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     text = err.decode()
-    assert "interrupted; closed the connection to Studio" in text
+    assert f"{why}; closed the connection to Studio" in text
     assert "kills the process when its client goes away" in text
     assert out == b"", (out, text)  # that newline was not output after all
     assert "Traceback" not in text
     locks = Path(studio_arkor.home, ".local", "state", "arkor-studio", "locks")
     assert list(locks.iterdir()) == []  # the lock was taken, and released on the way out
+
+
+def test_notification_as_in_direct_mode(studio_arkor, tmp_path):
+    from tests.test_train import fake_notify_send, notifications
+
+    path, record = fake_notify_send(tmp_path)
+    studio_arkor.studio.train = TrainScript(chunks=[b"x\n"], exit=2)
+    proc = subprocess.run(
+        [*cli_command(), *studio_arkor.args(("train", "--notify"))],
+        env=subprocess_env({**studio_arkor.env, "PATH": path}),
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    [argv] = notifications(record)
+    assert argv[-4:-1] == ["critical", "--", "Training failed"]
+    assert argv[-1] == "my-trainer: arkor start exited with status 2"
