@@ -17,9 +17,11 @@ points costs about O(k log k + n) in C, not a fresh Python pass over n.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from array import array
 from bisect import insort
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Final
@@ -235,6 +237,59 @@ class ChartSeries:
     def summaries(self, last: int | None = None) -> tuple[SeriesStats, SeriesStats]:
         """(training loss, eval loss), each over its last `last` points if given."""
         return self.loss.summary(last), self.eval_loss.summary(last)
+
+
+class LiveStats:
+    """The chart's two series shared by two threads: the stream thread
+    `observe()`s points (a `watching.LossObserver`), a reader thread asks
+    for `summaries()`.
+
+    `observe` only appends to a pending buffer under a private lock (no
+    folding, no sorting); `summaries` swaps the buffers out under that lock
+    and folds them into its own `ChartSeries` outside it, so the stream
+    thread never waits for a sort. Summaries are throttled by their own
+    cost: after one that took `c` seconds, the next is computed no sooner
+    than `c / max_share` later (the cached one is returned meanwhile), so a
+    very long run spends at most ~`max_share` of the time on statistics.
+    """
+
+    def __init__(self, *, max_share: float = 0.1, clock: Callable[[], float] = time.monotonic):
+        self._lock = threading.Lock()  # the pending buffers
+        self._read_lock = threading.Lock()  # the folded series and the cache
+        self._loss = array("d")
+        self._eval = array("d")
+        self._series = ChartSeries()
+        self._cached: tuple[SeriesStats, SeriesStats] = (EMPTY, EMPTY)
+        self._next_due = 0.0
+        self._max_share = max_share
+        self._clock = clock
+
+    def observe(self, loss: float | None, eval_loss: float | None) -> None:
+        """One chart point (finite numbers, as the chart takes them)."""
+        with self._lock:
+            if loss is not None:
+                self._loss.append(loss)
+            if eval_loss is not None:
+                self._eval.append(eval_loss)
+
+    def summaries(self, *, fresh: bool = False) -> tuple[SeriesStats, SeriesStats]:
+        """(training loss, eval loss) over every point observed so far (up to
+        the throttle; `fresh` ignores it, e.g. for the final numbers)."""
+        with self._read_lock:
+            now = self._clock()
+            if not fresh and now < self._next_due:
+                return self._cached
+            with self._lock:
+                loss, evals = self._loss, self._eval
+                if not loss and not evals:
+                    return self._cached  # nothing new: still exact
+                self._loss, self._eval = array("d"), array("d")
+            self._series.loss.extend(loss)
+            self._series.eval_loss.extend(evals)
+            self._cached = self._series.summaries()
+            took = self._clock() - now
+            self._next_due = now + took / self._max_share
+            return self._cached
 
 
 def series_from_events(events: Iterable[Event]) -> ChartSeries:
