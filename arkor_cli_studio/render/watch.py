@@ -460,7 +460,8 @@ def advanced_compact_lines(advanced: Advanced, width: int) -> list[Text]:
         if all(sum(t.cell_len + 2 for t in span) - 2 <= width - label_width for span in spans):
             break
     for (label, _, empty, style), cells in zip(series, items, strict=True):
-        line = Text(f"{label:<{label_width}}", style=style)
+        line = Text()
+        line.append(f"{label:<{label_width}}", style=style)
         if not cells:
             line.append(empty, style="dim")
         for index, cell in enumerate(cells):
