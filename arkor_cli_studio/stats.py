@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from array import array
-from bisect import insort
+from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
@@ -41,6 +41,11 @@ T_TABLE_MAX_N: Final = len(T_TABLE_95) + 1
 # Inserting one by one into the sorted copy (a memmove each) beats a merge
 # sort of everything only for a handful of new points.
 _INSORT_MAX = 32
+# Up to n / _SPLICE_RATIO new points are spliced into the sorted copy (sort
+# them, find each one's place by bisection, copy the runs between): C copies
+# of the old values instead of a Python float object for each of them, ~30x
+# faster than the merge sort for 2,000 new points on a million.
+_SPLICE_RATIO = 8
 
 
 def t_critical_95(n: int) -> float | None:
@@ -200,10 +205,25 @@ class LossSeries:
         if n_b <= _INSORT_MAX and n_a:
             for value in new:
                 insort(self._sorted, value)
+        elif n_b * _SPLICE_RATIO <= n_a:
+            self._sorted = _splice(self._sorted, sorted(new))
         else:
             # Timsort finds the sorted run and merges the new points into it.
             self._sorted = array("d", sorted(chain(self._sorted, new)))
         self._folded = n
+
+
+def _splice(ordered: array[float], new: list[float]) -> array[float]:
+    """Ascending `ordered` with the ascending `new` merged in (ties: new last)."""
+    merged = array("d")
+    start = 0
+    for value in new:
+        end = bisect_right(ordered, value, start)
+        merged += ordered[start:end]
+        merged.append(value)
+        start = end
+    merged += ordered[start:]
+    return merged
 
 
 class ChartSeries:

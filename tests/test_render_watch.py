@@ -147,7 +147,12 @@ def advanced_text(view: JobView, width: int, height: int, **kwargs: object) -> s
         file=io.StringIO(), record=True, width=width, color_system=None, force_terminal=False
     )
     frame = watch_frame(
-        view, T0 + timedelta(seconds=341), width, height, tz=UTC, **kwargs  # type: ignore[arg-type]
+        view,
+        T0 + timedelta(seconds=341),
+        width,
+        height,
+        tz=UTC,
+        **kwargs,  # type: ignore[arg-type]
     )
     console.print(frame)
     return console.export_text()
@@ -169,12 +174,12 @@ def test_advanced_panel_is_stats_panel_line_for_line(snapshot):
     start = lines.index(panel[0])
     assert lines[start : start + len(panel)] == panel  # the same rendering, in the frame
     assert "So far: the run has not finished" in out
-    assert lines[start - 1].startswith("Latest") and lines[start + len(panel) + 1].startswith(
-        "Events"
-    )  # under the chart, above the event log
-    assert lines[next(i for i, l in enumerate(lines) if l.startswith("Loss"))].endswith(
-        "[a] Advanced"
-    )  # the key's hint sits in the chart's header, as Studio's toggle
+    # under the chart, above the event log
+    assert lines[start - 1].startswith("Latest")
+    assert lines[start + len(panel) + 1].startswith("Events")
+    # the key's hint sits in the chart's header, as Studio's toggle
+    legend = next(line for line in lines if line.startswith("Loss  "))
+    assert legend.endswith("[a] Advanced")
 
 
 def test_advanced_compact_on_a_short_terminal_has_the_same_numbers(snapshot):

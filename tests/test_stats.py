@@ -182,6 +182,22 @@ def test_loss_series_point_by_point_matches_numpy_at_every_summary():
     assert series.values == array("d", values[:seen].tolist())
 
 
+def test_loss_series_splices_small_batches_into_a_long_series():
+    """Batches of 33..n/8 points are spliced into the sorted copy (bisection):
+    exact order statistics, ties included, at every summary."""
+    rng = np.random.default_rng(9)
+    values = np.round(rng.gamma(2.0, 0.5, 6000), 2)  # rounded: many ties
+    series = LossSeries(values[:4000].tolist())
+    seen = 4000
+    assert_matches(series.summary(), values[:seen])
+    for size in (33, 100, 400, 1, 500, 966):  # 33..500: spliced; 966 > n/8: merge sort
+        series.extend(values[seen : seen + size].tolist())
+        seen += size
+        assert_matches(series.summary(), values[:seen])
+        assert series._sorted == array("d", np.sort(values[:seen]).tolist())
+    assert seen == 6000
+
+
 def test_loss_series_rejects_what_the_chart_would_not_draw():
     series = LossSeries([1.0])
     for bad in (math.nan, math.inf, -math.inf):

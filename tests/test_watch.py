@@ -345,9 +345,12 @@ def test_json_stays_valid_with_non_finite_numbers():
 
         return json.loads(line, parse_constant=refuse)
 
-    multi = parse_event("training.log", "9", '{"step": 3,\n"loss": 1e309}', keep_raw=True)
-    nan = parse_event("training.log", "10", '{"step": 4, "loss": NaN, "e": -Infinity}', keep_raw=True)
-    named = parse_event("training.log", "11", '{"note": "NaN in a string", "loss": 0.5}', keep_raw=True)
+    def log(data: str):  # type: ignore[no-untyped-def]
+        return parse_event("training.log", "9", data, keep_raw=True)
+
+    multi = log('{"step": 3,\n"loss": 1e309}')
+    nan = log('{"step": 4, "loss": NaN, "e": -Infinity}')
+    named = log('{"note": "NaN in a string", "loss": 0.5}')
     assert multi is not None and nan is not None and named is not None
     assert strict(record_line(multi))["data"] == {"step": 3, "loss": None}
     assert strict(record_line(nan))["data"] == {"step": 4, "loss": None, "e": None}
