@@ -142,6 +142,9 @@ def _install_handlers(
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             signal.signal(signum, chain)
+            # Continued (or the stop was discarded, as in an orphaned
+            # process group): keys again.
+            again()
 
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGTSTP, signal.SIGCONT):
         old = signal.getsignal(signum)
