@@ -20,7 +20,6 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
-from arkor_cli_studio.keys import available as keys_available
 from arkor_cli_studio.model import END, LOG, PING, event_record
 
 if TYPE_CHECKING:
@@ -190,6 +189,8 @@ class _Session:
         # live view also without it when the `a` key can show them.
         self.advanced = advanced  # shown now (the key toggles it)
         self.stats: LiveStats | None = None
+        from arkor_cli_studio.keys import available as keys_available
+
         if advanced or (mode == "live" and keys_available()):
             from arkor_cli_studio.stats import LiveStats
 
