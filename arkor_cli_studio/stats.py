@@ -17,9 +17,11 @@ points costs about O(k log k + n) in C, not a fresh Python pass over n.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from array import array
-from bisect import insort
-from collections.abc import Iterable
+from bisect import bisect_right, insort
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Final
@@ -39,6 +41,11 @@ T_TABLE_MAX_N: Final = len(T_TABLE_95) + 1
 # Inserting one by one into the sorted copy (a memmove each) beats a merge
 # sort of everything only for a handful of new points.
 _INSORT_MAX = 32
+# Up to n / _SPLICE_RATIO new points are spliced into the sorted copy (sort
+# them, find each one's place by bisection, copy the runs between): C copies
+# of the old values instead of a Python float object for each of them, ~30x
+# faster than the merge sort for 2,000 new points on a million.
+_SPLICE_RATIO = 8
 
 
 def t_critical_95(n: int) -> float | None:
@@ -198,10 +205,25 @@ class LossSeries:
         if n_b <= _INSORT_MAX and n_a:
             for value in new:
                 insort(self._sorted, value)
+        elif n_b * _SPLICE_RATIO <= n_a:
+            self._sorted = _splice(self._sorted, sorted(new))
         else:
             # Timsort finds the sorted run and merges the new points into it.
             self._sorted = array("d", sorted(chain(self._sorted, new)))
         self._folded = n
+
+
+def _splice(ordered: array[float], new: list[float]) -> array[float]:
+    """Ascending `ordered` with the ascending `new` merged in (ties: new last)."""
+    merged = array("d")
+    start = 0
+    for value in new:
+        end = bisect_right(ordered, value, start)
+        merged += ordered[start:end]
+        merged.append(value)
+        start = end
+    merged += ordered[start:]
+    return merged
 
 
 class ChartSeries:
@@ -235,6 +257,59 @@ class ChartSeries:
     def summaries(self, last: int | None = None) -> tuple[SeriesStats, SeriesStats]:
         """(training loss, eval loss), each over its last `last` points if given."""
         return self.loss.summary(last), self.eval_loss.summary(last)
+
+
+class LiveStats:
+    """The chart's two series shared by two threads: the stream thread
+    `observe()`s points (a `watching.LossObserver`), a reader thread asks
+    for `summaries()`.
+
+    `observe` only appends to a pending buffer under a private lock (no
+    folding, no sorting); `summaries` swaps the buffers out under that lock
+    and folds them into its own `ChartSeries` outside it, so the stream
+    thread never waits for a sort. Summaries are throttled by their own
+    cost: after one that took `c` seconds, the next is computed no sooner
+    than `c / max_share` later (the cached one is returned meanwhile), so a
+    very long run spends at most ~`max_share` of the time on statistics.
+    """
+
+    def __init__(self, *, max_share: float = 0.1, clock: Callable[[], float] = time.monotonic):
+        self._lock = threading.Lock()  # the pending buffers
+        self._read_lock = threading.Lock()  # the folded series and the cache
+        self._loss = array("d")
+        self._eval = array("d")
+        self._series = ChartSeries()
+        self._cached: tuple[SeriesStats, SeriesStats] = (EMPTY, EMPTY)
+        self._next_due = 0.0
+        self._max_share = max_share
+        self._clock = clock
+
+    def observe(self, loss: float | None, eval_loss: float | None) -> None:
+        """One chart point (finite numbers, as the chart takes them)."""
+        with self._lock:
+            if loss is not None:
+                self._loss.append(loss)
+            if eval_loss is not None:
+                self._eval.append(eval_loss)
+
+    def summaries(self, *, fresh: bool = False) -> tuple[SeriesStats, SeriesStats]:
+        """(training loss, eval loss) over every point observed so far (up to
+        the throttle; `fresh` ignores it, e.g. for the final numbers)."""
+        with self._read_lock:
+            now = self._clock()
+            if not fresh and now < self._next_due:
+                return self._cached
+            with self._lock:
+                loss, evals = self._loss, self._eval
+                if not loss and not evals:
+                    return self._cached  # nothing new: still exact
+                self._loss, self._eval = array("d"), array("d")
+            self._series.loss.extend(loss)
+            self._series.eval_loss.extend(evals)
+            self._cached = self._series.summaries()
+            took = self._clock() - now
+            self._next_due = now + took / self._max_share
+            return self._cached
 
 
 def series_from_events(events: Iterable[Event]) -> ChartSeries:

@@ -5,8 +5,12 @@ Simulator and times, in the same run and against the same stream:
 
 - baseline: a bare httpx + httpx-sse loop that parses each frame's JSON
   (run as a subprocess too, so interpreter start-up is on both sides);
-- `watch --json > /dev/null`, `watch --plain > /dev/null`;
-- the live view under a pseudo-terminal (output drained).
+- `watch --json > /dev/null`, `watch --plain > /dev/null`, each also with
+  `--advanced` (the statistics fed from the stream thread, printed at the end);
+- the live view under a pseudo-terminal (output drained): with stdin on the
+  terminal (the `a` key works, so the statistics are collected), with stdin
+  from /dev/null (no key: nothing collected), and with `--advanced` (the
+  panel drawn on every frame).
 
 Prints medians of several runs, the ratio to the baseline, and each
 command's peak RSS at 10k and at N events (it should stay flat).
@@ -137,7 +141,9 @@ def run_pipe(argv: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     return time.perf_counter() - started, code, peak
 
 
-def run_pty(argv: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+def run_pty(
+    argv: list[str], env: dict[str, str], *, stdin_tty: bool = True
+) -> tuple[float, int, int]:
     import fcntl
     import struct
     import termios
@@ -146,6 +152,9 @@ def run_pty(argv: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     pid, fd = pty.fork()
     if pid == 0:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        if not stdin_tty:
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
         os.execve(argv[0], argv, {**env, "TERM": "xterm-256color"})
     code, peak = wait_watching_rss(pid, poll=fd)
     os.close(fd)
@@ -171,8 +180,21 @@ def main() -> None:
             return {
                 "baseline (httpx-sse loop)": ([py, "-c", BASELINE, url, TOKEN], "pipe"),
                 "watch --json": ([*cli, "watch", job, "--json", "--no-notify"], "pipe"),
+                "watch --json --advanced": (
+                    [*cli, "watch", job, "--json", "--advanced", "--no-notify"],
+                    "pipe",
+                ),
                 "watch --plain": ([*cli, "watch", job, "--plain", "--no-notify"], "pipe"),
+                "watch --plain --advanced": (
+                    [*cli, "watch", job, "--plain", "--advanced", "--no-notify"],
+                    "pipe",
+                ),
                 "watch (live, pty)": ([*cli, "watch", job, "--no-notify"], "pty"),
+                "watch (live, no stdin)": ([*cli, "watch", job, "--no-notify"], "pty-nostdin"),
+                "watch (live) --advanced": (
+                    [*cli, "watch", job, "--advanced", "--no-notify"],
+                    "pty",
+                ),
             }
 
         print(f"{args.n:,} training.log events, median of {args.runs} runs\n")
@@ -181,7 +203,10 @@ def main() -> None:
             times: dict[str, list[float]] = {}
             for _ in range(args.runs):
                 for name, (argv, how) in commands(f"job{n}").items():
-                    seconds, code, peak = (run_pty if how == "pty" else run_pipe)(argv, env)
+                    if how == "pipe":
+                        seconds, code, peak = run_pipe(argv, env)
+                    else:
+                        seconds, code, peak = run_pty(argv, env, stdin_tty=how == "pty")
                     if code != 0:
                         raise SystemExit(f"{name} exited {code}")
                     times.setdefault(name, []).append(seconds)
@@ -189,14 +214,14 @@ def main() -> None:
             if n != args.n:
                 continue
             base = statistics.median(times["baseline (httpx-sse loop)"])
-            print(f"{'command':28} {'median s':>9} {'events/s':>10} {'ratio':>6}")
+            print(f"{'command':30} {'median s':>9} {'events/s':>10} {'ratio':>6}")
             for name, values in times.items():
                 median = statistics.median(values)
-                print(f"{name:28} {median:9.2f} {n / median:10,.0f} {median / base:6.2f}")
-        print(f"\npeak RSS (MiB){'':14} {'10k':>8} {f'{args.n // 1000}k':>8}")
+                print(f"{name:30} {median:9.2f} {n / median:10,.0f} {median / base:6.2f}")
+        print(f"\npeak RSS (MiB){'':16} {'10k':>8} {f'{args.n // 1000}k':>8}")
         for name, by_n in rss.items():
             cells = " ".join(f"{by_n.get(size, 0) / 1024:8.1f}" for size in sizes)
-            print(f"{name:28} {cells}")
+            print(f"{name:30} {cells}")
 
 
 if __name__ == "__main__":

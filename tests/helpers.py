@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "tok-SECRET-4f9a2c"  # recognisable: tests grep for it in every output
@@ -117,6 +118,15 @@ class PtyRun:
     fd: int
     output: bytearray = field(default_factory=bytearray)
     code: int | None = None
+    # The terminal's settings when the process had exited (read before the
+    # pty is closed): what it left behind, e.g. after cbreak mode.
+    final_termios: list[Any] | None = None
+
+    def termios(self) -> list[Any]:
+        """The terminal's settings now (`termios.tcgetattr` of the pty)."""
+        import termios
+
+        return termios.tcgetattr(self.fd)
 
     def read_until(self, predicate: Callable[[bytes], bool], timeout: float = 20) -> bool:
         deadline = time.monotonic() + timeout
@@ -153,6 +163,7 @@ class PtyRun:
             if pid:
                 while self._pump(0.01):
                     pass
+                self.final_termios = self.termios()
                 os.close(self.fd)
                 self.code = os.waitstatus_to_exitcode(status)
                 return self.code

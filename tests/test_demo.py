@@ -248,3 +248,24 @@ def test_demo_ctrl_c_exits_130_and_cleans_up(tmp_path):
         proc.kill()
     assert proc.returncode == 130, stderr
     assert list(Path(env["TMPDIR"]).iterdir()) == []
+
+
+def test_demo_advanced_forwards_to_watch(tmp_path):
+    env = _env(tmp_path)
+    result = run_subprocess(
+        ["demo", "--plain", "--advanced", "--speed", "1000", "--steps", "30"], env, timeout=60
+    )
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("Job "))
+    cards = "\n".join(lines[summary + 1 :])
+    assert "Training loss" in cards and "Eval loss" in cards
+    assert re.search(r"│ Points +30 │", cards)  # one training point a step
+    assert "So far" not in cards
+
+    result = run_subprocess(
+        ["demo", "--json", "--advanced", "--speed", "1000", "--steps", "10"], env, timeout=60
+    )
+    assert result.code == 0, result.stderr
+    [json.loads(line) for line in result.stdout.splitlines()]  # stdout: NDJSON only
+    assert re.search(r"│ Points +10 │", result.stderr)

@@ -128,3 +128,97 @@ def test_chart_series_and_markers():
 def test_plain_event_line_is_sanitised():
     event = Event("training.failed", "1", {"error": "bad\x1b]0;pwn\x07\nline", "timestamp": ts(5)})
     assert plain_event_line(event, UTC) == "2026-03-01 12:00:05  training.failed     bad line"
+
+
+# --------------------------------------------------------------------------
+# The Advanced panel (`watch --advanced`)
+
+
+def advanced_of(view: JobView, *, so_far: bool = True):  # type: ignore[no-untyped-def]
+    from arkor_cli_studio.render.watch import Advanced
+    from arkor_cli_studio.stats import series_from_events
+
+    series = series_from_events(view.log)  # every frame of these short runs is in the log
+    return Advanced(*series.summaries(), so_far=so_far)
+
+
+def advanced_text(view: JobView, width: int, height: int, **kwargs: object) -> str:
+    console = Console(
+        file=io.StringIO(), record=True, width=width, color_system=None, force_terminal=False
+    )
+    frame = watch_frame(
+        view,
+        T0 + timedelta(seconds=341),
+        width,
+        height,
+        tz=UTC,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    console.print(frame)
+    return console.export_text()
+
+
+def test_advanced_panel_is_stats_panel_line_for_line(snapshot):
+    from arkor_cli_studio.render.stats import stats_panel
+
+    view = training_view(150)
+    advanced = advanced_of(view)
+    out = advanced_text(view, 100, 40, advanced=advanced, toggle=True)
+    assert out == snapshot
+    reference = Console(
+        file=io.StringIO(), record=True, width=100, color_system=None, force_terminal=False
+    )
+    reference.print(stats_panel(advanced.loss, advanced.eval_loss, so_far=True, expand=False))
+    panel = [line.rstrip() for line in reference.export_text().splitlines()]
+    lines = out.splitlines()
+    start = lines.index(panel[0])
+    assert lines[start : start + len(panel)] == panel  # the same rendering, in the frame
+    assert "So far: the run has not finished" in out
+    # under the chart, above the event log
+    assert lines[start - 1].startswith("Latest")
+    assert lines[start + len(panel) + 1].startswith("Events")
+    # the key's hint sits in the chart's header, as Studio's toggle
+    legend = next(line for line in lines if line.startswith("Loss  "))
+    assert legend.endswith("[a] Advanced")
+
+
+def test_advanced_compact_on_a_short_terminal_has_the_same_numbers(snapshot):
+    from arkor_cli_studio.render.stats import card_rows
+
+    view = training_view(150)
+    advanced = advanced_of(view, so_far=False)
+    out = advanced_text(view, 80, 24, advanced=advanced)
+    assert out == snapshot
+    assert "╭─ Advanced" not in out and "so far" not in out
+    assert "Training loss  n 150" in out and "Eval loss      n 7" in out
+    for stats in (advanced.loss, advanced.eval_loss):
+        for _, value in card_rows(stats):
+            assert value in out
+    assert "Loss  ── Training loss" in out  # the chart keeps its place
+
+
+def test_advanced_without_eval_points_says_so():
+    view = training_view(19)  # eval every 20 steps: none yet
+    out = advanced_text(view, 100, 40, advanced=advanced_of(view))
+    assert "No eval points yet." in out
+    out = advanced_text(view, 80, 24, advanced=advanced_of(view))
+    assert "Eval loss      No eval points yet." in out
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(200, 60), (132, 40), (100, 30), (80, 24), (60, 15), (40, 20), (80, 10), (30, 8), (20, 3)],
+)
+@pytest.mark.parametrize("steps", [0, 400])
+def test_advanced_frame_never_taller_or_wider_than_the_terminal(width, height, steps):
+    view = training_view(steps)
+    view.apply_notice(StreamNotice("interrupted"))
+    out = advanced_text(view, width, height, advanced=advanced_of(view), toggle=False)
+    lines = out.rstrip("\n").split("\n")
+    assert len(lines) <= height - 1
+    assert all(len(line) <= width for line in lines)
+    if (width, height) in ((200, 60), (132, 40)):
+        assert "╭─ Advanced" in out  # the cards fit
+    elif (width, height) in ((80, 24), (60, 15)) and steps:
+        assert "╭─ Advanced" not in out
+        assert "Advanced  so far" in out and "Training loss  n 400" in out  # compacted

@@ -182,6 +182,22 @@ def test_loss_series_point_by_point_matches_numpy_at_every_summary():
     assert series.values == array("d", values[:seen].tolist())
 
 
+def test_loss_series_splices_small_batches_into_a_long_series():
+    """Batches of 33..n/8 points are spliced into the sorted copy (bisection):
+    exact order statistics, ties included, at every summary."""
+    rng = np.random.default_rng(9)
+    values = np.round(rng.gamma(2.0, 0.5, 6000), 2)  # rounded: many ties
+    series = LossSeries(values[:4000].tolist())
+    seen = 4000
+    assert_matches(series.summary(), values[:seen])
+    for size in (33, 100, 400, 1, 500, 966):  # 33..500: spliced; 966 > n/8: merge sort
+        series.extend(values[seen : seen + size].tolist())
+        seen += size
+        assert_matches(series.summary(), values[:seen])
+        assert series._sorted == array("d", np.sort(values[:seen]).tolist())
+    assert seen == 6000
+
+
 def test_loss_series_rejects_what_the_chart_would_not_draw():
     series = LossSeries([1.0])
     for bad in (math.nan, math.inf, -math.inf):
@@ -231,3 +247,53 @@ def test_series_take_exactly_what_the_chart_draws():
     loss, eval_loss = series.summaries()
     assert (loss.count, eval_loss.count) == (3, 3)
     assert series.feed(events[3]) is False and series.feed(events[0]) is True
+
+
+# --------------------------------------------------------------------------
+# Two threads: the stream observes, the screen asks (what `watch --advanced` does)
+
+
+def test_live_stats_from_a_writer_thread_equal_the_batch_numbers():
+    import threading
+
+    from arkor_cli_studio.stats import LiveStats
+
+    rng = np.random.default_rng(13)
+    losses = rng.gamma(2.0, 0.5, 60_000).tolist()
+    evals = {i: v for i, v in enumerate(rng.gamma(2.0, 0.6, 60_000).tolist()) if i % 7 == 0}
+    live = LiveStats(max_share=1.0)
+    done = threading.Event()
+
+    def stream() -> None:
+        for i, loss in enumerate(losses):
+            live.observe(None if i % 11 == 5 else loss, evals.get(i))
+        done.set()
+
+    writer = threading.Thread(target=stream)
+    writer.start()
+    seen = []
+    while not done.is_set():  # read while it writes: counts only grow, never tear
+        loss, eval_loss = live.summaries()
+        seen.append((loss.count, eval_loss.count))
+    writer.join()
+    assert seen == sorted(seen) and len(seen) > 1
+    train = np.array([v for i, v in enumerate(losses) if i % 11 != 5])
+    loss, eval_loss = live.summaries(fresh=True)
+    assert_matches(loss, train)
+    assert_matches(eval_loss, np.array(list(evals.values())))
+
+
+def test_live_stats_are_throttled_by_their_own_cost():
+    from arkor_cli_studio.stats import LiveStats
+
+    clock = iter([0.0, 0.5, 1.0, 4.0, 5.0, 6.0, 6.0, 7.0, 8.0])  # two reads per fold
+    live = LiveStats(max_share=0.1, clock=lambda: next(clock))
+    live.observe(1.0, None)
+    assert live.summaries()[0].count == 1  # took 0.5 s: the next is due at 5.0
+    live.observe(2.0, None)
+    assert live.summaries()[0].count == 1  # at 1.0: the cached one
+    assert live.summaries()[0].count == 1  # at 4.0: still cached
+    assert live.summaries()[0].count == 2  # at 5.0 (and took 1.0 s: due at 15.0)
+    live.observe(3.0, 0.5)
+    assert live.summaries(fresh=True) == (summarize([1.0, 2.0, 3.0]), summarize([0.5]))
+    assert live.summaries() == (summarize([1.0, 2.0, 3.0]), summarize([0.5]))  # nothing new

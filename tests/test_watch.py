@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -332,3 +333,184 @@ def test_json_records_keep_the_servers_data_text():
     assert record_line(two_lines) == (
         '{"event":"training.log","id":"8","data":{"step":2,"loss":0.5}}\n'
     )
+
+
+def test_json_stays_valid_with_non_finite_numbers():
+    from arkor_cli_studio.commands.watch import record_line
+    from arkor_cli_studio.model import parse_event
+
+    def strict(line: str) -> dict:
+        def refuse(name: str) -> None:
+            raise AssertionError(f"{name} is not JSON: {line!r}")
+
+        return json.loads(line, parse_constant=refuse)
+
+    def log(data: str):  # type: ignore[no-untyped-def]
+        return parse_event("training.log", "9", data, keep_raw=True)
+
+    multi = log('{"step": 3,\n"loss": 1e309}')
+    nan = log('{"step": 4, "loss": NaN, "e": -Infinity}')
+    named = log('{"note": "NaN in a string", "loss": 0.5}')
+    assert multi is not None and nan is not None and named is not None
+    assert strict(record_line(multi))["data"] == {"step": 3, "loss": None}
+    assert strict(record_line(nan))["data"] == {"step": 4, "loss": None, "e": None}
+    assert strict(record_line(named))["data"] == {"note": "NaN in a string", "loss": 0.5}
+
+
+# --------------------------------------------------------------------------
+# --advanced: Studio's Advanced panel (the numbers of `stats`)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+FRAME_START = re.compile(r"\r(?:\x1b\[2K\x1b\[1A)+\x1b\[2K")
+
+
+def last_frame(output: bytes) -> str:
+    """The last frame Rich's Live drew (each redraw moves up over the last one)."""
+    text = output.decode("utf-8", "replace")
+    return ANSI.sub("", FRAME_START.split(text)[-1]).replace("\r", "")
+
+
+def with_evals(sim, job_id="j1", *, steps=40, finish=True):
+    """A run with training and eval points (one eval-only frame every 10 steps)."""
+    sim.add_job(job_id, name="my run", status="queued", config={"maxSteps": steps})
+    sim.emit(job_id, "training.started", {}, timestamp=at(0))
+    for i in range(1, steps + 1):
+        data: dict[str, object] = {"step": i, "loss": 2.0 / i + (0.3 if i % 7 == 0 else 0.0)}
+        if i % 5 == 0:
+            data["evalLoss"] = 1.5 / i + 0.2
+        sim.emit(job_id, "training.log", data, timestamp=at(i))
+        if i % 10 == 0:
+            sim.emit(job_id, "training.log", {"step": i, "evalLoss": 1.0 / i}, timestamp=at(i))
+    if finish:
+        sim.emit(job_id, "training.completed", {"artifacts": []}, timestamp=at(59))
+        sim.end(job_id)
+
+
+def card_lines(stats_stdout: str) -> list[str]:
+    """`stats`' cards without its title line (which names the source)."""
+    lines = stats_stdout.splitlines()
+    assert lines[0].startswith("Job j1 · completed")
+    return lines[1:]
+
+
+def test_plain_advanced_prints_the_cards_of_stats_after_the_summary(arkor):
+    with_evals(arkor.sim)
+    result = arkor.cli("watch", "j1", "--plain", "--advanced")
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("Job my run completed"))
+    stats = arkor.cli("stats", "j1")
+    assert stats.code == 0, stats.stderr
+    assert lines[summary + 1 :] == card_lines(stats.stdout)  # the same numbers, the same cards
+    assert re.search(r"│ Points +40 │ │ Points +12 │", result.stdout)
+    assert "So far" not in result.stdout and "\x1b" not in result.output
+    plain = arkor.cli("watch", "j1", "--plain").stdout.splitlines()
+    assert plain == lines[: summary + 1]  # without --advanced: just the summary
+
+
+def test_json_advanced_keeps_stdout_ndjson_and_puts_the_cards_on_stderr(arkor):
+    with_evals(arkor.sim)
+    result = arkor.cli("watch", "j1", "--json", "--advanced")
+    assert result.code == 0, result.stderr
+    assert result.stdout == arkor.cli("watch", "j1", "--json").stdout
+    json_events(result.stdout)  # every line JSON
+    err = result.stderr.splitlines()
+    assert err[0].startswith("Job my run completed")
+    assert err[1:] == card_lines(arkor.cli("stats", "j1").stdout)
+
+
+def card_values(stats: dict) -> dict[str, str]:
+    """The card rows `stats --json` implies, formatted as the cards show them."""
+    from arkor_cli_studio.render.stats import format_value
+
+    return {
+        "Points": f"{stats['count']:,}",
+        "Mean ± 95% CI": f"{format_value(stats['mean'])} ± {format_value(stats['ci95HalfWidth'])}",
+        "Std dev": format_value(stats["stddev"]),
+        "Variance": format_value(stats["variance"]),
+        "p90": format_value(stats["p90"]),
+        "p95": format_value(stats["p95"]),
+    }
+
+
+def panel_rows(frame: str) -> list[dict[str, str]]:
+    """The (training, eval) cards of the Advanced panel in a drawn frame."""
+    cards: list[dict[str, str]] = [{}, {}]
+    for line in frame.splitlines():
+        cells = [c.strip() for c in line.split("│") if c.strip()]
+        for index, cell in enumerate(cells[:2]):
+            match = re.fullmatch(r"(Points|Mean ± 95% CI|Std dev|Variance|p90|p95)\s+(.+)", cell)
+            if match:
+                cards[index][match.group(1)] = match.group(2)
+    return cards
+
+
+def test_live_advanced_panel_shows_the_numbers_of_stats_json_and_a_toggles_it(arkor):
+    import termios
+
+    with_evals(arkor.sim, steps=40, finish=False)  # running: the history, then quiet
+    expected = json.loads(arkor.cli("stats", "j1", "--json").stdout)
+    assert expected["complete"] is False
+    want = [card_values(expected["loss"]), card_values(expected["evalLoss"])]
+    run = arkor.pty("watch", "j1", "--advanced", "--no-notify", columns=120, rows=50)
+
+    def shown(out: bytes) -> bool:
+        frame = last_frame(out)
+        return "Events (" in frame and panel_rows(frame) == want
+
+    def hidden(out: bytes) -> bool:
+        frame = last_frame(out)
+        return "Events (" in frame and "Mean ± 95% CI" not in frame
+
+    assert run.read_until(shown), last_frame(run.output)
+    frame = last_frame(run.output)
+    assert "So far: the run has not finished" in frame and "[a] Advanced" in frame
+    lflag = run.termios()[3]
+    assert not lflag & termios.ICANON and not lflag & termios.ECHO  # cbreak while watching
+    run.send(b"a")
+    assert run.read_until(hidden), last_frame(run.output)
+    run.send(b"A")
+    assert run.read_until(shown), last_frame(run.output)
+    run.signal(signal.SIGINT)
+    assert run.wait(timeout=20) == 130
+    assert run.final_termios is not None
+    lflag = run.final_termios[3]
+    assert lflag & termios.ICANON and lflag & termios.ECHO  # restored on Ctrl-C
+    assert "Traceback" not in run.text
+
+
+def test_live_key_shows_the_panel_without_advanced_and_sigterm_restores_the_terminal(arkor):
+    import termios
+
+    with_evals(arkor.sim, steps=12, finish=False)
+    run = arkor.pty("watch", "j1", "--no-notify", columns=100, rows=40)
+    assert run.read_until(lambda out: "[a] Advanced" in last_frame(out))
+    assert "Mean ± 95% CI" not in last_frame(run.output)  # off by default
+    run.send(b"a")
+    assert run.read_until(lambda out: panel_rows(last_frame(out))[0].get("Points") == "12")
+    run.signal(signal.SIGTERM)
+    assert run.wait(timeout=20) == -signal.SIGTERM  # SIGTERM's own action, after restoring
+    assert run.final_termios is not None
+    lflag = run.final_termios[3]
+    assert lflag & termios.ICANON and lflag & termios.ECHO
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(80, 24), (60, 15), (200, 60)])
+def test_live_advanced_fits_small_and_large_terminals(arkor, columns, rows):
+    with_evals(arkor.sim, steps=40)
+    run = arkor.pty("watch", "j1", "--advanced", "--no-notify", columns=columns, rows=rows)
+    assert run.wait(timeout=30) == 0
+    frame = last_frame(run.output).rstrip("\n")
+    lines = frame.split("\n")
+    assert len(lines) <= rows - 1
+    assert all(len(line) <= columns for line in lines), frame
+    if rows >= 60:
+        expected = json.loads(arkor.cli("stats", "j1", "--json").stdout)
+        assert panel_rows(frame) == [
+            card_values(expected["loss"]),
+            card_values(expected["evalLoss"]),
+        ]
+        assert "So far" not in frame  # the run is over: final numbers
+    else:
+        assert "Training loss  n 40" in frame and "Eval loss      n 12" in frame

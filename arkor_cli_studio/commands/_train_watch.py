@@ -114,6 +114,7 @@ class TrainWatch:
                     console=sink.console if sink is not None else None,
                     reserve_rows=_reserve(sink),
                     before_draw=sink.drain if sink is not None else None,
+                    keys=False,  # stdin is arkor start's
                 )
                 with self._lock:
                     self._session = session

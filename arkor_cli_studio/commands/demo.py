@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 EPILOG = examples(
     "arkor-studio demo                                # a full run in about a minute",
     "arkor-studio demo --fail --plain --speed 50; echo $?   # 1: the job failed",
+    "arkor-studio demo --advanced                     # + the loss statistics, live",
     "arkor-studio demo --json --speed 100 | jq -c 'select(.event==\"training.log\") | .data'",
     "arkor-studio demo --jobs                         # the jobs table, every status",
 )
@@ -76,6 +77,9 @@ def demo(
         False
     ),
     as_json: Annotated[bool, typer.Option("--json", help="watch --json (or jobs --json).")] = False,
+    advanced: Annotated[
+        bool, typer.Option("--advanced", help="watch --advanced: the loss statistics panel.")
+    ] = False,
     jobs: Annotated[
         bool, typer.Option("--jobs", help="Show the jobs table of a few simulated jobs instead.")
     ] = False,
@@ -110,6 +114,8 @@ def demo(
         )
     if plain:
         options.append("--plain")
+    if advanced:
+        options.append("--advanced")
     if notify is not None:
         options.append("--notify" if notify else "--no-notify")
     run_demo(scenario, ["watch", "{job}", *options], show_jobs=False, no_color=no_color)

@@ -9,6 +9,7 @@ plain mode, the throttled progress lines). One lock guards the view.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import Event, StreamNotice
     from arkor_cli_studio.render.console import Console
+    from arkor_cli_studio.render.watch import Advanced
+    from arkor_cli_studio.stats import LiveStats
     from arkor_cli_studio.watching import JobView
 
 POLL_INTERVAL: Final = 5.0
@@ -44,6 +47,7 @@ EXIT_CODES: Final = {
 EPILOG = examples(
     "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
     "arkor-studio watch job_123 --plain         # one line per event (CI logs)",
+    "arkor-studio watch job_123 --advanced      # + loss statistics (key a: show/hide)",
     "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
     "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
 )
@@ -84,6 +88,16 @@ def watch(
             help="Give up (exit 5) after N consecutive failed reconnects (default: never).",
         ),
     ] = None,
+    advanced: Annotated[
+        bool,
+        typer.Option(
+            "--advanced",
+            help="Studio's Advanced panel: the numbers of `stats` (mean ± 95% CI, std dev, "
+            "variance, p90, p95 of the loss) over the whole run, live under the chart; "
+            "on a terminal the key `a` shows or hides it (also without --advanced). "
+            "--plain: printed after the summary; --json: on stderr at the end.",
+        ),
+    ] = False,
 ) -> None:
     """Follow one job live: phase, metadata, progress, loss chart, events.
 
@@ -99,7 +113,7 @@ def watch(
     terminal = stream_is_terminal(sys.stdout)
     mode = "json" if as_json else "plain" if plain or not terminal else "live"
     with connect(settings) as backend:
-        session = _Session(backend, settings, job_id, mode, max_retries)
+        session = _Session(backend, settings, job_id, mode, max_retries, advanced=advanced)
         status = session.run()
         view = session.view
     if notify if notify is not None else terminal:
@@ -145,11 +159,15 @@ class _Session:
         console: Console | None = None,
         reserve_rows: int = 0,
         before_draw: Callable[[], None] | None = None,
+        advanced: bool = False,
+        keys: bool = True,
     ) -> None:
         """`out`: where plain/JSON lines go (default stdout). Live mode only:
         `console` to draw on (default: a new one on stdout), `reserve_rows`
         left free above the frame, `before_draw()` called on the drawing
-        thread before every frame (it may print above the Live region)."""
+        thread before every frame (it may print above the Live region),
+        `keys`: read keys (the `a` toggle) from a terminal stdin; off when
+        stdin belongs to someone else (`train --watch`'s child)."""
         from arkor_cli_studio.config import env_float
         from arkor_cli_studio.progress import PlainThrottle
         from arkor_cli_studio.watching import JobView
@@ -185,6 +203,18 @@ class _Session:
         # so retry paths can be tested in milliseconds. Not for users.
         self.retry_scale = env_float(settings.env, "ARKOR_STUDIO_RETRY_SCALE", 1.0)
         self.throttle = PlainThrottle()
+        # --advanced: the loss statistics, fed on the stream thread; in the
+        # live view also without it when the `a` key can show them.
+        self.advanced = advanced  # shown now (the key toggles it)
+        self.stats: LiveStats | None = None
+        from arkor_cli_studio.keys import available as keys_available
+
+        self.keys = keys and mode == "live" and keys_available()
+        if advanced or self.keys:
+            from arkor_cli_studio.stats import LiveStats
+
+            self.stats = LiveStats()
+            self.view.loss_observers.append(self.stats.observe)
 
     # ---- threads -----------------------------------------------------------
 
@@ -359,14 +389,33 @@ class _Session:
 
             self._write(f"{clean_line(line)}\n")
             self._flush()
+            if self.advanced:
+                self._print_stats(self.out)
         else:
             from arkor_cli_studio.textsafe import clean_line
 
             print(clean_line(line), file=self.err, flush=True)
+            if self.advanced:
+                self._print_stats(self.err)
+
+    def _print_stats(self, stream: IO[str]) -> None:
+        """The cards of `stats`, over the whole run (colours only on a terminal)."""
+        from arkor_cli_studio.render.console import make_console
+        from arkor_cli_studio.render.stats import stats_view
+
+        assert self.stats is not None
+        loss, eval_loss = self.stats.summaries(fresh=True)
+        with self.lock:
+            over = self.view.ended or self.view.finished
+        with self.out_lock:
+            console = make_console(file=stream, no_color=self.settings.no_color)
+            console.print(stats_view(loss, eval_loss, so_far=not over))
+            stream.flush()
 
     # ---- output: the Live view -----------------------------------------------
 
     def _live(self) -> None:
+        from arkor_cli_studio.keys import read_keys
         from arkor_cli_studio.render.console import make_console
         from arkor_cli_studio.render.live import live_screen
         from arkor_cli_studio.render.watch import watch_frame
@@ -374,7 +423,9 @@ class _Session:
         console = self.console or make_console(no_color=self.settings.no_color)
         drawn_version = -1
         drawn_at = 0.0
-        with live_screen(console) as draw:
+        drawn_advanced = self.advanced
+        key_reader = read_keys(self._key) if self.keys else contextlib.nullcontext(False)
+        with key_reader as keys, live_screen(console) as draw:
             while True:
                 finished = self.done.is_set()
                 if not finished:
@@ -387,27 +438,63 @@ class _Session:
                     self._finish()
                 if self.before_draw is not None:
                     self.before_draw()
+                shown = self.advanced
+                advanced = self._advanced_stats(finished) if shown else None
                 with self.lock:
                     version = self.view.version
-                    due = version != drawn_version or time.monotonic() >= drawn_at + TICK
+                    due = (
+                        version != drawn_version
+                        or time.monotonic() >= drawn_at + TICK
+                        or shown != drawn_advanced
+                    )
                     if due or finished:
                         height, width = console.size.height, console.size.width
                         height = max(1, height - self.reserve_rows)
-                        frame = watch_frame(self.view, datetime.now(UTC), width, height)
+                        frame = watch_frame(
+                            self.view,
+                            datetime.now(UTC),
+                            width,
+                            height,
+                            advanced=advanced,
+                            toggle=shown if keys else None,
+                        )
                 if due or finished:
                     draw(frame)
-                    drawn_version, drawn_at = version, time.monotonic()
+                    drawn_version, drawn_at, drawn_advanced = version, time.monotonic(), shown
                 if finished:
                     return
+
+    def _advanced_stats(self, finished: bool) -> Advanced | None:
+        """The panel's numbers (outside the view lock: `LiveStats` has its own)."""
+        from arkor_cli_studio.render.watch import Advanced
+
+        if self.stats is None:
+            return None
+        loss, eval_loss = self.stats.summaries(fresh=finished)
+        return Advanced(loss, eval_loss, so_far=not finished)
+
+    def _key(self, key: str) -> None:
+        """A key typed in the live view (on the key thread)."""
+        from arkor_cli_studio.render.watch import ADVANCED_KEY
+
+        if key in (ADVANCED_KEY, ADVANCED_KEY.upper()) and self.stats is not None:
+            self.advanced = not self.advanced
+            self.changed.set()
 
 
 def record_line(event: Event) -> str:
     """`model.event_record()` as one NDJSON line. The server's own `data` text
     is spliced in when it is one line (no re-encoding: the hot path of
-    `--json`, and numbers keep their exact spelling)."""
+    `--json`, and numbers keep their exact spelling). Otherwise, and when it
+    may hold `NaN`/`Infinity` (Python's json reads them; JSON has no such
+    thing), it is re-encoded with non-finite numbers as null, as `jobs --json`
+    does: every line stays valid JSON."""
     raw = event.raw
-    if raw is None or "\n" in raw or "\r" in raw:
-        return json.dumps(event_record(event), separators=(",", ":")) + "\n"
+    if raw is None or "\n" in raw or "\r" in raw or "NaN" in raw or "Infinity" in raw:
+        from arkor_cli_studio.jobinfo import jsonable
+
+        record = jsonable(event_record(event))
+        return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
     return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{raw}}}\n'
 
 

@@ -1,19 +1,24 @@
 """The watch view: a pure function of (JobView, now, width, height).
 
 Every part is built as single lines of `rich.text.Text` (no wrapping), so
-the frame's height is known exactly and never exceeds the terminal's. The
-plain-line formatting of piped mode lives here too (no ANSI codes).
+the frame's height is known exactly and never exceeds the terminal's (the
+Advanced panel is rendered to lines first, then budgeted like the rest).
+The plain-line formatting of piped mode lives here too (no ANSI codes).
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
+from typing import NamedTuple
 
 import asciichartpy
-from rich.console import Group
+from rich.console import Console, Group
+from rich.segment import Segment
 from rich.text import Text
 
 from arkor_cli_studio.model import (
@@ -34,6 +39,15 @@ from arkor_cli_studio.progress import (
     step_labels,
 )
 from arkor_cli_studio.render.jobs import STATUS_STYLES
+from arkor_cli_studio.render.stats import (
+    EVAL_TITLE,
+    NO_EVAL,
+    NO_TRAINING,
+    TRAINING_TITLE,
+    card_rows,
+    stats_panel,
+)
+from arkor_cli_studio.stats import SeriesStats
 from arkor_cli_studio.textsafe import clean_line
 from arkor_cli_studio.watching import ChartPoint, JobView, event_message
 
@@ -46,6 +60,18 @@ CHART_MAX_HEIGHT = 14
 DASHED_SYMBOLS = ["┼", "┤", "╶", "╴", "╌", "╰", "╭", "╮", "╯", "╎"]
 WAITING_GPU = "Waiting for GPU"
 WAITING_EVENTS = "Waiting for training.log events…"
+ADVANCED_KEY = "a"  # shows / hides the Advanced panel on a terminal
+#: The fewest chart rows kept beside the Advanced panel: legend, 3 rows of
+#: chart, the step axis and the latest values.
+CHART_MIN_ROWS = 6
+COMPACT_LABELS = {
+    "Points": "n",
+    "Mean ± 95% CI": "mean",
+    "Std dev": "std",
+    "Variance": "var",
+    "p90": "p90",
+    "p95": "p95",
+}
 
 
 # --------------------------------------------------------------------------
@@ -311,13 +337,23 @@ def loss_chart(points: Sequence[ChartPoint], width: int, height: int) -> list[Te
     return lines
 
 
-def chart_block(view: JobView, width: int, height: int) -> list[Text]:
-    """Legend, chart, x-axis and the latest step: `height` lines at most."""
+def chart_block(view: JobView, width: int, height: int, toggle: bool | None = None) -> list[Text]:
+    """Legend, chart, x-axis and the latest step: `height` lines at most.
+
+    `toggle`: the Advanced key is live (True: the panel is shown), so the
+    legend line ends with its hint, as Studio's toggle sits in the chart's
+    header (when it fits)."""
     points = view.points
     legend = Text("Loss  ", style="bold")
     legend.append("── Training loss", style=TEAL)
     if view.eval_points:
         legend.append("   ╌●╌ Eval loss", style=PINK)
+    if toggle is not None:
+        hint = Text(f"[{ADVANCED_KEY}] Advanced", style="bold" if toggle else "dim")
+        gap = width - legend.cell_len - hint.cell_len
+        if gap >= 3:
+            legend.append(" " * gap)
+            legend.append_text(hint)
     lines = [_fit(legend, width)]
     if not points:
         if view.status == "queued":
@@ -345,29 +381,152 @@ def chart_block(view: JobView, width: int, height: int) -> list[Text]:
     return lines[:height]
 
 
+# ---- the Advanced panel ----------------------------------------------------
+
+
+class Advanced(NamedTuple):
+    """What the Advanced panel shows: `stats.LiveStats.summaries()`, and
+    whether they are so far (the stream is still being read)."""
+
+    loss: SeriesStats
+    eval_loss: SeriesStats
+    so_far: bool
+
+
+@functools.lru_cache(maxsize=4)
+def _line_console(width: int) -> Console:
+    """Renders a panel to lines of segments (styles kept; never printed)."""
+    return Console(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=True,
+        color_system="truecolor",
+        legacy_windows=False,
+        markup=False,
+        emoji=False,
+        highlight=False,
+    )
+
+
+def _segments_text(segments: Iterable[Segment]) -> Text:
+    line = Text()
+    for segment in segments:
+        if not segment.control:
+            line.append(segment.text, segment.style)
+    line.rstrip()
+    return line
+
+
+def advanced_panel_lines(advanced: Advanced, width: int) -> list[Text]:
+    """`render.stats.stats_panel`, exactly as `stats` draws its cards, as lines."""
+    console = _line_console(width)
+    panel = stats_panel(advanced.loss, advanced.eval_loss, so_far=advanced.so_far, expand=False)
+    rendered = console.render_lines(panel, console.options, pad=False, new_lines=False)
+    return [_fit(_segments_text(line), width) for line in rendered]
+
+
+def advanced_compact_lines(advanced: Advanced, width: int) -> list[Text]:
+    """The same numbers in a few lines (a title, then each series on one line,
+    wrapped between items when narrow), for a terminal too short for the cards."""
+    title = Text("Advanced", style="bold")
+    if advanced.so_far:
+        title.append("  so far: the run has not finished", style="yellow")
+    lines = [_fit(title, width)]
+    label_width = max(len(TRAINING_TITLE), len(EVAL_TITLE)) + 2
+    series = (
+        (TRAINING_TITLE, card_rows(advanced.loss), NO_TRAINING, "bold cyan"),
+        (EVAL_TITLE, card_rows(advanced.eval_loss), NO_EVAL, "bold magenta"),
+    )
+    # Each value padded to the wider of the two, so the columns line up.
+    widths = [
+        max(len(v) for v in values)
+        for values in itertools.zip_longest(
+            *([value for _, value in rows] for _, rows, _, _ in series), fillvalue=""
+        )
+    ]
+    items = [
+        [
+            Text.assemble((COMPACT_LABELS.get(name, name), "dim"), f" {value:<{widths[index]}}")
+            for index, (name, value) in enumerate(rows)
+        ]
+        for _, rows, _, _ in series
+    ]
+    # As few lines per series as fit the width, the items spread evenly.
+    longest = max(items, key=len)
+    per = max(1, len(longest))
+    for count in range(1, len(longest) + 1):
+        per = math.ceil(len(longest) / count)
+        spans = [longest[i : i + per] for i in range(0, len(longest), per)]
+        if all(sum(t.cell_len + 2 for t in span) - 2 <= width - label_width for span in spans):
+            break
+    for (label, _, empty, style), cells in zip(series, items, strict=True):
+        line = Text()
+        line.append(f"{label:<{label_width}}", style=style)
+        if not cells:
+            line.append(empty, style="dim")
+        for index, cell in enumerate(cells):
+            if index and index % per == 0:
+                line.rstrip()
+                lines.append(_fit(line, width))
+                line = Text(" " * label_width)  # wrapped under the values
+            elif index:
+                line.append("  ")
+            line.append_text(cell)
+        line.rstrip()
+        lines.append(_fit(line, width))
+    return lines
+
+
 def watch_frame(
-    view: JobView, now: datetime, width: int, height: int, tz: tzinfo | None = None
+    view: JobView,
+    now: datetime,
+    width: int,
+    height: int,
+    tz: tzinfo | None = None,
+    *,
+    advanced: Advanced | None = None,
+    toggle: bool | None = None,
 ) -> Group:
-    """The whole screen, never taller than `height - 1` lines (the cursor's)."""
+    """The whole screen, never taller than `height - 1` lines (the cursor's).
+
+    `advanced`: show the Advanced panel with these statistics (under the
+    chart: the full cards when they fit beside a chart of CHART_MIN_ROWS,
+    else three compact lines; the event log gets what is left). `toggle`:
+    the key that toggles it works (its hint goes on the chart's legend).
+    """
     width = max(20, width)
     budget = max(1, height - 1)
     top = [header_line(view, now, width), phase_line(view, now, width)]
     meta = metadata_lines(view, now, width, tz)
     bars = progress_lines(view, now, width)
     banners = banner_lines(view, width)
+    compact = advanced_compact_lines(advanced, width) if advanced is not None else []
     fixed = top + meta + bars + banners
     rest = budget - len(fixed)
-    if rest < 3:  # a tiny terminal: the essentials only
-        lines = (top + banners + bars + meta)[:budget]
-        return Group(*lines)
+    if rest < 3:  # a tiny terminal: the essentials only (the compact panel if asked for)
+        head = top + banners + bars
+        if compact and budget - len(head) >= len(compact):
+            head += compact
+        return Group(*(head + meta)[:budget])
+    panel: list[Text] = []
+    chart_min = CHART_MIN_ROWS if view.points else 2
+    if advanced is not None:
+        full = advanced_panel_lines(advanced, width)
+        if rest - len(full) >= chart_min:
+            panel = full
+        elif rest - len(compact) >= 2:
+            panel = compact
+        rest -= len(panel)
     chart_rows = min(CHART_MAX_HEIGHT + 3, max(3, rest * 3 // 5)) if view.points else 2
+    if panel:
+        chart_rows = max(chart_rows, min(chart_min, rest))
     if rest - chart_rows < 3:
         chart_rows = rest
-    chart = chart_block(view, width, chart_rows)
+    chart = chart_block(view, width, chart_rows, toggle)
     log_rows = rest - len(chart) - 2
     log: list[Text] = []
     if log_rows >= 1:
         title = Text(f"Events ({view.events_seen})", style="bold")
         log = [Text(""), _fit(title, width), *event_log_lines(view, width, log_rows, tz)]
-    lines = [*top, *meta, *bars, *banners, *chart, *log]
+    lines = [*top, *meta, *bars, *banners, *chart, *panel, *log]
     return Group(*lines[:budget])
