@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands import boundary, examples, stdout_closed
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
 from arkor_cli_studio.model import END, LOG, PING, event_record
 
@@ -326,6 +326,8 @@ class _Session:
 
         while not self.done.wait(FLUSH_WITHIN):
             self._flush()
+            if stdout_closed():  # `| head -1` on a quiet stream: don't wait for an event
+                raise BrokenPipeError
         self._flush()
         if self.failure is not None:
             return
@@ -383,7 +385,10 @@ def record_line(event: Event) -> str:
     raw = event.raw
     if raw is None or "\n" in raw or "\r" in raw:
         return json.dumps(event_record(event), separators=(",", ":")) + "\n"
-    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{raw}}}\n'
+    from arkor_cli_studio.textsafe import json_text
+
+    data = json_text(raw)  # C1 controls and bidi overrides travel as \u escapes
+    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{data}}}\n'
 
 
 class _Stopped(Exception):
