@@ -190,6 +190,11 @@ class _Session:
         finally:
             self.stop.set()
             poller.join(timeout=0.5)
+            # Let a write in flight finish; no new one starts once `stop` is set.
+            # (A daemon thread inside stdout's buffer at interpreter shutdown is
+            # a fatal error: Ctrl-C during a replay used to abort, exit -6.)
+            if self.out_lock.acquire(timeout=1.0):
+                self.out_lock.release()
         if self.failure is not None:
             raise self.failure
         return self._finish()
@@ -293,6 +298,8 @@ class _Session:
         A live run gets every line at once; a replayed history is not slowed
         by a system call per event."""
         with self.out_lock:
+            if self.stop.is_set():
+                raise _Stopped()  # the main thread is leaving: stdout is its own now
             self.out.write(text)
             now = time.monotonic()
             if now - self.flushed_at >= FLUSH_WITHIN:
@@ -314,8 +321,11 @@ class _Session:
             return  # the banner shows it
         line = plain_notice_line(notice, datetime.now(UTC)) + "\n"
         if self.mode == "json":
-            self.err.write(line)
-            self.err.flush()
+            with self.out_lock:
+                if self.stop.is_set():
+                    raise _Stopped()
+                self.err.write(line)
+                self.err.flush()
         else:
             self._write(line)
             self._flush()
