@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,7 @@ import typer
 from arkor_cli_studio import __version__
 from arkor_cli_studio.commands import examples
 from arkor_cli_studio.config import Settings, project_dir
-from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UsageError
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode, Terminated, UsageError
 
 HELP = """Arkor Studio's training flows in the terminal.
 
@@ -163,12 +165,13 @@ _register()
 
 
 def _print_error(error: ArkorStudioError) -> None:
-    from arkor_cli_studio.textsafe import clean
+    from arkor_cli_studio.textsafe import clean_line
 
+    # One line each: a server's message can hold line breaks (and could fake a hint).
     if error.message:
-        print(f"arkor-studio: {clean(error.message)}", file=sys.stderr)
+        print(f"arkor-studio: {clean_line(error.message)}", file=sys.stderr)
     if error.hint:
-        print(f"hint: {clean(error.hint)}", file=sys.stderr)
+        print(f"hint: {clean_line(error.hint)}", file=sys.stderr)
 
 
 def _quiet_stdout() -> None:
@@ -214,10 +217,41 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM is not delayed
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises `Terminated` in the main thread for the whole run (`train`
+    installs its own handlers while it runs `arkor start`)."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an embedding test): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
+    with _sigterm_unwinds():
+        _main(debug)
+
+
+def _main(debug: bool) -> None:
     try:
         app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+    except Terminated:
+        sys.exit(int(ExitCode.TERMINATED))
     except ArkorStudioError as error:
         if debug and error.exit_code not in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
             import traceback

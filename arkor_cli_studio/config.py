@@ -96,8 +96,14 @@ def load_credentials(path: Path | None = None) -> Credentials:
         raise ConfigError(
             f"Arkor credentials {path} have no {key!r} (mode {mode!r}).", hint=LOGIN_HINT
         )
-    if any(ch in token for ch in "\r\n\0"):
-        raise ConfigError(f"Arkor credentials {path}: the token contains a line break.")
+    if any(not (" " < ch < "\x7f") for ch in token.strip()):
+        # Never echo it. A header can't carry these bytes, and httpx's error
+        # for an illegal header value would quote the whole header.
+        raise ConfigError(
+            f"Arkor credentials {path}: the token contains spaces, control characters "
+            "or non-ASCII characters.",
+            hint=LOGIN_HINT,
+        )
     api_url = data.get("arkorCloudApiUrl")
     return Credentials(
         mode=mode if isinstance(mode, str) else "anon",

@@ -491,7 +491,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve_frames(self, job_id: str, fault: Fault | None) -> None:
         sim = self.sim
-        index = sim._frames_after(job_id, self.headers.get("Last-Event-ID"))
+        last_id = self.headers.get("Last-Event-ID")  # http.server decodes it as Latin-1
+        if last_id is not None:
+            last_id = last_id.encode("latin-1").decode("utf-8", "replace")
+        index = sim._frames_after(job_id, last_id)
         sent = 0
         last_activity = time.monotonic()
         while True:

@@ -22,6 +22,7 @@ _ESCAPES = re.compile(
 )
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROLS_AND_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_JSON_OBEYED = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def clean(text: str) -> str:
@@ -37,3 +38,16 @@ def clean_line(text: str) -> str:
         return text
     text = _ESCAPES.sub("", text).replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
     return _CONTROLS_AND_BREAKS.sub("", text.replace("\r", " "))
+
+
+def json_text(text: str) -> str:
+    """Valid JSON text made safe for a terminal without changing its value.
+
+    Strict JSON has no raw C0 controls, but it may carry DEL, C1 controls
+    (`\\x9b` is CSI), bidirectional overrides and line separators raw inside
+    strings (nowhere else): they become `\\uXXXX` escapes, which decode to
+    the same string.
+    """
+    if text.isascii() and "\x7f" not in text:
+        return text  # the common case, fast
+    return _JSON_OBEYED.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

@@ -26,18 +26,26 @@ from arkor_cli_studio.model import Job, JobDetail, Scope, history_events, parse_
 USER_AGENT = f"{CLIENT_NAME}/{__version__}"
 
 
+MAX_ERROR_TEXT = 500
+
+
 def error_message(response: httpx.Response) -> str:
-    """The server's `{"error": ...}` text, else a short reason."""
+    """The server's `{"error": ...}` text (at most MAX_ERROR_TEXT characters),
+    else a short reason."""
     try:
         body = response.json()
     except Exception:
         body = None
+    message = None
     if isinstance(body, dict):
         message = body.get("error")
-        if isinstance(message, str) and message.strip():
-            return message.strip()
-        if isinstance(message, dict) and isinstance(message.get("message"), str):
-            return str(message["message"]).strip()
+        if isinstance(message, dict):
+            message = message.get("message")
+    if isinstance(message, str) and message.strip():
+        message = message.strip()
+        if len(message) > MAX_ERROR_TEXT:
+            message = message[: MAX_ERROR_TEXT - 1] + "…"
+        return message
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
@@ -204,12 +212,12 @@ class Backend:
         `read_timeout` overrides the client's (seconds without a byte)."""
         if self.nothing_to_ask():
             raise self.not_found(job_id)
-        headers = {
-            **self._auth_headers(),
-            "Accept": "text/event-stream",
-            "Cache-Control": "no-store",
-        }
+        headers = httpx.Headers(
+            {**self._auth_headers(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
+        )
         if last_event_id:
+            # The server's id, sent back as it came: UTF-8 when it is not ASCII
+            # (a str header value would have to be ASCII: an `id: é7` would crash).
             headers["Last-Event-ID"] = last_event_id
         timeout = self._client.timeout
         if read_timeout is not None:

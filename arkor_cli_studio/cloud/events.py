@@ -110,10 +110,13 @@ def follow_events(
     interrupted = False
     seen_terminal = False
     last_id = last_event_id or None
+    idle = catch_up_idle  # the read timeout while replaying
     while True:
         got_frames = False
+        answered = False
         try:
-            with backend.open_stream(job_id, last_id, catch_up_idle) as response:
+            with backend.open_stream(job_id, last_id, idle) as response:
+                answered = True
                 _check_stream_response(backend, job_id, response)
                 response.encoding = "utf-8"
                 source = EventSource(cast(httpx.Response, _BomStrippingResponse(response)))
@@ -149,8 +152,12 @@ def follow_events(
         except _Transient as exc:
             reason, retry_after = exc.reason, exc.retry_after
         except httpx.ReadTimeout as exc:
-            if catch_up_idle is not None:
+            if catch_up_idle is not None and answered:
                 return  # nothing more within the idle window: caught up
+            # No answer at all is not "caught up" (that would be an empty
+            # history): retry, waiting the normal read timeout for the answer;
+            # a ping still marks the end of the replay.
+            idle = None
             reason, retry_after = describe_transport_error(exc), None
         except httpx.TransportError as exc:  # includes httpx_sse.SSEError
             reason, retry_after = describe_transport_error(exc), None

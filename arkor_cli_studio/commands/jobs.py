@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands import boundary, examples, sleep_unless_closed
 from arkor_cli_studio.errors import ArkorStudioError
 from arkor_cli_studio.model import Job, display_status, warming_ends_at
 
@@ -137,7 +137,7 @@ def _follow(
                 _stderr_line(f"poll failed: {error.message}")
             else:
                 _print_json(json_jobs(jobs, datetime.now(UTC)), pretty=False)
-            time.sleep(interval)
+            sleep_unless_closed(interval)  # `| head -1` ends us, not the next change
     elif stream_is_terminal(sys.stdout):
         _follow_live(backend, settings, wanted, limit, interval)
     else:
@@ -251,4 +251,4 @@ def _follow_lines(
                     sys.stdout.write(f"{stamp}  {line}\n")
                 sys.stdout.flush()
             before = snapshot(jobs, now)
-        time.sleep(interval)
+        sleep_unless_closed(interval)

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands import boundary, examples, stdout_closed
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
 from arkor_cli_studio.model import END, LOG, PING, event_record
 
@@ -188,7 +188,11 @@ class _Session:
         self.lock = threading.Lock()
         self.changed = threading.Event()  # the view changed (or the stream ended)
         self.done = threading.Event()
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # the stream thread should end
+        # run() is returning: stdout is the main thread's again, so the other
+        # threads write nothing more (`end()` sets `stop` only: the last
+        # summary is still printed).
+        self.leaving = threading.Event()
         self.failure: BaseException | None = None
         self.final: str | None = None
         self.out: IO[str] = out if out is not None else sys.stdout
@@ -234,7 +238,13 @@ class _Session:
                 self._lines()
         finally:
             self.stop.set()
+            self.leaving.set()
             poller.join(timeout=0.5)
+            # Let a write in flight finish; no new one starts once `leaving` is set.
+            # (A daemon thread inside stdout's buffer at interpreter shutdown is
+            # a fatal error: Ctrl-C during a replay used to abort, exit -6.)
+            if self.out_lock.acquire(timeout=1.0):
+                self.out_lock.release()
         if self.failure is not None:
             raise self.failure
         return self._finish()
@@ -345,6 +355,8 @@ class _Session:
         A live run gets every line at once; a replayed history is not slowed
         by a system call per event."""
         with self.out_lock:
+            if self.leaving.is_set():
+                raise _Stopped()  # the main thread is leaving: stdout is its own now
             self.out.write(text)
             now = time.monotonic()
             if now - self.flushed_at >= FLUSH_WITHIN:
@@ -366,8 +378,11 @@ class _Session:
             return  # the banner shows it
         line = plain_notice_line(notice, datetime.now(UTC)) + "\n"
         if self.mode == "json":
-            self.err.write(line)
-            self.err.flush()
+            with self.out_lock:
+                if self.leaving.is_set():
+                    raise _Stopped()
+                self.err.write(line)
+                self.err.flush()
         else:
             self._write(line)
             self._flush()
@@ -378,6 +393,8 @@ class _Session:
 
         while not self.done.wait(FLUSH_WITHIN):
             self._flush()
+            if stdout_closed():  # `| head -1` on a quiet stream: don't wait for an event
+                raise BrokenPipeError
         self._flush()
         if self.failure is not None:
             return
@@ -493,9 +510,13 @@ def record_line(event: Event) -> str:
     if raw is None or "\n" in raw or "\r" in raw or "NaN" in raw or "Infinity" in raw:
         from arkor_cli_studio.jobinfo import jsonable
 
+        # ensure_ascii: C1 controls and bidi overrides travel as \u escapes too
         record = jsonable(event_record(event))
         return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
-    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{raw}}}\n'
+    from arkor_cli_studio.textsafe import json_text
+
+    data = json_text(raw)  # C1 controls and bidi overrides travel as \u escapes
+    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{data}}}\n'
 
 
 WatchSession = _Session  # for other commands (`train --watch`)

@@ -17,13 +17,21 @@ def stream_is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """Rich's default exits 1; a closed stdout is our quiet exit 141 (the
+        error boundary turns BrokenPipeError into it)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(
     *, stderr: bool = False, no_color: bool = False, file: IO[str] | None = None
 ) -> Console:
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     terminal = stream_is_terminal(stream)
     color = terminal and not no_color and not os.environ.get("NO_COLOR")
-    return Console(
+    return _Console(
         file=stream,
         force_terminal=terminal,
         no_color=not color,
