@@ -200,6 +200,14 @@ class ReplayServer(_sim.Simulator):
             return self._encoded[job_id]
 
 
+class FrameWriteServer(ReplayServer):
+    """The plain simulator's stream: one chunk and one flush per frame."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._server.RequestHandlerClass = _sim._Handler
+
+
 def fill_training(server: _sim.Simulator, job_id: str, n: int) -> None:
     """A completed job of n `training.log` events (2 s apart), then `end`."""
     server.add_job(job_id, name=f"bench {n}", config={"maxSteps": n})

@@ -151,12 +151,18 @@ def main() -> int:
     parser.add_argument("-n", type=int, action="append", help="events (repeatable)")
     parser.add_argument("--full", action="store_true", help="N = 10k, 100k and 1M")
     parser.add_argument("-r", "--runs", type=int, default=3)
+    parser.add_argument(
+        "--frame-writes",
+        action="store_true",
+        help="serve with the plain simulator (one write per frame), as this bench once did",
+    )
     args = parser.parse_args()
     sizes = sorted({10_000, *(args.n or ([100_000, 1_000_000] if args.full else [100_000]))})
     benchlib.banner()
     py = sys.executable
     results = Results()
-    with tempfile.TemporaryDirectory() as tmp, benchlib.ReplayServer(ping_interval=60) as server:
+    server_class = benchlib.FrameWriteServer if args.frame_writes else benchlib.ReplayServer
+    with tempfile.TemporaryDirectory() as tmp, server_class(ping_interval=60) as server:
         home, project = benchlib.make_project(Path(tmp), server.url)
         env = benchlib.clean_env(
             HOME=str(home), PYTHONPATH=str(benchlib.ROOT), TZ="UTC", LANG="C.UTF-8"
