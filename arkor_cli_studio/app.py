@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.core
 
 from arkor_cli_studio import __version__
 from arkor_cli_studio.commands import examples
-from arkor_cli_studio.config import Settings, project_dir
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode, Terminated, UsageError
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.config import Settings
 
 HELP = """Arkor Studio's training flows in the terminal.
 
@@ -36,8 +40,68 @@ EPILOG = (
     + "\n\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
 )
 
+# The subcommands, in --help's order: each is `arkor_cli_studio.commands.<name>`
+# with a `register(app)`. They are imported and built only when looked up, so a
+# run pays for its own command alone (see docs/PERFORMANCE.md, start-up).
+COMMANDS = ("jobs", "watch", "show", "stats", "artifacts", "cancel", "train", "demo")
+
+
+def _build_command(name: str) -> Any:
+    """The click command Typer makes of `commands.<name>`, built on its own."""
+    module = importlib.import_module(f"arkor_cli_studio.commands.{name}")
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)
+    module.register(single)
+    return typer.main.get_command(single)
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """name -> command; a command is imported and built the first time it is read.
+
+    Listing the names (usage errors, "did you mean") loads nothing; `--help`
+    and completing a command name load them all, as before.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names = list(names)
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in self._names:
+                raise KeyError(name)
+            self._built[name] = _build_command(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    """The root group, with `COMMANDS` loaded on demand (Typer would build them all)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        lazy = _LazyCommands(COMMANDS)
+        for name, command in self.commands.items():  # any registered the usual way
+            lazy[name] = command
+        self.commands = lazy
+
+
 app = typer.Typer(
     name="arkor-studio",
+    cls=_LazyGroup,
     help=HELP,
     epilog=EPILOG,
     no_args_is_help=True,
@@ -126,7 +190,7 @@ class _Lazy:
 
     def get(self) -> Settings:
         if self._settings is None:
-            from arkor_cli_studio.config import resolve_studio_url
+            from arkor_cli_studio.config import Settings, project_dir, resolve_studio_url
 
             project, api_url, no_color = self._args
             env = dict(os.environ)
@@ -152,16 +216,6 @@ def settings_of(ctx: typer.Context) -> Settings:
     root_obj = ctx.find_root().obj
     assert isinstance(root_obj, _Lazy)
     return root_obj.get()
-
-
-def _register() -> None:
-    from arkor_cli_studio.commands import artifacts, cancel, demo, jobs, show, stats, train, watch
-
-    for module in (jobs, watch, show, stats, artifacts, cancel, train, demo):
-        module.register(app)
-
-
-_register()
 
 
 def _print_error(error: ArkorStudioError) -> None:

@@ -11,11 +11,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from arkor_cli_studio.errors import ConfigError, UsageError
-from arkor_cli_studio.model import Scope
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.model import Scope
 
 DEFAULT_API_URL = "https://api.arkor.ai"
 DEFAULT_STUDIO_URL = "http://127.0.0.1:4000"
@@ -128,6 +130,8 @@ def load_scope(project: Path) -> Scope | None:
     fields = [data.get(key) for key in ("orgSlug", "projectSlug", "projectId")]
     if not all(isinstance(value, str) and value for value in fields):
         return None
+    from arkor_cli_studio.model import Scope  # not on `train`'s path
+
     return Scope(org=data["orgSlug"], project=data["projectSlug"])
 
 

@@ -35,6 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import benchlib
+
 from arkor_cli_studio.stats import LossSeries, SeriesStats, summarize
 
 
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--seed", type=int, default=20261129)
     args = parser.parse_args()
+    benchlib.banner()
 
     print(
         f"Python {platform.python_version()}, numpy {np.__version__}, n = {args.n:,}, "
@@ -145,6 +148,7 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: |")
     for shape, values in datasets(args.n, args.seed).items():
         bench_shape(shape, values, args.reps)
+    print(f"\n# {benchlib.load()} at end (no target: the issue asks for the comparison)")
 
 
 if __name__ == "__main__":

@@ -1,44 +1,47 @@
-"""Benchmark: how close `watch` ingests to a bare httpx-sse parse loop.
+"""Ingest and memory: `watch` replaying N events vs. a bare httpx-sse loop, same run.
 
-Replays N `training.log` events (+ completed + end) from a loopback
-Simulator and times, in the same run and against the same stream:
+For each N, a completed job of N `training.log` events (+ started, completed,
+end) is served from a loopback server (the project's simulator, writing the
+stream in 64 KiB chunks so that the server is never the bottleneck), and
+these run interleaved, --runs times each:
 
-- baseline: a bare httpx + httpx-sse loop that parses each frame's JSON
-  (run as a subprocess too, so interpreter start-up is on both sides);
-- `watch --json > /dev/null`, `watch --plain > /dev/null`, each also with
-  `--advanced` (the statistics fed from the stream thread, printed at the end);
-- the live view under a pseudo-terminal (output drained): with stdin on the
-  terminal (the `a` key works, so the statistics are collected), with stdin
-  from /dev/null (no key: nothing collected), and with `--advanced` (the
-  panel drawn on every frame).
+- baseline: a bare httpx + httpx-sse loop that parses each frame's JSON (a
+  subprocess too, so interpreter start-up is on both sides);
+- `watch --json > /dev/null` and `watch --plain > /dev/null`;
+- the live view under a pseudo-terminal (120x40), its output drained by this
+  script: every byte written to the terminal is counted, and the redraws in it
+  (each starts with CR + erase-line) are the frames.
 
-Prints medians of several runs, the ratio to the baseline, and each
-command's peak RSS at 10k and at N events (it should stay flat).
+Reports per N: median seconds, events/s, ratio to the baseline (target: 2x
+at most, every mode); peak RSS (VmHWM, sampled every few ms) of every command
+at each N, and its growth from 10k to the largest N (target: under 20 MiB);
+and for the live view, bytes and frames against events and seconds (target:
+frames bounded by the ~10 fps cap x seconds, not by events).
 
-    python bench/watch_ingest.py              # N=100,000, 3 runs
-    python bench/watch_ingest.py -n 20000 -r 5
+    python bench/watch_ingest.py                 # N = 10k, 100k; 3 runs (~1 min)
+    python bench/watch_ingest.py --full          # N = 10k, 100k, 1M (~5 min)
+    python bench/watch_ingest.py -n 10000 -n 20000 --runs 5
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import fcntl
 import os
 import pty
 import select
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from arkor_cli_studio.simulator import Simulator, iso  # noqa: E402
-
-TOKEN = "bench-token"
+import benchlib
 
 BASELINE = r"""
 import json, sys, httpx
@@ -54,48 +57,39 @@ with httpx.Client(timeout=60) as client:
                 break
             json.loads(sse.data)
             n += 1
-print(n)
+assert n > 0
 """
 
-
-def setup(tmp: Path, sim: Simulator) -> dict[str, str]:
-    home, project = tmp / "home", tmp / "project"
-    (home / ".arkor").mkdir(parents=True)
-    (project / ".arkor").mkdir(parents=True)
-    (home / ".arkor" / "credentials.json").write_text(
-        json.dumps({"mode": "anon", "token": TOKEN, "arkorCloudApiUrl": sim.url})
-    )
-    (project / ".arkor" / "state.json").write_text(
-        json.dumps({"orgSlug": "acme", "projectSlug": "demo", "projectId": "p"})
-    )
-    return {
-        "HOME": str(home),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
-        "TZ": "UTC",
-        "LANG": "C.UTF-8",
-        "PROJECT": str(project),
-    }
+BASE = "baseline (httpx-sse loop)"
+FRAME_START = b"\r\x1b[2K"  # rich's Live redraw: back to column 0, erase, then up...
+MAX_FPS = 10  # commands/watch.py coalesces redraws to ~10 a second (+ a 1 Hz tick)
 
 
-def fill(sim: Simulator, job_id: str, n: int) -> None:
-    sim.add_job(job_id, name=f"bench {n}", config={"maxSteps": n})
-    start = time.time() - 2 * n
-    sim.emit(job_id, "training.started", {}, timestamp=iso(start))
-    for i in range(1, n + 1):
-        sim.emit(
-            job_id,
-            "training.log",
-            {"step": i, "loss": 1.0 / i, "learningRate": 2e-4, "epoch": i / n},
-            timestamp=iso(start + 2 * i),
-        )
-    sim.emit(job_id, "training.completed", {"artifacts": []}, timestamp=iso(start + 2 * n + 1))
-    sim.end(job_id)
+@dataclass
+class Run:
+    seconds: float
+    peak_kib: int
+    tty_bytes: int = 0
+    frames: int = 0
 
 
-def peak_rss_kib(pid: int) -> int:
-    """VmHWM of a running process (after exec: ru_maxrss would count the
-    pages it shared with this parent, the simulator's frames, before exec)."""
+@dataclass
+class Results:
+    runs: dict[str, dict[int, list[Run]]] = field(default_factory=dict)
+
+    def add(self, name: str, n: int, run: Run) -> None:
+        self.runs.setdefault(name, {}).setdefault(n, []).append(run)
+
+    def median(self, name: str, n: int) -> float:
+        return statistics.median(r.seconds for r in self.runs[name][n])
+
+    def peak_mib(self, name: str, n: int) -> float:
+        return max(r.peak_kib for r in self.runs[name][n]) / 1024
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """Peak RSS of a running process. (Not the parent's ru_maxrss after wait:
+    that also counts the pages the child shared with this big parent before exec.)"""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
@@ -106,123 +100,144 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def wait_watching_rss(pid: int, poll: int | None = None) -> tuple[int, int]:
-    """Wait for `pid`, sampling its peak RSS; (exit status, peak KiB)."""
-    peak = 0
-    while True:
-        if poll is not None:
-            drain(poll)
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status), peak
-        peak = max(peak, peak_rss_kib(pid))
-        if poll is None:
-            time.sleep(0.01)
-
-
-def drain(fd: int) -> None:
-    ready, _, _ = select.select([fd], [], [], 0.01)
-    while ready:
-        try:
-            if not os.read(fd, 1 << 16):
-                return
-        except OSError:
-            return
-        ready, _, _ = select.select([fd], [], [], 0)
-
-
-def run_pipe(argv: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """Wall seconds, exit status, peak RSS (KiB) of one subprocess, stdout to /dev/null."""
+def run_pipe(argv: list[str], env: dict[str, str]) -> Run:
     started = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(argv, env=env, stdout=devnull, stderr=devnull)
-        code, peak = wait_watching_rss(proc.pid)
-    proc.returncode = code
-    return time.perf_counter() - started, code, peak
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, vm_hwm_kib(proc.pid))
+        time.sleep(0.003)
+    elapsed = time.perf_counter() - started
+    stderr = proc.stderr.read() if proc.stderr else b""
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[4:]} exited {proc.returncode}: {stderr[-400:]!r}")
+    return Run(elapsed, peak)
 
 
-def run_pty(
-    argv: list[str], env: dict[str, str], *, stdin_tty: bool = True
-) -> tuple[float, int, int]:
-    import fcntl
-    import struct
-    import termios
-
+def run_pty(argv: list[str], env: dict[str, str], size: tuple[int, int] = (40, 120)) -> Run:
     started = time.perf_counter()
     pid, fd = pty.fork()
-    if pid == 0:
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        if not stdin_tty:
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
+    if pid == 0:  # the child: a 120x40 terminal, then exec
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
         os.execve(argv[0], argv, {**env, "TERM": "xterm-256color"})
-    code, peak = wait_watching_rss(pid, poll=fd)
+    total = frames = 0
+    tail = b""
+    peak = 0
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.003)
+        if ready:
+            try:
+                data = os.read(fd, 1 << 16)
+            except OSError:  # EIO: the child closed the terminal
+                data = b""
+            if not data:
+                break
+            total += len(data)
+            joined = tail + data
+            frames += joined.count(FRAME_START)
+            tail = joined[-(len(FRAME_START) - 1) :]
+        peak = max(peak, vm_hwm_kib(pid))
+    _, status = os.waitpid(pid, 0)
+    elapsed = time.perf_counter() - started
     os.close(fd)
-    return time.perf_counter() - started, code, peak
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"live watch exited {code}")
+    return Run(elapsed, peak, total, frames + 1)  # + the first frame (no redraw prefix)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("-n", type=int, default=100_000)
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, action="append", help="events (repeatable)")
+    parser.add_argument("--full", action="store_true", help="N = 10k, 100k and 1M")
     parser.add_argument("-r", "--runs", type=int, default=3)
+    parser.add_argument(
+        "--frame-writes",
+        action="store_true",
+        help="serve with the plain simulator (one write per frame), as this bench once did",
+    )
     args = parser.parse_args()
+    sizes = sorted({10_000, *(args.n or ([100_000, 1_000_000] if args.full else [100_000]))})
+    benchlib.banner()
     py = sys.executable
-    with tempfile.TemporaryDirectory() as tmp, Simulator(token=TOKEN, ping_interval=60) as sim:
-        env = setup(Path(tmp), sim)
-        project = env.pop("PROJECT")
-        sizes = sorted({10_000, args.n})
+    results = Results()
+    server_class = benchlib.FrameWriteServer if args.frame_writes else benchlib.ReplayServer
+    with tempfile.TemporaryDirectory() as tmp, server_class(ping_interval=60) as server:
+        home, project = benchlib.make_project(Path(tmp), server.url)
+        env = benchlib.clean_env(
+            HOME=str(home), PYTHONPATH=str(benchlib.ROOT), TZ="UTC", LANG="C.UTF-8"
+        )
         for n in sizes:
-            fill(sim, f"job{n}", n)
-        cli = [py, "-m", "arkor_cli_studio", "-C", project, "--api-url", sim.url]
+            benchlib.fill_training(server, f"job{n}", n)
+            server.encoded(f"job{n}")
+        cli = [py, "-m", "arkor_cli_studio", "-C", str(project), "--api-url", server.url]
 
-        def commands(job: str) -> dict[str, tuple[list[str], str]]:
-            url = f"{sim.url}/v1/jobs/{job}/events/stream"
-            return {
-                "baseline (httpx-sse loop)": ([py, "-c", BASELINE, url, TOKEN], "pipe"),
-                "watch --json": ([*cli, "watch", job, "--json", "--no-notify"], "pipe"),
-                "watch --json --advanced": (
-                    [*cli, "watch", job, "--json", "--advanced", "--no-notify"],
-                    "pipe",
-                ),
-                "watch --plain": ([*cli, "watch", job, "--plain", "--no-notify"], "pipe"),
-                "watch --plain --advanced": (
-                    [*cli, "watch", job, "--plain", "--advanced", "--no-notify"],
-                    "pipe",
-                ),
-                "watch (live, pty)": ([*cli, "watch", job, "--no-notify"], "pty"),
-                "watch (live, no stdin)": ([*cli, "watch", job, "--no-notify"], "pty-nostdin"),
-                "watch (live) --advanced": (
-                    [*cli, "watch", job, "--advanced", "--no-notify"],
-                    "pty",
-                ),
+        for n in sizes:
+            job = f"job{n}"
+            url = f"{server.url}/v1/jobs/{job}/events/stream"
+            commands: dict[str, tuple[Callable[..., Run], list[str]]] = {
+                BASE: (run_pipe, [py, "-c", BASELINE, url, benchlib.TOKEN]),
+                "watch --json": (run_pipe, [*cli, "watch", job, "--json", "--no-notify"]),
+                "watch --plain": (run_pipe, [*cli, "watch", job, "--plain", "--no-notify"]),
+                "watch (live, pty)": (run_pty, [*cli, "watch", job, "--no-notify"]),
             }
 
-        print(f"{args.n:,} training.log events, median of {args.runs} runs\n")
-        rss: dict[str, dict[int, int]] = {}
+            def timed(name: str, how: Callable[..., Run], argv: list[str], n: int = n) -> None:
+                results.add(name, n, how(argv, env))
+
+            benchlib.interleaved(
+                {
+                    name: (lambda name=name, how=how, argv=argv: timed(name, how, argv))
+                    for name, (how, argv) in commands.items()
+                },
+                args.runs,
+                warmup=1 if n == sizes[0] else 0,
+            )
+            print(f"# N={n:,} done ({benchlib.load()})", flush=True)
+
+    ok = True
+    names = list(results.runs)
+    print(f"\n## ingest: median of {args.runs} runs, ratio to the baseline (target <= 2.00x)\n")
+    print(f"{'command':26} " + " ".join(f"{f'{n:,} ev':>24}" for n in sizes))
+    for name in names:
+        cells = []
         for n in sizes:
-            times: dict[str, list[float]] = {}
-            for _ in range(args.runs):
-                for name, (argv, how) in commands(f"job{n}").items():
-                    if how == "pipe":
-                        seconds, code, peak = run_pipe(argv, env)
-                    else:
-                        seconds, code, peak = run_pty(argv, env, stdin_tty=how == "pty")
-                    if code != 0:
-                        raise SystemExit(f"{name} exited {code}")
-                    times.setdefault(name, []).append(seconds)
-                    rss.setdefault(name, {})[n] = max(rss.get(name, {}).get(n, 0), peak)
-            if n != args.n:
-                continue
-            base = statistics.median(times["baseline (httpx-sse loop)"])
-            print(f"{'command':30} {'median s':>9} {'events/s':>10} {'ratio':>6}")
-            for name, values in times.items():
-                median = statistics.median(values)
-                print(f"{name:30} {median:9.2f} {n / median:10,.0f} {median / base:6.2f}")
-        print(f"\npeak RSS (MiB){'':16} {'10k':>8} {f'{args.n // 1000}k':>8}")
-        for name, by_n in rss.items():
-            cells = " ".join(f"{by_n.get(size, 0) / 1024:8.1f}" for size in sizes)
-            print(f"{name:30} {cells}")
+            median = results.median(name, n)
+            ratio = median / results.median(BASE, n)
+            if name != BASE and n >= 100_000 and ratio > 2.0:
+                ok = False
+            cells.append(f"{median:6.2f}s {n / median:8,.0f}/s {ratio:5.2f}x")
+        print(f"{name:26} " + " ".join(f"{c:>24}" for c in cells))
+
+    low, high = sizes[0], sizes[-1]
+    print(f"\n## peak RSS, MiB (max over runs); growth {low:,} -> {high:,} (target < 20 MiB)\n")
+    print(f"{'command':26} " + " ".join(f"{f'{n:,}':>10}" for n in sizes) + f" {'growth':>8}")
+    for name in names:
+        growth = results.peak_mib(name, high) - results.peak_mib(name, low)
+        if name != BASE and growth >= 20:
+            ok = False
+        cells = " ".join(f"{results.peak_mib(name, n):10.1f}" for n in sizes)
+        print(f"{name:26} {cells} {growth:+8.1f}")
+
+    live = "watch (live, pty)"
+    print("\n## live view: what reached the terminal (median run by time)\n")
+    print(
+        f"{'events':>10} {'seconds':>8} {'frames':>7} {'frames/s':>9} {'bytes':>10} "
+        f"{'bytes/frame':>12} {'bytes/event':>12}"
+    )
+    for n in sizes:
+        runs = sorted(results.runs[live][n], key=lambda r: r.seconds)
+        run = runs[len(runs) // 2]
+        # Bounded by frames: at most ~10 redraws a second (+ the first and last).
+        if run.frames > MAX_FPS * run.seconds + 3:
+            ok = False
+        print(
+            f"{n:10,} {run.seconds:8.2f} {run.frames:7} {run.frames / run.seconds:9.1f} "
+            f"{run.tty_bytes:10,} {run.tty_bytes / run.frames:12,.0f} {run.tty_bytes / n:12.2f}"
+        )
+    benchlib.closing(ok, "ingest <= 2x, RSS growth < 20 MiB, live frames <= 10/s")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Start-up stays lazy: a run imports its own command only (bench/startup.py has the timings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import subprocess_env
+
+COMMANDS = ["artifacts", "cancel", "demo", "jobs", "show", "stats", "train", "watch"]
+
+# Runs the CLI as the console script does, then reports which modules it loaded.
+PROBE = """
+import atexit, json, sys
+def report():
+    sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+atexit.register(report)
+sys.argv[0] = "arkor-studio"
+from arkor_cli_studio.app import main
+main()
+"""
+
+
+def loaded(*args: str) -> tuple[int, str, set[str]]:
+    env = subprocess_env(
+        {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "LANG": "C.UTF-8"}
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=30
+    )
+    head, _, modules = result.stderr.rpartition("\nMODULES ")
+    return result.returncode, result.stdout + head, set(json.loads(modules))
+
+
+def commands_in(modules: set[str]) -> set[str]:
+    prefix = "arkor_cli_studio.commands."
+    return {name.removeprefix(prefix) for name in modules if name.startswith(prefix)}
+
+
+def test_version_imports_no_command_no_config_no_http_no_rich():
+    code, out, modules = loaded("--version")
+    assert code == 0 and out.startswith("arkor-studio ")
+    assert commands_in(modules) == set()
+    assert not modules & {"arkor_cli_studio.config", "arkor_cli_studio.model", "httpx", "rich"}
+
+
+@pytest.mark.parametrize("command", ["train", "jobs", "watch"])
+def test_a_command_imports_only_itself(command: str):
+    code, out, modules = loaded(command, "--help")
+    assert code == 0 and f"arkor-studio {command}" in out
+    assert commands_in(modules) == {command}
+    assert not modules & {"httpx", "rich"}  # --help needs neither
+
+
+def test_train_path_needs_neither_the_model_nor_http():
+    code, out, modules = loaded("-C", "/nonexistent/project", "train", "--no-manifest")
+    assert code != 0 and "Traceback" not in out  # stops at the missing project
+    assert commands_in(modules) == {"train"}
+    assert not modules & {"arkor_cli_studio.model", "httpx", "rich"}
+
+
+def test_root_help_lists_every_command_in_order():
+    code, out, modules = loaded("--help")
+    assert code == 0
+    assert commands_in(modules) == set(COMMANDS)
+    section = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    listed = [line.split()[0] for line in section.splitlines() if line.startswith("  ")]
+    assert listed == ["jobs", "watch", "show", "stats", "artifacts", "cancel", "train", "demo"]
+
+
+def test_a_mistyped_command_is_suggested_without_loading_any():
+    code, out, modules = loaded("jbos")
+    assert code == 2
+    assert "No such command 'jbos'. Did you mean 'jobs'?" in out
+    assert commands_in(modules) == set()
