@@ -204,37 +204,60 @@ def load_studio_token(env: Mapping[str, str]) -> StudioToken:
     return StudioToken(value=value, source=source)
 
 
+def _url_for_messages(url: str) -> str:
+    """`url` as errors may repeat it: no user info, query or fragment (a pasted
+    browser URL can carry `?studioToken=`, and user info can be a password)."""
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    shown = url[:cut] + ("…" if cut < len(url) else "")
+    scheme, sep, rest = shown.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "…@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
 def check_studio_url(url: str, source: str) -> str:
     """A loopback `http://host[:port]` for Studio, normalised; else UsageError.
 
     Checked before anything is sent: the token must never leave the machine.
+    Loopback means the names Studio's own Host guard accepts, exactly:
+    `127.0.0.1` and `localhost` (any case; we send them lower-case). Not
+    `[::1]`, `127.0.0.2`, `127.1`, `0.0.0.0`, `localhost.` (trailing dot),
+    `127.0.0.1.evil.com`, nor any URL with user info, a path, a query or a
+    fragment (`http://127.0.0.1@evil.com` goes to evil.com).
     """
     example = "http://127.0.0.1:4000"
     if any(not (" " < ch < "\x7f") for ch in url):
         raise UsageError(f"{source}: the URL contains spaces or control characters.")
+    shown = _url_for_messages(url)
     if "://" not in url:
         raise UsageError(
-            f"{source} must be a URL like {example}, not {url!r}.",
-            hint=f"Write the scheme too: http://{url}",
+            f"{source} must be a URL like {example}, not {shown!r}.",
+            hint=f"Write the scheme too: http://{shown}",
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. `[127.0.0.1]`, an unclosed `[::1`
+        raise UsageError(f"{source} is not a valid URL: {shown!r}") from None
     if parts.scheme.lower() != "http":
-        raise UsageError(f"{source} must be an http:// URL (Studio serves plain HTTP): {url!r}")
+        raise UsageError(f"{source} must be an http:// URL (Studio serves plain HTTP): {shown!r}")
     if "@" in parts.netloc:
         raise UsageError(f"{source} must not carry a user name or password.")
     if parts.query or parts.fragment or parts.path.strip("/"):
-        raise UsageError(f"{source} must be just http://host:port, like {example}: {url!r}")
+        raise UsageError(f"{source} must be just http://host:port, like {example}: {shown!r}")
     host = (parts.hostname or "").lower()
     try:
         port = parts.port
     except ValueError:
-        raise UsageError(f"{source} has an invalid port: {url!r}") from None
+        port = 0
+    if port == 0:
+        raise UsageError(f"{source} has an invalid port: {shown!r}")
     if host not in STUDIO_HOSTS:
         hint = "Studio only listens on this machine; the token must not leave it."
         if host in {"::1", "0:0:0:0:0:0:0:1"}:
             hint = "Studio answers only to the names 127.0.0.1 and localhost; use one of them."
         raise UsageError(
-            f"{source}: refusing {host or url!r}: Studio mode talks only to 127.0.0.1 or "
+            f"{source}: refusing {host or shown!r}: Studio mode talks only to 127.0.0.1 or "
             "localhost.",
             hint=hint,
         )

@@ -70,9 +70,12 @@ class NotFoundError(ApiError):
 
 
 class UnsupportedError(ArkorStudioError):
-    """An operation the selected backend cannot serve (e.g. cancel via Studio)."""
+    """An operation the selected backend cannot serve (cancel via Studio).
 
-    exit_code = ExitCode.FAILURE
+    A usage error: the command line asks for something this mode can't do,
+    decided before anything is sent."""
+
+    exit_code = ExitCode.USAGE
 
 
 class Interrupted(ArkorStudioError):

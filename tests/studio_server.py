@@ -12,6 +12,7 @@ too). `/api/manifest` and `/api/train` are scripted by the test.
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import json
 import re
@@ -184,10 +185,12 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if parts.path.startswith("/api/"):
             query_allowed = self.command == "GET" and EVENTS_PATH.match(parts.path)
-            provided = self.headers.get("X-Arkor-Studio-Token") or (
-                query.get("studioToken", "") if query_allowed else ""
-            )
-            if provided != self.studio.token:
+            # As Studio's `header ?? query ?? ""`: a header that is present but
+            # empty is what counts (and fails); the query only where allowed.
+            provided = self.headers.get("X-Arkor-Studio-Token")
+            if provided is None:
+                provided = query.get("studioToken", "") if query_allowed else ""
+            if not hmac.compare_digest(provided.encode(), self.studio.token.encode()):
                 self._json(403, {"error": "Missing or invalid studio token"})
                 return None
         self._body = body

@@ -31,7 +31,7 @@ from arkor_cli_studio.errors import (
 from arkor_cli_studio.model import Event
 from arkor_cli_studio.simulator import Fault
 from tests.conftest import ModeArkor
-from tests.helpers import STUDIO_TOKEN, TOKEN
+from tests.helpers import STUDIO_TOKEN, TOKEN, run_inprocess
 from tests.studio_server import FakeStudio, TrainScript
 
 OLD = time.time() - 3600  # well past the 90-second Warming-up window
@@ -232,6 +232,30 @@ def test_studio_not_running_is_exit_5(arkor):
         "http://127.0.0.1.nip.io:{port}",
         "http://example.com",
         "http://127.0.0.1:{port}/api?studioToken=x",
+        # Look-alikes, user info, brackets, trailing dots, odd ports:
+        "http://127.0.0.1.evil.com:{port}",
+        "http://localhost.evil.com:{port}",
+        "http://evil.com#@127.0.0.1:{port}",
+        "http://127.0.0.1@evil.com",
+        "http://127.0.0.1:{port}@evil.com",
+        "http://127.0.0.1:{port}\\@evil.com",
+        "http://127.0.0.1:{port}\\.evil.com",
+        "http://localhost%2eevil.com:{port}",
+        "http://[127.0.0.1]:{port}",
+        "http://[::1",
+        "http://[::ffff:127.0.0.1]:{port}",
+        "http://localhost.:{port}",
+        "http://127.0.0.1.:{port}",
+        "http://127.0.0.01:{port}",
+        "http://2130706433:{port}",
+        "http://0x7f.1:{port}",
+        "http://localhost:0",
+        "http://localhost:{port}:{port}",
+        "http://localhost:+{port}",
+        "http://localhost:99999",
+        "HTTPS://LOCALHOST:{port}",
+        "http://:{port}",
+        "http://127.0.0.1:{port}/#x",
     ],
 )
 def test_non_loopback_urls_are_refused_before_anything_is_sent(arkor, studio, url):
@@ -244,6 +268,39 @@ def test_non_loopback_urls_are_refused_before_anything_is_sent(arkor, studio, ur
         assert result.code == 2, (url, result.output)
         assert result.stderr.startswith("arkor-studio: ") and "Traceback" not in result.stderr
     assert studio.requests == [] and arkor.sim.requests == []
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("http://LOCALHOST:{port}", "localhost:{port}"),  # Studio's guard wants lower case
+        ("HTTP://127.0.0.1:{port}/", "127.0.0.1:{port}"),
+        ("http://LocalHost:{port}//", "localhost:{port}"),
+        ("http://127.0.0.1:0{port}", "127.0.0.1:{port}"),
+    ],
+)
+def test_loopback_spellings_are_normalised_to_what_studio_accepts(arkor, studio, given, used):
+    arkor.home.joinpath(".arkor", "studio-token").write_text(studio.token)
+    result = arkor.cli("--studio-url", given.format(port=studio.port), "jobs", "--json")
+    assert result.code == 0, result.stderr
+    assert [r.headers["host"] for r in studio.requests] == [used.format(port=studio.port)]
+
+
+def test_refused_urls_never_repeat_a_token_or_password(arkor):
+    token = "studio-SECRET-in-a-pasted-url"
+    for url in (
+        f"http://127.0.0.1:4000/?studioToken={token}",
+        f"http://127.0.0.1:4000/api/jobs/j1/events?studioToken={token}",
+        f"127.0.0.1:4000/?studioToken={token}",
+        f"https://127.0.0.1:4000/?studioToken={token}",
+        f"http://u:{token}@127.0.0.1:4000",
+        f"http://[127.0.0.1]:4000/?studioToken={token}",
+        f"http://127.0.0.1:4000#{token}",
+    ):
+        result = arkor.cli("--studio-url", url, "jobs")
+        assert result.code == 2, (url, result.output)
+        assert token not in result.output and "SECRET" not in result.output, result.output
+    assert arkor.sim.requests == []
 
 
 def test_studio_url_forms_and_precedence(arkor, studio):
@@ -318,13 +375,47 @@ def test_resolve_and_check_studio_url():
 # ---- what Studio's API can't do ----------------------------------------------------
 
 
-def test_cancel_is_unsupported_and_sends_nothing(studio):
-    studio.sim.add_job("j1", status="running")
+def test_cancel_is_unsupported_and_sends_nothing(studio_arkor: ModeArkor):
+    sim, studio = studio_arkor.sim, studio_arkor.studio
+    sim.add_job("j1", status="running")
+    for args in (("cancel", "j1"), ("cancel", "--yes", "j1")):
+        result = studio_arkor.cli(*args)
+        assert result.code == 2, result.output
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [
+            "arkor-studio: cancel is not available through Studio: its API has no cancel "
+            "route, so nothing was sent.",
+            "hint: To cancel j1 through the cloud API, drop --studio (and its URL) to use "
+            "the cloud API directly.",
+        ]
+    # Decided before the token is read: no token file, same answer.
+    studio_arkor.studio_token_file.unlink()
+    result = studio_arkor.cli("cancel", "-y", "j1")
+    assert result.code == 2 and "not available through Studio" in result.stderr
+    # Studio mode from the environment: the hint says how to leave it.
+    result = run_inprocess(
+        ["-C", str(studio_arkor.project), "cancel", "-y", "j1"],
+        {**studio_arkor.env, "ARKOR_STUDIO_URL": studio.url},
+    )
+    assert result.code == 2 and "unset ARKOR_STUDIO_URL (or pass --no-studio)" in result.stderr
+    assert studio.requests == [] and sim.requests == []
+    assert sim.jobs["j1"].job["status"] == "running"
+    # The backend refuses too, should anything call it.
     with studio_backend(studio) as backend, pytest.raises(UnsupportedError) as caught:
         backend.cancel("j1")
-    assert "Studio's API has no cancel" in caught.value.message
-    assert "--studio" in (caught.value.hint or "")
-    assert studio.requests == [] and studio.sim.jobs["j1"].job["status"] == "running"
+    assert caught.value.exit_code == 2 and studio.requests == []
+    # Without --studio the same command cancels through the cloud.
+    result = run_inprocess(
+        ["-C", str(studio_arkor.project), "cancel", "-y", "j1"],
+        {**studio_arkor.env, "ARKOR_STUDIO_URL": studio.url, "ARKOR_STUDIO_TOKEN": "x" * 20},
+    )
+    assert result.code == 2
+    result = run_inprocess(
+        ["--no-studio", "-C", str(studio_arkor.project), "cancel", "-y", "j1"],
+        {**studio_arkor.env, "ARKOR_STUDIO_URL": studio.url},
+    )
+    assert result.code == 0, result.output
+    assert sim.jobs["j1"].job["status"] == "cancelled" and studio.requests == []
 
 
 def test_get_job_comes_from_the_list_without_events(studio):
@@ -480,3 +571,74 @@ def test_studio_mode_end_to_end_in_a_subprocess(mode_arkor: ModeArkor):
     result = mode_arkor.run("jobs", ARKOR_STUDIO_TOKEN="wrong-token-123")
     assert result.code == (4 if mode_arkor.mode == "studio" else 0), result.stderr
     assert "Traceback" not in result.stderr and "wrong-token-123" not in result.output
+
+
+# ---- the token stays in the header, whatever the command ---------------------------
+
+
+def test_the_token_is_never_in_a_url_or_any_output(studio_arkor: ModeArkor):
+    sim, studio = studio_arkor.sim, studio_arkor.studio
+    add_jobs(sim)
+    emit_run(sim, "j1")
+    sim.emit("j1", "checkpoint.saved", {"step": 3, "artifacts": ["ckpt/3"]})
+    wrong = "studio-SECRET-stale-0000"
+    runs = [
+        *(
+            studio_arkor.cli(*args)
+            for args in (
+                ("jobs",),
+                ("jobs", "--json", "-s", "running"),
+                ("watch", "j1", "--plain"),
+                ("watch", "j1", "--json"),
+                ("stats", "j1"),
+                ("stats", "j1", "--json"),
+                ("artifacts", "j1"),
+                ("artifacts", "j1", "--json"),
+                ("show", "j1"),
+                ("show", "job-a", "--json"),
+                ("cancel", "-y", "j1"),
+                ("watch", "nope", "--plain"),
+                ("show", "nope"),
+            )
+        ),
+        *(
+            studio_arkor.cli(*args, ARKOR_STUDIO_TOKEN=wrong)
+            for args in (("jobs",), ("watch", "j1"), ("stats", "j1"), ("artifacts", "j1"))
+        ),
+        # With a traceback on: the token is in no message, local or frame shown.
+        studio_arkor.run(
+            "watch", "j1", "--plain", ARKOR_STUDIO_TOKEN=wrong, ARKOR_STUDIO_DEBUG="1"
+        ),
+    ]
+    assert [r.code for r in runs] == [0] * 10 + [2, 1, 1] + [4] * 5
+    for result in runs:
+        for secret in (STUDIO_TOKEN, wrong, TOKEN):
+            assert secret not in result.output, result.output
+    refused = runs[-2].stderr
+    assert f"Studio at {studio.url} refused the token read from ARKOR_STUDIO_TOKEN" in refused
+    assert "every time `arkor dev` starts" in refused
+    # Studio's request log: paths only, the token in the header (the right one or
+    # the stale one), never in a query; the cloud token never sent to Studio.
+    targets = {r.target for r in studio.requests}
+    assert targets == {"/api/jobs", "/api/jobs/j1/events", "/api/jobs/nope/events"}
+    for request in studio.requests:
+        assert request.headers["x-arkor-studio-token"] in (STUDIO_TOKEN, wrong)
+        assert "authorization" not in request.headers
+    # And Studio's own requests upstream carry no Studio token either.
+    for request in sim.requests:
+        assert STUDIO_TOKEN not in json.dumps([request.path, request.query, request.headers])
+
+
+def test_fake_studio_takes_a_present_header_over_the_query_as_studio_does(studio):
+    import http.client
+
+    studio.sim.add_job("j1")
+    studio.sim.end("j1")
+    conn = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=5)
+    conn.request(
+        "GET",
+        f"/api/jobs/j1/events?studioToken={studio.token}",
+        headers={"X-Arkor-Studio-Token": ""},
+    )
+    assert conn.getresponse().status == 403  # `header ?? query`: an empty header counts
+    conn.close()

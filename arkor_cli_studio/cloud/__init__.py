@@ -18,3 +18,12 @@ def connect(settings: Settings) -> Backend:
     from arkor_cli_studio.cloud.client import make_cloud_backend
 
     return make_cloud_backend(settings)
+
+
+def refuse_unsupported(settings: Settings, operation: str, job_id: str) -> None:
+    """Raise `UnsupportedError` before anything is sent (or a token is read)
+    when the backend these settings choose can't do `operation`."""
+    if settings.studio_url is not None and operation == "cancel":
+        from arkor_cli_studio.cloud.studio import cancel_unavailable
+
+        raise cancel_unavailable(job_id, settings.studio_source)

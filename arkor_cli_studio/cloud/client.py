@@ -69,6 +69,8 @@ class Backend:
 
     #: Shown in "Can't reach ..." messages.
     name = "the Arkor cloud API"
+    #: `get_job` reads a job-detail route (which may carry the job's events).
+    has_job_detail = True
 
     def __init__(
         self,

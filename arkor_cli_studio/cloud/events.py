@@ -182,6 +182,7 @@ def _check_stream_response(backend: Backend, job_id: str, response: httpx.Respon
     response.read()
     message = error_message(response)
     if status in (401, 403):
+        backend.raise_for_status(response)  # the backend words it (Studio: whose token)
         raise AuthError(message, hint=backend.auth_hint(status))
     if status in (410, 426):
         hint = (
@@ -202,4 +203,15 @@ def _check_stream_response(backend: Backend, job_id: str, response: httpx.Respon
         raise _Transient(f"{message} (the job may have just been created)")
     if status in TRANSIENT_STATUSES or status >= 500:
         raise _Transient(message, retry_after_seconds(response.headers.get("retry-after")))
+    if status == 400 and _absent(backend, job_id):
+        # Studio answers 400 "No project state" for a project without jobs,
+        # where its jobs list is empty: say which job is missing, as cloud mode does.
+        raise backend.not_found(job_id)
     raise ApiError(message, status=status)
+
+
+def _absent(backend: Backend, job_id: str) -> bool:
+    try:
+        return backend.find_job(job_id) is None
+    except ArkorStudioError:
+        return False

@@ -63,6 +63,7 @@ class StudioBackend(Backend):
     """A running `arkor dev` at a loopback URL, with its per-launch token."""
 
     name = "Studio"
+    has_job_detail = False  # `get_job` comes from the jobs list: never any events
 
     def __init__(
         self,
@@ -112,9 +113,7 @@ class StudioBackend(Backend):
     # ---- what the user reads ----------------------------------------------
 
     def _drop_studio_hint(self) -> str:
-        if self.url_source == STUDIO_URL_ENV:
-            return f"unset {STUDIO_URL_ENV} (or pass --no-studio) to use the cloud API directly"
-        return "drop --studio (and its URL) to use the cloud API directly"
+        return drop_studio_hint(self.url_source)
 
     def auth_hint(self, status: int) -> str:
         if status == 401:  # Studio refuses tokens with 403: a 401 is the cloud's, passed on
@@ -173,10 +172,7 @@ class StudioBackend(Backend):
         return JobDetail(job=job, events=None)
 
     def cancel(self, job_id: str) -> None:
-        raise UnsupportedError(
-            "Studio's API has no cancel: a job can't be cancelled through --studio.",
-            hint=f"To cancel {job_id} through the cloud API, {self._drop_studio_hint()}.",
-        )
+        raise cancel_unavailable(job_id, self.url_source)
 
     # ---- Run training -------------------------------------------------------
 
@@ -217,6 +213,24 @@ class StudioBackend(Backend):
                 yield TrainRun(response, self)
         except httpx.TransportError as exc:
             raise self.unreachable(describe_transport_error(exc)) from None
+
+
+def drop_studio_hint(url_source: str) -> str:
+    if url_source == STUDIO_URL_ENV:
+        return f"unset {STUDIO_URL_ENV} (or pass --no-studio) to use the cloud API directly"
+    return "drop --studio (and its URL) to use the cloud API directly"
+
+
+def cancel_unavailable(job_id: str, url_source: str) -> UnsupportedError:
+    """`cancel` in Studio mode: Studio's server has no cancel route (its UI
+    stops only the runs it started itself), so nothing is sent."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    return UnsupportedError(
+        "cancel is not available through Studio: its API has no cancel route, so nothing was sent.",
+        hint=f"To cancel {clean_line(job_id)} through the cloud API, "
+        f"{drop_studio_hint(url_source)}.",
+    )
 
 
 class TrainRun:

@@ -3,7 +3,8 @@
 Exit status: 0 when the job ends up not running (cancel accepted, or it had
 already finished: nothing is sent then); 1 when it is still running because
 the confirmation was declined or the API refused; 2 when confirmation was
-needed but there is no terminal to ask on (pass --yes).
+needed but there is no terminal to ask on (pass --yes), or in Studio mode
+(Studio has no cancel route: nothing is sent).
 """
 
 from __future__ import annotations
@@ -51,14 +52,18 @@ def cancel(
     On a terminal it asks first, showing the job's name and status. A job
     that already finished is left alone (exit 0). Declining exits 1: the
     job is still running.
+
+    Not available with --studio: Studio's API has no cancel route, so it
+    exits 2 and sends nothing (drop --studio to cancel through the cloud).
     """
     from arkor_cli_studio.app import settings_of
-    from arkor_cli_studio.cloud import connect
+    from arkor_cli_studio.cloud import connect, refuse_unsupported
     from arkor_cli_studio.model import display_status, validate_job_id
     from arkor_cli_studio.textsafe import clean_line
 
     validate_job_id(job_id)
     settings = settings_of(ctx)
+    refuse_unsupported(settings, "cancel", job_id)  # Studio mode: exit 2, nothing sent
     with connect(settings) as backend:
         job = backend.get_job(job_id).job
         if job.is_terminal:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.cloud.client import Backend
+    from arkor_cli_studio.model import Event, Job
 
 EPILOG = examples(
     "arkor-studio show job_abc123",
@@ -33,6 +37,10 @@ def show(
 
     Studio's metadata sidebar (as `watch` shows it), the error of a failed
     job, and the `config` fields that are set. One request: GET /v1/jobs/{id}.
+
+    With --studio: GET /api/jobs (Studio has no job-detail route); for a
+    completed job (or a failed one without an error field) its event stream
+    is replayed too, for the Artifacts count and the error.
     """
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
@@ -43,6 +51,10 @@ def show(
     settings = settings_of(ctx)
     with connect(settings) as backend:
         detail = backend.get_job(job_id)
+        events = detail.events
+        replay = not as_json and events is None and not backend.has_job_detail
+        if replay and _history_matters(detail.job):
+            events = _replayed(backend, job_id)
     job = detail.job
     if as_json:
         sys.stdout.write(json.dumps(jsonable(job.raw), indent=2) + "\n")
@@ -50,7 +62,7 @@ def show(
     from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.job import job_view
 
-    events = detail.events or []
+    events = events or []
     view = job_view(
         job,
         datetime.now(UTC),
@@ -59,3 +71,27 @@ def show(
         artifacts=final_artifact_count(events),
     )
     make_console(no_color=settings.no_color).print(view)
+
+
+def _history_matters(job: Job) -> bool:
+    """Whether the events would change the screen: the Artifacts row of a
+    completed job, the error of a failed job that has no `error` field."""
+    return job.status == "completed" or (job.status == "failed" and not (job.error or "").strip())
+
+
+def _replayed(backend: Backend, job_id: str) -> list[Event] | None:
+    """The finished job's events from its stream (Studio mode has no detail
+    that could carry them); None, with a note on stderr, if that fails."""
+    from arkor_cli_studio.cloud.history import load_history
+    from arkor_cli_studio.errors import ArkorStudioError
+    from arkor_cli_studio.textsafe import clean_line
+
+    try:
+        return load_history(backend, job_id, max_retries=2, use_detail=False).events
+    except ArkorStudioError as error:
+        print(
+            f"arkor-studio: could not replay the event stream of {clean_line(job_id)} for "
+            f"the Artifacts count: {clean_line(error.message)}",
+            file=sys.stderr,
+        )
+        return None
