@@ -142,7 +142,7 @@ def run_label(name: str) -> str:
     return f"Run training: {clean_line(name)}"
 
 
-def _short_error(text: str) -> str:
+def short_error(text: str) -> str:
     text = clean(text).strip()
     if len(text) > MAX_ERROR_CHARS:
         text = "…" + text[-MAX_ERROR_CHARS:]
@@ -170,7 +170,7 @@ def build(
     except OSError as exc:
         raise ManifestError(f"can't run {arkor}: {exc.strerror or exc}") from None
     if result.returncode != 0:
-        output = _short_error(result.stdout.decode("utf-8", "replace"))
+        output = short_error(result.stdout.decode("utf-8", "replace"))
         raise ManifestError(output or f"`arkor build` exited with status {result.returncode}.")
 
 
@@ -212,10 +212,10 @@ def parse_manifest_output(code: int, stdout: bytes, stderr: bytes) -> str | None
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict) or code != 0:
-        detail = _short_error(stderr.decode("utf-8", "replace"))
+        detail = short_error(stderr.decode("utf-8", "replace"))
         raise ManifestError(detail or f"node exited with status {code}.")
     if "error" in data:
-        raise ManifestError(_short_error(str(data["error"])) or "the bundle failed to import.")
+        raise ManifestError(short_error(str(data["error"])) or "the bundle failed to import.")
     trainer = data.get("trainer")
     if isinstance(trainer, dict):
         return str(trainer.get("name", ""))
@@ -569,14 +569,15 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _pump(source: int, target: int, on_chunk: Callable[[bytes], object]) -> None:
+def _pump(source: int, target: int | None, on_chunk: Callable[[bytes], object]) -> None:
     """Copy raw bytes as they come; hand each chunk to `on_chunk` after writing it.
 
     Once `on_chunk` returns True (it needs no more, e.g. the job id was
     found), the rest is moved with `os.splice` where the kernel allows it (no
     copy through Python), else with read/write as before. When our stdout is
     gone (EPIPE), stop reading: the child then sees a closed pipe, exactly as
-    if it had written to our stdout itself.
+    if it had written to our stdout itself. With no `target`, `on_chunk` gets
+    every byte and is the only consumer (it writes them itself).
     """
     try:
         while True:
@@ -586,14 +587,15 @@ def _pump(source: int, target: int, on_chunk: Callable[[bytes], object]) -> None
                 continue
             if not chunk:
                 return
-            try:
-                _write_all(target, chunk)
-            except BrokenPipeError:
-                return
+            if target is not None:
+                try:
+                    _write_all(target, chunk)
+                except BrokenPipeError:
+                    return
             done = False
             with contextlib.suppress(Exception):
                 done = on_chunk(chunk) is True
-            if done:
+            if done and target is not None:
                 break
         if _splice_all(source, target):
             return
@@ -639,7 +641,9 @@ def run_start(
     *,
     grace: float = 10.0,
     on_stdout: Callable[[bytes], object] | None = None,
-    stdout_fd: int = 1,
+    stdout_fd: int | None = 1,
+    on_stderr: Callable[[bytes], object] | None = None,
+    stderr_fd: int | None = 2,
 ) -> RunResult:
     """Run `arkor start [entry]` in the project and wait for it, whatever happens.
 
@@ -647,6 +651,9 @@ def run_start(
     and it still sees a terminal). With it, stdout goes through a pipe that a
     thread copies to `stdout_fd` chunk by chunk, calling `on_stdout(chunk)`
     until that returns True (then the rest is spliced through untouched).
+    With `stdout_fd=None` nothing is copied: `on_stdout` gets every byte and
+    writes it itself (e.g. above a live view). `on_stderr`/`stderr_fd` do the
+    same for stderr (inherited without `on_stderr`).
     Ctrl-C, SIGTERM and SIGHUP are handled here: the child is stopped and
     waited for before we return; nothing is left running.
     """
@@ -659,7 +666,7 @@ def run_start(
         for sig in watched
         if signal.getsignal(sig) is not signal.SIG_IGN
     }
-    pump: threading.Thread | None = None
+    pumps: list[threading.Thread] = []
     try:
         try:
             proc = subprocess.Popen(
@@ -667,18 +674,23 @@ def run_start(
                 cwd=project,
                 env=dict(env),
                 stdout=subprocess.PIPE if on_stdout is not None else None,
+                stderr=subprocess.PIPE if on_stderr is not None else None,
             )
         except OSError as exc:
             raise ConfigError(f"Can't run {arkor}: {exc.strerror or exc}.") from None
         supervisor.attach(proc)
-        if on_stdout is not None:
-            assert proc.stdout is not None
-            source = os.dup(proc.stdout.fileno())
-            proc.stdout.close()
-            pump = threading.Thread(target=_pump, args=(source, stdout_fd, on_stdout), daemon=True)
-            pump.start()
+        for pipe, target, callback in (
+            (proc.stdout, stdout_fd, on_stdout),
+            (proc.stderr, stderr_fd, on_stderr),
+        ):
+            if pipe is not None and callback is not None:
+                source = os.dup(pipe.fileno())
+                pipe.close()
+                pump = threading.Thread(target=_pump, args=(source, target, callback), daemon=True)
+                pump.start()
+                pumps.append(pump)
         status = supervisor.wait()
-        if pump is not None:
+        for pump in pumps:
             pump.join()
     finally:
         for sig, old in previous.items():

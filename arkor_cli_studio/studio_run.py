@@ -92,6 +92,11 @@ class TrailerSplitter:
         self._held = data[start:]
         return data[:start]
 
+    @property
+    def held(self) -> bytes:
+        """What is held back for now (it may be the start of the trailer)."""
+        return self._held
+
     def finish(self) -> tuple[bytes, TrainOutcome | None]:
         held, self._held = self._held, b""
         outcome = parse_trailer(held)

@@ -8,6 +8,8 @@ hashes it with SHA-256), alternating order each repetition. Variants:
 - direct:        `arkor start` (the fake) with stdout on the pipe
 - train:         `arkor-studio train --no-manifest --no-notify` (child inherits our stdout)
 - train+manifest `arkor-studio train --no-notify` (arkor build + node import first), if node
+- train --watch: `arkor-studio train --watch --no-manifest --no-notify`, piped (the
+                 pump below plus the watch, which has no job to follow here)
 - pipe pump:     `runner.run_start(on_stdout=...)` with a StartedJobScanner, the --watch
                  path (the output starts with `Started job job-bench`, as arkor's does
                  early; after it the rest is spliced)
@@ -85,11 +87,13 @@ def main() -> None:
             "LANG": "C.UTF-8",
             "PYTHONPATH": str(ROOT),
             "FAKE_BYTES": str(total),
+            "ARKOR_STUDIO_WATCH_DRAIN": "0.01",
         }
         cli = [sys.executable, "-m", "arkor_cli_studio", "-C", str(project), "train"]
         variants: dict[str, list[str]] = {
             "direct": [str(fake), "start"],
             "train": [*cli, "--no-manifest", "--no-notify"],
+            "train --watch": [*cli, "--watch", "--no-manifest", "--no-notify"],
             "pipe pump": [sys.executable, "-c", PUMP_DRIVER, str(fake), str(project)],
         }
         if shutil.which("node"):

@@ -9,6 +9,8 @@ build:  FAKE_BUILD = trainer (default) | default | none | throw | fail; FAKE_TRA
 start:  prints START_STDOUT / START_STDERR (a multi-byte character split across
         writes, an invalid byte), then exits with FAKE_EXIT (default 0).
         FAKE_SLEEP=1: after the output, print "sleeping" and wait for signals.
+        FAKE_WAIT_FILE=PATH: after the output, wait (up to 30 s) until PATH exists, then
+        print "after the wait ✓" and exit (for `train --watch` while the view is up).
         FAKE_BYTES=N: write N bytes ("Started job job-bench", then a fixed pattern in
         64 KiB writes) and exit.
         Signals received are appended to FAKE_SIGNALS (one name a line); SIGINT
@@ -109,6 +111,14 @@ def start() -> int:
         with open(pidfile + ".tmp", "w") as fh:
             fh.write(str(os.getpid()))
         os.replace(pidfile + ".tmp", pidfile)
+    wait_file = os.environ.get("FAKE_WAIT_FILE")
+    if wait_file:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(wait_file) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.write(1, b"after the wait \xe2\x9c")  # a check mark split across writes
+        time.sleep(0.05)
+        os.write(1, b"\x93\n")
     if os.environ.get("FAKE_SLEEP"):
         os.write(1, b"sleeping\n")
         deadline = time.monotonic() + 60

@@ -247,17 +247,26 @@ class TrainRun:
         At the end: raises `ConfigError` when `arkor start` failed to start,
         `UnreachableError` when the answer ended without an exit status.
         """
+        for output, _held in self.stream():
+            if output:
+                yield output
+
+    def stream(self) -> Iterator[tuple[bytes, bytes]]:
+        """`(output, held)` for every piece received: the output bytes released
+        (maybe none) and what is held back because it might still start the
+        trailer (e.g. the newline that ends the latest line: a reader looking
+        for whole lines may take it as the end of that line). Ends like
+        `__iter__`."""
         splitter = TrailerSplitter()
         url = self._backend.base_url
         try:
             for chunk in self._response.iter_bytes():
                 output = splitter.feed(chunk)
-                if output:
-                    yield output
+                yield output, splitter.held
         except httpx.TransportError as exc:
             rest = splitter.flush()
             if rest:
-                yield rest
+                yield rest, b""
             raise UnreachableError(
                 f"The connection to Studio at {url} broke before `arkor start` finished: "
                 f"{describe_transport_error(exc)}",
@@ -265,7 +274,7 @@ class TrainRun:
             ) from None
         rest, outcome = splitter.finish()
         if rest:
-            yield rest
+            yield rest, b""
         if outcome is None:
             raise UnreachableError(
                 f"Studio at {url} ended the run's output without an exit status.",

@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.errors import UsageError
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.cloud.client import Backend
+    from arkor_cli_studio.cloud.studio import StudioBackend, TrainRun
+    from arkor_cli_studio.commands._train_watch import TrainWatch
+    from arkor_cli_studio.config import Settings
     from arkor_cli_studio.runner import RunResult
 
 EPILOG = examples(
     "arkor-studio train                          # build, show the trainer, run arkor start",
+    "arkor-studio train --watch                  # ... and the job's live view under arkor's lines",
+    "arkor-studio train --watch > run.log        # run.log = arkor's output; watch lines on stderr",
     "arkor-studio train --file src/arkor/alt.ts > run.log   # run.log = arkor's output only",
+    "arkor-studio --studio train --watch         # the run through a running `arkor dev`",
     "arkor-studio -C ~/my-model train --no-manifest --no-notify",
+)
+
+WATCH_HELP = (
+    "Follow the job (from arkor's `Started job <id>` line) while arkor start runs. On a "
+    "terminal: the live `watch` view, arkor's output printed above it. Piped: arkor's bytes "
+    "untouched on stdout, the watch's plain lines on stderr. The exit status stays arkor "
+    "start's; when arkor start ends, train waits up to ARKOR_STUDIO_WATCH_DRAIN seconds "
+    "(default 5) for the job's stream to end, then stops watching (and says how to keep "
+    "following a job that still runs)."
 )
 
 
@@ -41,7 +60,8 @@ def train(
         typer.Option(
             "--arkor",
             metavar="PATH",
-            help="The arkor executable (default: ARKOR_BIN, node_modules/.bin/arkor, PATH).",
+            help="The arkor executable (default: ARKOR_BIN, node_modules/.bin/arkor, PATH). "
+            "Not with --studio (Studio runs its own).",
             show_default=False,
         ),
     ] = None,
@@ -49,9 +69,11 @@ def train(
         bool,
         typer.Option(
             "--no-manifest",
-            help="Skip `arkor build` and the trainer check; arkor start reuses the bundle.",
+            help="Skip `arkor build` and the trainer check (with --studio: GET /api/manifest); "
+            "arkor start reuses the bundle.",
         ),
     ] = False,
+    watch: Annotated[bool, typer.Option("--watch", help=WATCH_HELP)] = False,
     notify: Annotated[
         bool | None,
         typer.Option(
@@ -65,7 +87,9 @@ def train(
 
     arkor's stdout and stderr pass through byte for byte; our own lines go to
     stderr. The exit status is arkor start's (130 after Ctrl-C). One run at a
-    time per project.
+    time per project. With --studio, a running `arkor dev` builds and runs it
+    (POST /api/train): its output (stdout and stderr merged) passes through the
+    same way, and Ctrl-C closes the connection, on which Studio kills arkor start.
     """
     from arkor_cli_studio import runner
     from arkor_cli_studio.app import settings_of
@@ -73,13 +97,40 @@ def train(
 
     settings = settings_of(ctx)
     project, env = settings.project, settings.env
+    if settings.studio_url is not None and arkor is not None:
+        raise UsageError(
+            "--arkor doesn't apply with --studio: Studio runs arkor start with its own arkor.",
+            hint="Drop --arkor, or drop --studio to run arkor start here.",
+        )
     entry = runner.resolve_entry(project, file) if file is not None else None
+    if notify is None:
+        notify = _is_terminal(sys.stderr) or _is_terminal(sys.stdout)
+    drain = env_float(env, "ARKOR_STUDIO_WATCH_DRAIN", 5.0)
+    if settings.studio_url is not None:
+        result, trainer = _train_studio(settings, entry, no_manifest, watch, drain)
+    else:
+        result, trainer = _train_direct(settings, entry, arkor, no_manifest, watch, drain)
+    _summary(result, studio=settings.studio_url is not None)
+    if notify and not result.interrupted and result.terminated is None:
+        _notify(result, trainer, project)
+    raise typer.Exit(result.code)
+
+
+def _train_direct(
+    settings: Settings,
+    entry: Path | None,
+    arkor: Path | None,
+    no_manifest: bool,
+    watch: bool,
+    drain: float,
+) -> tuple[RunResult, str | None]:
+    from arkor_cli_studio import runner
+    from arkor_cli_studio.config import env_float
+
+    project, env = settings.project, settings.env
     executable = runner.find_arkor(project, arkor, env)
     grace = env_float(env, "ARKOR_STUDIO_STOP_GRACE", 10.0)
     timeout = env_float(env, "ARKOR_STUDIO_BUILD_TIMEOUT", 300.0)
-    if notify is None:
-        notify = _is_terminal(sys.stderr) or _is_terminal(sys.stdout)
-
     trainer: str | None = None
     try:
         with runner.terminate_on_signals(), runner.project_lock(project, env):
@@ -94,13 +145,117 @@ def train(
                 _say(runner.run_label(trainer))
             sys.stdout.flush()
             sys.stderr.flush()
-            result = runner.run_start(executable, project, entry, env, grace=grace)
+            if not watch:
+                return runner.run_start(executable, project, entry, env, grace=grace), trainer
+            watcher = _watcher(settings)
+            streams: dict[str, Any] = {"on_stdout": watcher.stdout_feed()}
+            if watcher.live:
+                streams["stdout_fd"] = None  # the watcher writes them (above the view)
+                if _is_terminal(sys.stderr):  # arkor's stderr would tear the view
+                    streams.update(on_stderr=watcher.stderr_feed(), stderr_fd=None)
+            result = runner.run_start(executable, project, entry, env, grace=grace, **streams)
+            stopped = result.interrupted or result.terminated is not None
+            watcher.finish(0 if stopped else drain)
+            watcher.report(_say, interrupted=stopped)
+            return result, trainer
     except runner.Terminated as stop:  # SIGTERM/SIGHUP before arkor start began
         raise typer.Exit(128 + stop.signum) from None
-    _summary(result)
-    if notify and not result.interrupted and result.terminated is None:
-        _notify(result, trainer, project)
-    raise typer.Exit(result.code)
+
+
+def _watcher(settings: Settings, backend: Backend | None = None) -> TrainWatch:
+    from arkor_cli_studio.commands._train_watch import TrainWatch
+    from arkor_cli_studio.render.console import stream_is_terminal
+
+    return TrainWatch(settings, live=stream_is_terminal(sys.stdout), backend=backend)
+
+
+def _train_studio(
+    settings: Settings, entry: Path | None, no_manifest: bool, watch: bool, drain: float
+) -> tuple[RunResult, str | None]:
+    """`train` through a running `arkor dev`: GET /api/manifest, then POST /api/train."""
+    from arkor_cli_studio import runner
+    from arkor_cli_studio.cloud import connect
+    from arkor_cli_studio.cloud.studio import StudioBackend
+
+    trainer: str | None = None
+    watcher: TrainWatch | None = None
+    interrupted: int | None = None  # the signal that stopped us
+    try:
+        with (
+            runner.terminate_on_signals(),
+            runner.project_lock(settings.project, settings.env),
+            connect(settings) as backend,
+        ):
+            assert isinstance(backend, StudioBackend)
+            if not no_manifest:
+                trainer = _studio_label(backend)
+            write: Callable[[bytes], object] = _write_stdout
+            if watch:
+                watcher = _watcher(settings, backend)
+                feed = watcher.stdout_feed()
+                if watcher.live:
+                    write = feed  # raw, or above the live view
+                else:
+
+                    def write(chunk: bytes) -> None:
+                        _write_stdout(chunk)
+                        if watcher is not None and watcher.job_id is None:
+                            feed(chunk)
+
+            run: TrainRun | None = None
+            try:
+                with backend.train(str(entry) if entry is not None else None) as started:
+                    run = started
+                    for chunk, held in started.stream():
+                        if chunk:
+                            write(chunk)
+                        if watcher is not None:
+                            watcher.peek(held)
+            except KeyboardInterrupt:
+                interrupted = signal.SIGINT
+            except runner.Terminated as stop:
+                interrupted = stop.signum
+            finally:
+                if watcher is not None:
+                    ended = run is not None and run.finished and interrupted is None
+                    watcher.finish(drain if ended else 0)
+            if watcher is not None:
+                watcher.report(_say, interrupted=interrupted is not None)
+    except runner.Terminated as stop:  # before the run began
+        raise typer.Exit(128 + stop.signum) from None
+    if interrupted is not None:
+        if interrupted == signal.SIGINT:
+            return runner.RunResult(130, None, interrupted=True), trainer
+        return runner.RunResult(128 + interrupted, None, terminated=interrupted), trainer
+    assert run is not None
+    if run.signalled:
+        _say("arkor-studio: Studio reported that a signal killed arkor start (exit=null).")
+    return runner.RunResult(run.exit_code, run.exit_code), trainer
+
+
+def _studio_label(backend: StudioBackend) -> str:
+    """Studio's manifest answer as direct mode's label, or its exit-4 error."""
+    from arkor_cli_studio import runner
+
+    manifest = backend.manifest()
+    if manifest.kind == "no-trainer":
+        raise runner.NoTrainerError()
+    if manifest.kind == "unreadable":
+        raise runner.ManifestError(
+            runner.short_error(manifest.error or "") or "Studio could not build the project.",
+            hint="Fix it (see src/arkor/); the terminal running `arkor dev` shows the build "
+            "output.",
+        )
+    name = manifest.trainer_name or ""
+    _say(runner.run_label(name))
+    return name
+
+
+def _write_stdout(chunk: bytes) -> None:
+    """Straight to file descriptor 1: unbuffered, byte for byte."""
+    view = memoryview(chunk)
+    while view:
+        view = view[os.write(1, view) :]
 
 
 def _is_terminal(stream: object) -> bool:
@@ -127,8 +282,17 @@ def _warn_stale(project: Path) -> None:
         )
 
 
-def _summary(result: RunResult) -> None:
-    if result.terminated is not None:
+STUDIO_STOP = (
+    "closed the connection to Studio, which then stops arkor start (it kills the process "
+    "when its client goes away). `arkor-studio jobs` shows what became of the job."
+)
+
+
+def _summary(result: RunResult, studio: bool = False) -> None:
+    if studio and (result.terminated is not None or result.interrupted):
+        why = "interrupted" if result.terminated is None else f"got signal {result.terminated}"
+        _say(f"arkor-studio: {why}; {STUDIO_STOP}")
+    elif result.terminated is not None:
         _say(f"arkor-studio: stopped arkor start (we got signal {result.terminated}).")
     elif result.interrupted:
         _say("arkor-studio: interrupted; arkor start stopped.")

@@ -23,9 +23,12 @@ from arkor_cli_studio.errors import ArkorStudioError, ExitCode
 from arkor_cli_studio.model import END, LOG, PING, event_record
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import Event, StreamNotice
+    from arkor_cli_studio.render.console import Console
     from arkor_cli_studio.watching import JobView
 
 POLL_INTERVAL: Final = 5.0
@@ -137,7 +140,16 @@ class _Session:
         job_id: str,
         mode: str,
         max_retries: int | None,
+        *,
+        out: IO[str] | None = None,
+        console: Console | None = None,
+        reserve_rows: int = 0,
+        before_draw: Callable[[], None] | None = None,
     ) -> None:
+        """`out`: where plain/JSON lines go (default stdout). Live mode only:
+        `console` to draw on (default: a new one on stdout), `reserve_rows`
+        left free above the frame, `before_draw()` called on the drawing
+        thread before every frame (it may print above the Live region)."""
         from arkor_cli_studio.config import env_float
         from arkor_cli_studio.progress import PlainThrottle
         from arkor_cli_studio.watching import JobView
@@ -161,7 +173,10 @@ class _Session:
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.final: str | None = None
-        self.out: IO[str] = sys.stdout
+        self.out: IO[str] = out if out is not None else sys.stdout
+        self.console = console
+        self.reserve_rows = reserve_rows
+        self.before_draw = before_draw
         self.out_lock = threading.Lock()
         self.flushed_at = 0.0
         self.unflushed = False
@@ -193,6 +208,13 @@ class _Session:
         if self.failure is not None:
             raise self.failure
         return self._finish()
+
+    def end(self) -> None:
+        """Stop following from another thread: `run()` draws or prints the
+        last state and returns (the stream thread ends at its next event)."""
+        self.stop.set()
+        self.done.set()
+        self.changed.set()
 
     def _ingest(self) -> None:
         from arkor_cli_studio.cloud.events import follow_events
@@ -349,7 +371,7 @@ class _Session:
         from arkor_cli_studio.render.live import live_screen
         from arkor_cli_studio.render.watch import watch_frame
 
-        console = make_console(no_color=self.settings.no_color)
+        console = self.console or make_console(no_color=self.settings.no_color)
         drawn_version = -1
         drawn_at = 0.0
         with live_screen(console) as draw:
@@ -363,11 +385,14 @@ class _Session:
                     finished = self.done.is_set()
                 if finished and self.failure is None:
                     self._finish()
+                if self.before_draw is not None:
+                    self.before_draw()
                 with self.lock:
                     version = self.view.version
                     due = version != drawn_version or time.monotonic() >= drawn_at + TICK
                     if due or finished:
                         height, width = console.size.height, console.size.width
+                        height = max(1, height - self.reserve_rows)
                         frame = watch_frame(self.view, datetime.now(UTC), width, height)
                 if due or finished:
                     draw(frame)
@@ -384,6 +409,9 @@ def record_line(event: Event) -> str:
     if raw is None or "\n" in raw or "\r" in raw:
         return json.dumps(event_record(event), separators=(",", ":")) + "\n"
     return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{raw}}}\n'
+
+
+WatchSession = _Session  # for other commands (`train --watch`)
 
 
 class _Stopped(Exception):

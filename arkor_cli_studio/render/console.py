@@ -6,7 +6,7 @@ import os
 import sys
 from typing import IO
 
-from rich.console import Console
+from rich.console import Console as Console  # re-exported for type hints elsewhere
 
 
 def stream_is_terminal(stream: IO[str]) -> bool:

@@ -1,0 +1,181 @@
+"""`train --watch`: find `Started job <id>` in arkor start's output, then follow that job.
+
+The watch is a guest of the run: it starts when the id appears, never
+changes what arkor printed on a pipe, never changes the exit status, and
+a watch that can't connect (or fails later) is one line on stderr while
+the run goes on. On a terminal (stdout), the live `watch` view is drawn
+and arkor's output is printed above it (`render.passthrough`); otherwise
+arkor's bytes go to stdout untouched and the watch's plain lines to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from arkor_cli_studio.errors import ArkorStudioError
+from arkor_cli_studio.runner import StartedJobScanner
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.cloud.client import Backend
+    from arkor_cli_studio.commands.watch import WatchSession
+    from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.render.passthrough import TerminalPassthrough
+
+TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+
+
+class TrainWatch:
+    def __init__(self, settings: Settings, *, live: bool, backend: Backend | None = None) -> None:
+        """`live`: draw the live view (stdout is a terminal). `backend`: share
+        this one (Studio mode) instead of connecting when the id appears."""
+        self.settings = settings
+        self.live = live
+        self.backend = backend
+        self.scanner = StartedJobScanner()
+        self.sink: TerminalPassthrough | None = None
+        if live:
+            from arkor_cli_studio.render.console import make_console
+            from arkor_cli_studio.render.passthrough import TerminalPassthrough
+
+            self.sink = TerminalPassthrough(make_console(no_color=settings.no_color))
+        self.job_id: str | None = None
+        self.status: str | None = None
+        self.problem: str | None = None
+        self._lock = threading.Lock()
+        self._session: WatchSession | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    # ---- feeding arkor's output -----------------------------------------------
+
+    def stdout_feed(self, fd: int = 1) -> Callable[[bytes], bool]:
+        """The callback for arkor's stdout (it searches for the job id).
+
+        Not live: the bytes are already written; True once the id is found
+        (the rest needs no look). Live: this writes them (raw, or above the view).
+        """
+        write = self.sink.stream(fd) if self.sink is not None else None
+
+        def feed(chunk: bytes) -> bool:
+            if write is not None:
+                write(chunk)
+            if self.scanner.job_id is None:
+                found = self.scanner.feed(chunk)
+                if found is not None:
+                    self._start(found)
+            return write is None and self.scanner.job_id is not None
+
+        return feed
+
+    def peek(self, held: bytes) -> None:
+        """Bytes not written yet (Studio holds back a newline that might start
+        its trailer): enough to see that the `Started job` line has ended."""
+        if self.scanner.job_id is None and held:
+            found = self.scanner.feed(held)
+            if found is not None:
+                self._start(found)
+
+    def stderr_feed(self, fd: int = 2) -> Callable[[bytes], None] | None:
+        """Live only: arkor's stderr also goes above the view (None otherwise)."""
+        return self.sink.stream(fd) if self.sink is not None else None
+
+    # ---- the watch ----------------------------------------------------------------
+
+    def _start(self, job_id: str) -> None:
+        self.job_id = job_id
+        with self._lock:
+            if self._stopping:
+                return
+            self._thread = threading.Thread(
+                target=self._run, args=(job_id,), name="train-watch", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self, job_id: str) -> None:
+        from arkor_cli_studio.cloud import connect
+        from arkor_cli_studio.commands.watch import WatchSession
+        from arkor_cli_studio.model import validate_job_id
+
+        sink = self.sink
+        try:
+            validate_job_id(job_id)
+            backend = self.backend if self.backend is not None else connect(self.settings)
+            try:
+                session = WatchSession(
+                    backend,
+                    self.settings,
+                    job_id,
+                    "live" if sink is not None else "plain",
+                    None,
+                    out=sys.stderr,
+                    console=sink.console if sink is not None else None,
+                    reserve_rows=_reserve(sink),
+                    before_draw=sink.drain if sink is not None else None,
+                )
+                with self._lock:
+                    self._session = session
+                    if self._stopping:
+                        session.end()
+                if sink is not None:
+                    sink.go_live(session.changed.set)
+                try:
+                    self.status = session.run()
+                finally:
+                    if sink is not None:
+                        sink.go_raw()
+            finally:
+                if backend is not self.backend:
+                    backend.close()
+        except ArkorStudioError as exc:
+            self.problem = exc.message
+        except Exception as exc:  # the run goes on whatever happens to the watch
+            self.problem = f"{type(exc).__name__}: {exc}"
+
+    def finish(self, drain: float) -> None:
+        """arkor start is over: give the stream `drain` seconds to reach its
+        end (the job's last events trail arkor's last line), then stop."""
+        thread = self._thread
+        if thread is not None and drain > 0:
+            thread.join(drain)
+        with self._lock:
+            self._stopping = True
+            session = self._session
+        if session is not None:
+            session.end()
+        if thread is not None:
+            thread.join(15)  # the last frame or summary (and one last poll) come first
+
+    def report(self, say: Callable[[str], None], *, interrupted: bool) -> None:
+        """One line when the watch did not see the job to its end."""
+        from arkor_cli_studio.textsafe import clean_line
+
+        if interrupted:
+            return  # the user stopped it all: no advice
+        if self.job_id is None:
+            say(
+                "arkor-studio: --watch: arkor start printed no `Started job <id>` line; "
+                "there was no job to follow."
+            )
+            return
+        job = clean_line(self.job_id)
+        if self.problem is not None:
+            say(
+                f"arkor-studio: --watch stopped following {job}: {clean_line(self.problem)} "
+                f"(arkor start was not affected). Follow it with: arkor-studio watch {job}"
+            )
+        elif self.status not in TERMINAL_STATUSES:
+            what = f"still {self.status}" if self.status else "not finished"
+            say(
+                f"arkor-studio: job {job} is {what}; arkor start has ended, so train stops "
+                f"watching. Follow it with: arkor-studio watch {job}"
+            )
+
+
+def _reserve(sink: TerminalPassthrough | None) -> int:
+    """Rows left above the live frame for arkor's latest lines."""
+    if sink is None:
+        return 0
+    return min(10, max(0, sink.console.size.height // 3))
