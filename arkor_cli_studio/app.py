@@ -35,9 +35,15 @@ EPILOG = (
         "arkor-studio jobs                       # the jobs table",
         "arkor-studio -C ~/my-model jobs -f      # follow another project's jobs",
         "arkor-studio jobs --json | jq -r '.[0].id'",
+        "arkor-studio watch job_123              # live; exit 0/1/3: completed/failed/cancelled",
+        "arkor-studio watch job_123 --plain || exit 1   # CI: fail the step unless it completed",
+        "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
+        "arkor-studio stats job_123 --json | jq .loss.mean",
         "arkor-studio --studio jobs              # through a running `arkor dev`",
     )
-    + "\n\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
+    + "\n\nExit codes: 0 ok/completed, 1 failed, 2 usage, 3 cancelled, 4 credentials or"
+    + "\nconfiguration, 5 unreachable, 130 Ctrl-C; train: arkor start's own status."
+    + "\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
 )
 
 # The subcommands, in --help's order: each is `arkor_cli_studio.commands.<name>`

@@ -10,8 +10,8 @@ and time zone so the files only change when the rendering does.
     python scripts/screenshots.py --check    # exit 1 if a committed SVG drifted
 
 To add a picture: write a function `(…) -> RenderableType` below and add it
-to PICTURES. `watch_running`, `watch_completed` and `stats` are stubs with
-what they need, ready for when `render.watch` / `render.stats` exist.
+to PICTURES. The watch pictures are `render.watch.watch_frame` of a
+`JobView` fed the demo's events, exactly what `watch` draws at that moment.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,7 @@ from rich.console import Console, RenderableType  # noqa: E402
 
 DOCS = ROOT / "docs"
 WIDTH = 100
+HEIGHT = 44  # the watch pictures' terminal height
 # The pictures' clock: a fixed moment, shown in UTC.
 NOW = datetime(2026, 5, 4, 14, 30, 0, tzinfo=UTC)
 
@@ -84,37 +85,77 @@ def jobs_picture() -> RenderableType:
     return jobs_view(demo_jobs(), NOW, UTC)
 
 
-def watch_running_picture() -> RenderableType:
-    """`arkor-studio watch <id>` mid-run (TODO(lead): once render.watch exists).
+def last_time(events: list[Event]) -> datetime:
+    """The time of the last event that has one (`end` has none)."""
+    return next(e.timestamp for e in reversed(events) if e.timestamp is not None)
 
-    Feed `demo_events(until_step=70)` into the watch state
-    (`watching.JobView.apply`) for the running demo job, then return the
-    watch renderer's frame for that state at NOW.
-    """
-    raise NotImplementedError("needs render.watch (on the watch branch)")
+
+def demo_job(events: list[Event], status: str) -> Job:
+    """The demo job as the jobs poll returns it, consistent with `events`."""
+    from arkor_cli_studio.demo import DEMO_JOB_ID, DEMO_JOB_NAME, job_config
+    from arkor_cli_studio.simulator import iso
+
+    first = events[0].timestamp
+    started = next((e.timestamp for e in events if e.name == "training.started"), None)
+    finished = last_time(events) if status in ("completed", "failed") else None
+    created = first.timestamp() - 40 if first is not None else NOW.timestamp()
+    obj: dict[str, object] = {
+        "id": DEMO_JOB_ID,
+        "name": DEMO_JOB_NAME,
+        "status": status,
+        "config": job_config(Scenario()),
+        "createdAt": iso(created),
+    }
+    if started is not None:
+        obj["startedAt"] = iso(started.timestamp())
+    if finished is not None:
+        obj["completedAt"] = iso(finished.timestamp())
+    job = parse_job(obj)
+    assert job is not None
+    return job
+
+
+def watch_picture(events: list[Event], status: str, now: datetime) -> RenderableType:
+    from arkor_cli_studio.render.watch import watch_frame
+    from arkor_cli_studio.watching import JobView
+
+    job = demo_job(events, status)
+    view = JobView(job.id, job)
+    for event in events:
+        view.apply(event)
+    return watch_frame(view, now, WIDTH, HEIGHT, UTC)
+
+
+def watch_running_picture() -> RenderableType:
+    """`arkor-studio watch <id>` mid-run: step 70 of 120, a second later."""
+    events = demo_events(until_step=70)
+    return watch_picture(events, "running", last_time(events) + timedelta(seconds=1))
 
 
 def watch_completed_picture() -> RenderableType:
-    """`arkor-studio watch <id>` after `training.completed` (TODO(lead)).
-
-    As above with `demo_events()` (the whole run), job status completed.
-    """
-    raise NotImplementedError("needs render.watch (on the watch branch)")
+    """`arkor-studio watch <id>` after `training.completed` and `end`."""
+    events = demo_events()
+    return watch_picture(events, "completed", last_time(events) + timedelta(seconds=1))
 
 
 def stats_picture() -> RenderableType:
-    """`arkor-studio stats <id>` for the completed demo run (TODO(lead)).
+    """`arkor-studio stats <id>` for the completed demo run: the same series,
+    summaries and renderer as the command."""
+    from arkor_cli_studio.demo import DEMO_JOB_ID
+    from arkor_cli_studio.render.stats import stats_view
+    from arkor_cli_studio.stats import series_from_events
 
-    Losses from `demo_events()`: `e.loss` / `e.eval_loss` of the
-    `training.log` events, through `stats` and its renderer.
-    """
-    raise NotImplementedError("needs render.stats (on the stats branch)")
+    loss, eval_loss = series_from_events(demo_events()).summaries(None)
+    title = f"Job {DEMO_JOB_ID} · completed · from the event stream"
+    return stats_view(loss, eval_loss, so_far=False, title=title)
 
 
-# name -> (picture, terminal title). Add watch-running, watch-completed and
-# stats here when their functions above are filled in.
+# name -> (picture, terminal title)
 PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
     "jobs": (jobs_picture, "arkor-studio jobs"),
+    "watch-running": (watch_running_picture, "arkor-studio watch cm9x2k7q40001demo8r3tv5wz"),
+    "watch-completed": (watch_completed_picture, "arkor-studio watch cm9x2k7q40001demo8r3tv5wz"),
+    "stats": (stats_picture, "arkor-studio stats cm9x2k7q40001demo8r3tv5wz"),
 }
 
 

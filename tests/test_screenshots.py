@@ -6,6 +6,8 @@ import html
 import importlib.util
 import re
 
+import pytest
+
 from tests.helpers import ROOT
 
 
@@ -24,17 +26,34 @@ def _svg_text(svg: str) -> list[str]:
     return " ".join(html.unescape(span) for span in spans).split()
 
 
-def test_committed_jobs_svg_matches_the_renderer():
+# What each picture must show, beyond matching the renderer.
+EXPECTED = {
+    "jobs": ["Warming", "running", "completed", "failed", "cancelled"],
+    "watch-running": ["running", "58%", "70/120", "ETA", "Eval", "step=70"],
+    "watch-completed": ["completed", "100%", "120/120", "4", "training.completed"],
+    "stats": ["Training", "Eval", "Points", "120", "12", "p95", "completed"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_committed_svg_matches_the_renderer(name: str) -> None:
     script = _script()
-    assert set(script.PICTURES) >= {"jobs"}
-    committed = (ROOT / "docs" / "jobs.svg").read_text(encoding="utf-8")
-    fresh = script.render_svg(*script.PICTURES["jobs"])
+    assert set(script.PICTURES) == set(EXPECTED)
+    committed = (ROOT / "docs" / f"{name}.svg").read_text(encoding="utf-8")
+    fresh = script.render_svg(*script.PICTURES[name])
     # Compare the words, not the bytes: Rich's SVG markup may change between
     # versions; the picture's content must not drift from the renderer.
+    # (Regenerate with `python scripts/screenshots.py`.)
     assert _svg_text(committed) == _svg_text(fresh)
     words = _svg_text(committed)
-    for status in ("Warming", "running", "completed", "failed", "cancelled"):
-        assert status in words
+    for word in EXPECTED[name]:
+        assert word in words, word
+
+
+def test_readme_shows_every_picture() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in EXPECTED:
+        assert f"](docs/{name}.svg)" in readme, name
 
 
 def test_demo_events_for_the_watch_pictures():
