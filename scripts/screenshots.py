@@ -115,15 +115,28 @@ def demo_job(events: list[Event], status: str) -> Job:
     return job
 
 
-def watch_picture(events: list[Event], status: str, now: datetime) -> RenderableType:
-    from arkor_cli_studio.render.watch import watch_frame
+def watch_picture(
+    events: list[Event], status: str, now: datetime, *, advanced: bool = False
+) -> RenderableType:
+    """`watch_frame` of a `JobView` fed `events`; with `advanced`, the panel
+    from the same statistics `watch --advanced` feeds on the stream thread,
+    and the `[a]` toggle shown as on a terminal."""
+    from arkor_cli_studio.render.watch import Advanced, watch_frame
+    from arkor_cli_studio.stats import LiveStats
     from arkor_cli_studio.watching import JobView
 
     job = demo_job(events, status)
     view = JobView(job.id, job)
+    stats = LiveStats() if advanced else None
+    if stats is not None:
+        view.loss_observers.append(stats.observe)
     for event in events:
         view.apply(event)
-    return watch_frame(view, now, WIDTH, HEIGHT, UTC)
+    if stats is None:
+        return watch_frame(view, now, WIDTH, HEIGHT, UTC)
+    loss, eval_loss = stats.summaries(fresh=True)
+    panel = Advanced(loss, eval_loss, so_far=status not in ("completed", "failed"))
+    return watch_frame(view, now, WIDTH, HEIGHT, UTC, advanced=panel, toggle=True)
 
 
 def watch_running_picture() -> RenderableType:
@@ -136,6 +149,12 @@ def watch_completed_picture() -> RenderableType:
     """`arkor-studio watch <id>` after `training.completed` and `end`."""
     events = demo_events()
     return watch_picture(events, "completed", last_time(events) + timedelta(seconds=1))
+
+
+def watch_advanced_picture() -> RenderableType:
+    """`arkor-studio watch <id> --advanced` mid-run: the Advanced panel live."""
+    events = demo_events(until_step=90)
+    return watch_picture(events, "running", last_time(events) + timedelta(seconds=1), advanced=True)
 
 
 def stats_picture() -> RenderableType:
@@ -155,6 +174,10 @@ PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
     "jobs": (jobs_picture, "arkor-studio jobs"),
     "watch-running": (watch_running_picture, "arkor-studio watch cm9x2k7q40001demo8r3tv5wz"),
     "watch-completed": (watch_completed_picture, "arkor-studio watch cm9x2k7q40001demo8r3tv5wz"),
+    "watch-advanced": (
+        watch_advanced_picture,
+        "arkor-studio watch cm9x2k7q40001demo8r3tv5wz --advanced",
+    ),
     "stats": (stats_picture, "arkor-studio stats cm9x2k7q40001demo8r3tv5wz"),
 }
 

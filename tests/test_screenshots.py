@@ -31,6 +31,7 @@ EXPECTED = {
     "jobs": ["Warming", "running", "completed", "failed", "cancelled"],
     "watch-running": ["running", "58%", "70/120", "ETA", "Eval", "step=70"],
     "watch-completed": ["completed", "100%", "120/120", "4", "training.completed"],
+    "watch-advanced": ["Advanced", "[a]", "Points", "90", "8", "So", "far:", "step=90"],
     "stats": ["Training", "Eval", "Points", "120", "12", "p95", "completed"],
 }
 
