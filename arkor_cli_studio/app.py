@@ -42,8 +42,9 @@ EPILOG = (
         "arkor-studio --studio jobs              # through a running `arkor dev`",
     )
     + "\n\nExit codes: 0 ok/completed, 1 failed, 2 usage, 3 cancelled, 4 credentials or"
-    + "\nconfiguration, 5 unreachable, 130 Ctrl-C; train: arkor start's own status."
-    + "\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
+    + "\nconfiguration, 5 unreachable, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM;"
+    + "\ntrain: arkor start's own status."
+    + "\n\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
 )
 
 # The subcommands, in --help's order: each is `arkor_cli_studio.commands.<name>`
