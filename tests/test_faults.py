@@ -502,7 +502,7 @@ def test_signals_in_the_live_view_restore_the_terminal(arkor, command, sig, code
 
 # ---- arkor's files: corrupt, empty, unreadable, a directory ---------------------
 
-DEFECTS = ["corrupt", "empty", "unreadable", "directory"]
+DEFECTS = ["corrupt", "empty", "unreadable", "read-error", "directory"]
 
 
 def _which_file(arkor: ModeArkor, name: str) -> Path:
@@ -520,6 +520,9 @@ def _break(path: Path, defect: str) -> None:
         path.write_bytes(b"")
     elif defect == "unreadable":
         path.chmod(0)
+    elif defect == "read-error":  # opens, then read() fails with EIO (for root too)
+        path.unlink()
+        path.symlink_to("/proc/self/mem")
     else:
         path.unlink()
         path.mkdir()
@@ -527,6 +530,8 @@ def _break(path: Path, defect: str) -> None:
 
 
 def _fingerprint(path: Path) -> tuple[object, ...]:
+    if path.is_symlink():
+        return (os.readlink(path), path.lstat().st_mtime_ns)
     stat = path.stat()
     content = sorted(p.name for p in path.iterdir()) if path.is_dir() else path.read_bytes()
     return (stat.st_mode, stat.st_mtime_ns, stat.st_size, content)
@@ -553,7 +558,8 @@ def test_broken_files_are_one_clear_line_exit_4_and_left_untouched(
         assert _fingerprint(path) == before  # read, never written
         assert sim.requests == [] and studio.requests == []  # nothing was sent
     finally:
-        path.chmod(0o755 if path.is_dir() else 0o644)
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def test_a_token_with_bytes_a_header_cannot_carry_is_a_config_error(arkor):

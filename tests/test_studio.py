@@ -385,8 +385,7 @@ def test_cancel_is_unsupported_and_sends_nothing(studio_arkor: ModeArkor):
         assert result.stderr.splitlines() == [
             "arkor-studio: cancel is not available through Studio: its API has no cancel "
             "route, so nothing was sent.",
-            "hint: To cancel j1 through the cloud API, drop --studio (and its URL) to use "
-            "the cloud API directly.",
+            "hint: cancel through the cloud API instead: arkor-studio --no-studio cancel j1",
         ]
     # Decided before the token is read: no token file, same answer.
     studio_arkor.studio_token_file.unlink()
@@ -397,7 +396,7 @@ def test_cancel_is_unsupported_and_sends_nothing(studio_arkor: ModeArkor):
         ["-C", str(studio_arkor.project), "cancel", "-y", "j1"],
         {**studio_arkor.env, "ARKOR_STUDIO_URL": studio.url},
     )
-    assert result.code == 2 and "unset ARKOR_STUDIO_URL (or pass --no-studio)" in result.stderr
+    assert result.code == 2 and "(ARKOR_STUDIO_URL turned Studio mode on)" in result.stderr
     assert studio.requests == [] and sim.requests == []
     assert sim.jobs["j1"].job["status"] == "running"
     # The backend refuses too, should anything call it.

@@ -228,8 +228,9 @@ def cancel_unavailable(job_id: str, url_source: str) -> UnsupportedError:
 
     return UnsupportedError(
         "cancel is not available through Studio: its API has no cancel route, so nothing was sent.",
-        hint=f"To cancel {clean_line(job_id)} through the cloud API, "
-        f"{drop_studio_hint(url_source)}.",
+        hint=f"cancel through the cloud API instead: arkor-studio --no-studio cancel "
+        f"{clean_line(job_id)}"
+        + (f" ({STUDIO_URL_ENV} turned Studio mode on)" if url_source == STUDIO_URL_ENV else ""),
     )
 
 
