@@ -21,7 +21,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples, stdout_closed
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
-from arkor_cli_studio.model import END, LOG, PING, event_record
+from arkor_cli_studio.model import END, KNOWN_EVENTS, LOG, PING, event_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -280,7 +280,7 @@ class _Session:
                         view.apply(item)
                     if emit is not None:
                         emit(item)
-                if live:
+                if live and not changed.is_set():  # (set() takes a lock: not per event)
                     changed.set()
                 if self.stop.is_set():
                     return
@@ -513,10 +513,19 @@ def record_line(event: Event) -> str:
         # ensure_ascii: C1 controls and bidi overrides travel as \u escapes too
         record = jsonable(event_record(event))
         return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
-    from arkor_cli_studio.textsafe import json_text
+    if not raw.isascii() or "\x7f" in raw:  # (textsafe.json_text's own fast check)
+        from arkor_cli_studio.textsafe import json_text
 
-    data = json_text(raw)  # C1 controls and bidi overrides travel as \u escapes
-    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{data}}}\n'
+        raw = json_text(raw)  # C1 controls and bidi overrides travel as \u escapes
+    head = _RECORD_HEADS.get(event.name) or f'{{"event":{json.dumps(event.name)},"id":'
+    event_id = event.id
+    # json.dumps() of a str is this C function (ensure_ascii), minus its dispatch.
+    text = _json_string(event_id) if type(event_id) is str else json.dumps(event_id)
+    return f'{head}{text},"data":{raw}}}\n'
+
+
+_json_string = json.encoder.encode_basestring_ascii
+_RECORD_HEADS: Final = {name: f'{{"event":{json.dumps(name)},"id":' for name in KNOWN_EVENTS}
 
 
 WatchSession = _Session  # for other commands (`train --watch`)
