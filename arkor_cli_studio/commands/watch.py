@@ -21,14 +21,15 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples, stdout_closed
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
-from arkor_cli_studio.model import END, KNOWN_EVENTS, LOG, PING, event_record
+from arkor_cli_studio.model import END, KNOWN_EVENTS, LOG, PING, Event, event_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
-    from arkor_cli_studio.model import Event, StreamNotice
+    from arkor_cli_studio.model import StreamNotice
+    from arkor_cli_studio.progress import Progress
     from arkor_cli_studio.render.console import Console
     from arkor_cli_studio.render.watch import Advanced
     from arkor_cli_studio.stats import LiveStats
@@ -173,7 +174,7 @@ class _Session:
         from arkor_cli_studio.watching import JobView
 
         if mode == "plain":
-            from arkor_cli_studio.render import watch as render
+            from arkor_cli_studio.render import lines as render  # (no rich in piped mode)
 
             # Bound once: no import per event on the hot path.
             self.event_line = render.plain_event_line
@@ -260,29 +261,45 @@ class _Session:
         from arkor_cli_studio.cloud.events import follow_events
         from arkor_cli_studio.model import StreamNotice
 
-        view, lock, changed = self.view, self.lock, self.changed
-        emit = {"json": self._emit_json, "plain": self._emit_plain}.get(self.mode)
-        live = self.mode == "live"
+        # The hot loop: one pass per event of the stream (a replayed history
+        # is hundreds of thousands), so everything it needs is bound here.
+        view, lock, changed, stop = self.view, self.lock, self.changed, self.stop
+        live, plain = self.mode == "live", self.mode == "plain"
+        emit_json = self._emit_json if self.mode == "json" else None
+        may_be_due, monotonic = self.throttle.may_be_due, time.monotonic
         try:
             for item in follow_events(
                 self.backend,
                 self.job_id,
                 max_retries=self.max_retries,
                 sleep=self._sleep,
-                keep_raw=self.mode == "json",
+                keep_raw=emit_json is not None,
             ):
-                if isinstance(item, StreamNotice):
+                if item.__class__ is StreamNotice:
+                    assert isinstance(item, StreamNotice)
                     with lock:
                         view.apply_notice(item)
                     self._notice(item)
                 else:
-                    with lock:
-                        view.apply(item)
-                    if emit is not None:
-                        emit(item)
+                    assert isinstance(item, Event)
+                    if plain:
+                        # The progress line's check under the same lock as the event.
+                        due = None
+                        with lock:
+                            view.apply(item)
+                            if item.name == LOG:
+                                now = monotonic()
+                                if may_be_due(view.fraction, now):
+                                    due = (view.progress(None), now)
+                        self._emit_plain(item, due)
+                    else:
+                        with lock:
+                            view.apply(item)
+                        if emit_json is not None:
+                            emit_json(item)
                 if live and not changed.is_set():  # (set() takes a lock: not per event)
                     changed.set()
-                if self.stop.is_set():
+                if stop.is_set():
                     return
         except _Stopped:
             pass
@@ -331,19 +348,18 @@ class _Session:
         if event.name != PING:
             self._write(record_line(event))
 
-    def _emit_plain(self, event: Event) -> None:
+    def _emit_plain(self, event: Event, due: tuple[Progress, float] | None) -> None:
         """The event's line, then a progress line when one is due (every 10%
-        or 30 s): decided per event, so a replayed history gets them too."""
+        or 30 s): decided per event, so a replayed history gets them too.
+        `due`: the view's progress and the monotonic time, when the throttle's
+        cheap check says a line may be due."""
         name = event.name
         if name in (PING, END):
             return
         line = self.event_line(event) + "\n"
-        if name == LOG:
-            now = time.monotonic()
-            with self.lock:
-                view = self.view
-                p = view.progress(None) if self.throttle.may_be_due(view.fraction, now) else None
-            if p is not None and self.throttle.due(p, now):
+        if due is not None:
+            p, now = due
+            if self.throttle.due(p, now):
                 extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
                 if extra:
                     line += extra + "\n"
@@ -372,7 +388,7 @@ class _Session:
                 self.flushed_at, self.unflushed = time.monotonic(), False
 
     def _notice(self, notice: StreamNotice) -> None:
-        from arkor_cli_studio.render.watch import plain_notice_line
+        from arkor_cli_studio.render.lines import plain_notice_line
 
         if self.mode == "live":
             return  # the banner shows it

@@ -3,7 +3,7 @@
 Every part is built as single lines of `rich.text.Text` (no wrapping), so
 the frame's height is known exactly and never exceeds the terminal's (the
 Advanced panel is rendered to lines first, then budgeted like the rest).
-The plain-line formatting of piped mode lives here too (no ANSI codes).
+The plain lines of piped mode are in `render.lines` (re-exported here).
 """
 
 from __future__ import annotations
@@ -12,35 +12,22 @@ import functools
 import io
 import itertools
 import math
-import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, tzinfo
-from typing import Final, NamedTuple
+from datetime import datetime, tzinfo
+from typing import NamedTuple
 
 import asciichartpy
 from rich.console import Console, Group
 from rich.segment import Segment
 from rich.text import Text
 
-from arkor_cli_studio.model import (
-    KNOWN_EVENTS,
-    WARMING_UP,
-    Event,
-    Job,
-    StreamNotice,
-    format_duration,
-    local_time,
-    metadata_rows,
-)
-from arkor_cli_studio.progress import (
-    Progress,
-    format_eta,
-    format_rate,
-    format_step,
-    progress_line,
-    step_labels,
-)
+from arkor_cli_studio.model import WARMING_UP, Job, format_duration, metadata_rows
+from arkor_cli_studio.progress import format_eta, format_rate, format_step, step_labels
 from arkor_cli_studio.render.jobs import STATUS_STYLES
+from arkor_cli_studio.render.lines import NAME_WIDTH, event_time
+from arkor_cli_studio.render.lines import plain_event_line as plain_event_line
+from arkor_cli_studio.render.lines import plain_notice_line as plain_notice_line
+from arkor_cli_studio.render.lines import plain_progress_line as plain_progress_line
 from arkor_cli_studio.render.stats import (
     EVAL_TITLE,
     NO_EVAL,
@@ -57,7 +44,6 @@ TEAL = "#2dd4bf"
 PINK = "#f472b6"
 AMBER = "bold #f59e0b"
 RED = "bold red"
-NAME_WIDTH = 18  # len("training.completed")
 CHART_MAX_HEIGHT = 14
 DASHED_SYMBOLS = ["┼", "┤", "╶", "╴", "╌", "╰", "╭", "╮", "╯", "╎"]
 WAITING_GPU = "Waiting for GPU"
@@ -74,94 +60,6 @@ COMPACT_LABELS = {
     "p90": "p90",
     "p95": "p95",
 }
-
-
-# --------------------------------------------------------------------------
-# Plain lines (piped mode, `--plain`)
-
-
-def event_time(event: Event, tz: tzinfo | None = None, *, date: bool = True) -> str:
-    """The event's own time, local: `2026-03-01 12:00:02` (or only the time)."""
-    if tz is None:  # the user's zone: the hot path of --plain, exact (_LocalStamps)
-        seconds = event.epoch_seconds
-        if seconds is None:
-            return "-"
-        text = _local_stamp(seconds)
-        if text is not None:
-            return text if date else text[11:]
-    when = event.timestamp
-    if when is None:
-        return "-"
-    t = when.astimezone(tz)  # f-strings: twice as fast as strftime on the hot path
-    clock = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {clock}" if date else clock
-
-
-class _LocalStamps:
-    """`when.astimezone()` (the local zone) as `YYYY-mm-dd HH:MM:SS`, from POSIX
-    seconds, without building the datetime; exactly what `event_time` makes
-    of it (tests/test_render_watch.py compares them, DST changes included).
-
-    `astimezone()` takes the zone's offset at the whole second (the floor of
-    the time) from the C library's `localtime()`, as `time.localtime()` does,
-    and adds it; the seconds' fraction is not shown. So the text is a
-    function of that whole second: the last one is kept (events come several
-    a second), and the text up to the minute of the last local minute.
-    """
-
-    LIMIT: Final = 2.0**33  # whole seconds exact from a float below this (year 2242)
-    SECONDS: Final = tuple(f"{second:02d}" for second in range(60))
-
-    def __init__(self) -> None:
-        # Tuples, replaced whole: the stream and the drawing threads both call this.
-        self._last: tuple[int, str] = (-1, "")
-        self._minute: tuple[int, str] = (-1, "")
-
-    def __call__(self, seconds: float) -> str | None:
-        """The text, or None outside 1970..2242 (then ask `astimezone()`)."""
-        if not 0.0 <= seconds < self.LIMIT:
-            return None
-        whole = int(seconds)
-        last = self._last
-        if last[0] == whole:
-            return last[1]
-        minutes, secs = divmod(whole + time.localtime(whole).tm_gmtoff, 60)
-        minute = self._minute
-        if minute[0] != minutes:
-            t = datetime.fromtimestamp(minutes * 60, UTC)
-            minute = self._minute = (
-                minutes,
-                f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:",
-            )
-        text = minute[1] + self.SECONDS[secs]
-        self._last = (whole, text)
-        return text
-
-
-_local_stamp = _LocalStamps()
-#: The name column of the known events, padded (the names are plain text).
-_NAME_CELLS: Final = {name: f"{name:<{NAME_WIDTH}}" for name in KNOWN_EVENTS}
-
-
-def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
-    """`<local time>  <event name>  <message>`: one line, no controls."""
-    name = _NAME_CELLS.get(event.name) or f"{clean_line(event.name):<{NAME_WIDTH}}"
-    return (f"{event_time(event, tz):<19}  {name}  {clean_line(event_message(event))}").rstrip()
-
-
-def plain_notice_line(notice: StreamNotice, now: datetime, tz: tzinfo | None = None) -> str:
-    stamp = local_time(now, tz)
-    if notice.kind == "resumed":
-        return f"{stamp}  stream resumed"
-    retry = f"; retrying in {notice.delay:.0f}s" if notice.delay else ""
-    attempt = f" (attempt {notice.attempt})" if notice.attempt else ""
-    reason = f": {clean_line(notice.reason)}" if notice.reason else ""
-    return f"{stamp}  stream interrupted{reason}{retry}{attempt}"
-
-
-def plain_progress_line(p: Progress, now: datetime, tz: tzinfo | None = None) -> str | None:
-    line = progress_line(p)
-    return f"{local_time(now, tz)}  progress  {line}" if line else None
 
 
 # --------------------------------------------------------------------------

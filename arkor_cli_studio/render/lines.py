@@ -1,0 +1,103 @@
+"""The plain lines of `watch --plain` (and the event log's times): no rich.
+
+Piped mode prints one line per event, so this is its hot path; kept apart
+from `render.watch` (which draws the live frame with rich) so that a piped
+run does not import rich at all. `render.watch` re-exports these.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, tzinfo
+from typing import Final
+
+from arkor_cli_studio.model import KNOWN_EVENTS, Event, StreamNotice, local_time
+from arkor_cli_studio.progress import Progress, progress_line
+from arkor_cli_studio.textsafe import clean_line
+from arkor_cli_studio.watching import event_message
+
+NAME_WIDTH: Final = 18  # len("training.completed")
+
+
+def event_time(event: Event, tz: tzinfo | None = None, *, date: bool = True) -> str:
+    """The event's own time, local: `2026-03-01 12:00:02` (or only the time)."""
+    if tz is None:  # the user's zone: the hot path of --plain, exact (_LocalStamps)
+        seconds = event.epoch_seconds
+        if seconds is None:
+            return "-"
+        text = _local_stamp(seconds)
+        if text is not None:
+            return text if date else text[11:]
+    when = event.timestamp
+    if when is None:
+        return "-"
+    t = when.astimezone(tz)  # f-strings: twice as fast as strftime on the hot path
+    clock = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {clock}" if date else clock
+
+
+class _LocalStamps:
+    """`when.astimezone()` (the local zone) as `YYYY-mm-dd HH:MM:SS`, from POSIX
+    seconds, without building the datetime; exactly what `event_time` makes
+    of it (tests/test_render_watch.py compares them, DST changes included).
+
+    `astimezone()` takes the zone's offset at the whole second (the floor of
+    the time) from the C library's `localtime()`, as `time.localtime()` does,
+    and adds it; the seconds' fraction is not shown. So the text is a
+    function of that whole second: the last one is kept (events come several
+    a second), and the text up to the minute of the last local minute.
+    """
+
+    LIMIT: Final = 2.0**33  # whole seconds exact from a float below this (year 2242)
+    SECONDS: Final = tuple(f"{second:02d}" for second in range(60))
+
+    def __init__(self) -> None:
+        # Tuples, replaced whole: the stream and the drawing threads both call this.
+        self._last: tuple[int, str] = (-1, "")
+        self._minute: tuple[int, str] = (-1, "")
+
+    def __call__(self, seconds: float) -> str | None:
+        """The text, or None outside 1970..2242 (then ask `astimezone()`)."""
+        if not 0.0 <= seconds < self.LIMIT:
+            return None
+        whole = int(seconds)
+        last = self._last
+        if last[0] == whole:
+            return last[1]
+        minutes, secs = divmod(whole + time.localtime(whole).tm_gmtoff, 60)
+        minute = self._minute
+        if minute[0] != minutes:
+            t = datetime.fromtimestamp(minutes * 60, UTC)
+            minute = self._minute = (
+                minutes,
+                f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:",
+            )
+        text = minute[1] + self.SECONDS[secs]
+        self._last = (whole, text)
+        return text
+
+
+_local_stamp = _LocalStamps()
+#: The name column of the known events, padded (the names are plain text).
+_NAME_CELLS: Final = {name: f"{name:<{NAME_WIDTH}}" for name in KNOWN_EVENTS}
+
+
+def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
+    """`<local time>  <event name>  <message>`: one line, no controls."""
+    name = _NAME_CELLS.get(event.name) or f"{clean_line(event.name):<{NAME_WIDTH}}"
+    return (f"{event_time(event, tz):<19}  {name}  {clean_line(event_message(event))}").rstrip()
+
+
+def plain_notice_line(notice: StreamNotice, now: datetime, tz: tzinfo | None = None) -> str:
+    stamp = local_time(now, tz)
+    if notice.kind == "resumed":
+        return f"{stamp}  stream resumed"
+    retry = f"; retrying in {notice.delay:.0f}s" if notice.delay else ""
+    attempt = f" (attempt {notice.attempt})" if notice.attempt else ""
+    reason = f": {clean_line(notice.reason)}" if notice.reason else ""
+    return f"{stamp}  stream interrupted{reason}{retry}{attempt}"
+
+
+def plain_progress_line(p: Progress, now: datetime, tz: tzinfo | None = None) -> str | None:
+    line = progress_line(p)
+    return f"{local_time(now, tz)}  progress  {line}" if line else None
