@@ -8,7 +8,7 @@ run does not import rich at all. `render.watch` re-exports these.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Final
 
 from arkor_cli_studio.model import KNOWN_EVENTS, Event, StreamNotice, local_time
@@ -39,13 +39,16 @@ def event_time(event: Event, tz: tzinfo | None = None, *, date: bool = True) -> 
 class _LocalStamps:
     """`when.astimezone()` (the local zone) as `YYYY-mm-dd HH:MM:SS`, from POSIX
     seconds, without building the datetime; exactly what `event_time` makes
-    of it (tests/test_render_watch.py compares them, DST changes included).
+    of it (tests/test_fast_paths.py compares them across the offset changes
+    of several zones, leap-second zones included).
 
     `astimezone()` takes the zone's offset at the whole second (the floor of
     the time) from the C library's `localtime()`, as `time.localtime()` does,
-    and adds it; the seconds' fraction is not shown. So the text is a
-    function of that whole second: the last one is kept (events come several
-    a second), and the text up to the minute of the last local minute.
+    and adds it by date arithmetic; the seconds' fraction is not shown. So
+    the text is a function of that whole second (and of the zone: the memo
+    is dropped when `time.tzset()` has run): the last one is kept (events
+    come several a second), and the text up to the minute of the last local
+    minute.
     """
 
     LIMIT: Final = 2.0**33  # whole seconds exact from a float below this (year 2242)
@@ -53,7 +56,7 @@ class _LocalStamps:
 
     def __init__(self) -> None:
         # Tuples, replaced whole: the stream and the drawing threads both call this.
-        self._last: tuple[int, str] = (-1, "")
+        self._last: tuple[int, str, object] = (-1, "", None)
         self._minute: tuple[int, str] = (-1, "")
 
     def __call__(self, seconds: float) -> str | None:
@@ -62,21 +65,25 @@ class _LocalStamps:
             return None
         whole = int(seconds)
         last = self._last
-        if last[0] == whole:
+        zone = time.tzname  # a new tuple after every time.tzset()
+        if last[0] == whole and last[2] is zone:
             return last[1]
         minutes, secs = divmod(whole + time.localtime(whole).tm_gmtoff, 60)
         minute = self._minute
         if minute[0] != minutes:
-            t = datetime.fromtimestamp(minutes * 60, UTC)
+            # Date arithmetic, as astimezone(): not fromtimestamp(), which asks
+            # the C library (and a zone file with leap seconds moves it).
+            t = _EPOCH + timedelta(minutes=minutes)
             minute = self._minute = (
                 minutes,
                 f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:",
             )
         text = minute[1] + self.SECONDS[secs]
-        self._last = (whole, text)
+        self._last = (whole, text, zone)
         return text
 
 
+_EPOCH: Final = datetime(1970, 1, 1)
 _local_stamp = _LocalStamps()
 #: The name column of the known events, padded (the names are plain text).
 _NAME_CELLS: Final = {name: f"{name:<{NAME_WIDTH}}" for name in KNOWN_EVENTS}
