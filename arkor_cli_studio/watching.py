@@ -55,14 +55,7 @@ def event_message(event: Event) -> str:
     """Studio's event-log message (`JobDetail.pushEvent()`); raw server text."""
     name = event.name
     if name == LOG:
-        step = event.step
-        text = f"step={format_step(step) if step is not None else '-'}"
-        loss, eval_loss = event.loss, event.eval_loss
-        if loss is not None:  # (format_value, inline: once per event in --plain)
-            text += f" loss={loss:.4f}"
-        if eval_loss is not None:
-            text += f" evalLoss={eval_loss:.4f}"
-        return text
+        return log_message(event.step, event.loss, event.eval_loss)
     if name == STARTED:
         return json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
     if name == CHECKPOINT:
@@ -75,6 +68,22 @@ def event_message(event: Event) -> str:
         error = event.data.get("error")
         return error if isinstance(error, str) else "" if error is None else json.dumps(error)
     return ""
+
+
+def log_message(step: float | None, loss: float | None, eval_loss: float | None) -> str:
+    """A training.log frame's message: `step=12 loss=0.1234 evalLoss=0.2345`."""
+    # (format_step and format_value inline: once per event in --plain)
+    if step is None:
+        text = "step=-"
+    elif step == int(step):
+        text = f"step={step:.0f}"
+    else:
+        text = f"step={step:g}"
+    if loss is not None:
+        text += f" loss={loss:.4f}"
+    if eval_loss is not None:
+        text += f" evalLoss={eval_loss:.4f}"
+    return text
 
 
 @dataclass(slots=True)  # not frozen: its __init__ is 3x cheaper, one per event

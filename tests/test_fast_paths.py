@@ -28,6 +28,7 @@ from arkor_cli_studio.cloud.sse import frames
 from arkor_cli_studio.commands.watch import record_line
 from arkor_cli_studio.jobinfo import jsonable
 from arkor_cli_studio.model import Event, _loads_object, event_record, number, parse_event
+from arkor_cli_studio.progress import format_step
 from arkor_cli_studio.render.lines import _LocalStamps, event_time, plain_event_line
 from arkor_cli_studio.textsafe import json_text
 
@@ -370,7 +371,7 @@ def test_local_stamps_are_astimezone_across_offset_changes(local_zone, zone):
     moments += [0, 1, 59, 60, 86399, 86400, 951782400, 1709251199, end]  # edges, a leap day
     rng = random.Random(zone)
     moments += [rng.randrange(0, 2**33 - 1) for _ in range(300)]
-    stamps = _LocalStamps()
+    stamps = _LocalStamps().stamp
     for base in sorted(moments):
         for fraction in (0.0, 0.000001, 0.5, 0.999999):
             when = datetime.fromtimestamp(base, UTC) + timedelta(seconds=fraction)
@@ -421,6 +422,43 @@ def test_the_memo_follows_a_change_of_zone(local_zone):
     assert event_time(event) == "2026-07-01 12:00:00"
     local_zone("America/New_York")  # the same second, now 4 hours behind
     assert event_time(event) == "2026-07-01 08:00:00" == _reference_time(event.timestamp)
+
+
+def _plain_reference(event: Event) -> str:
+    """The plain line as it was built before the fast path."""
+    when = event.timestamp
+    stamp = "-" if when is None else _reference_time(when)
+    step, loss, eval_loss = (number(event.data.get(k)) for k in ("step", "loss", "evalLoss"))
+    message = f"step={format_step(step) if step is not None else '-'}"
+    if loss is not None:
+        message += f" loss={loss:.4f}"
+    if eval_loss is not None:
+        message += f" evalLoss={eval_loss:.4f}"
+    return f"{stamp:<19}  {event.name:<18}  {message}".rstrip()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"step": 1, "loss": 0.5},
+        {"step": 1.5, "loss": 1e-9, "evalLoss": 123456.789},
+        {"step": -0.0, "loss": -0.0},
+        {"step": 1e20, "loss": 1e300},
+        {"step": 2**60 + 1},
+        {"step": "5", "loss": math.inf, "evalLoss": math.nan},
+        {"step": True, "loss": None},
+        {},
+        {"evalLoss": 0.25},
+    ],
+)
+@pytest.mark.parametrize(
+    "timestamp", [None, "2026-03-01T12:00:05.5Z", "1960-01-01T00:00:00Z", "2500-01-01T00:00:00Z"]
+)
+def test_plain_log_lines_are_the_reference(local_zone, data, timestamp):
+    local_zone("Europe/London")
+    payload = {**data, **({"timestamp": timestamp} if timestamp else {})}
+    event = Event("training.log", "1", payload)
+    assert plain_event_line(event) == _plain_reference(event)
 
 
 # ---- the NDJSON record: spliced vs. json.dumps ---------------------------------------------

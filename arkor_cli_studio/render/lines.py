@@ -11,10 +11,10 @@ import time
 from datetime import datetime, timedelta, tzinfo
 from typing import Final
 
-from arkor_cli_studio.model import KNOWN_EVENTS, Event, StreamNotice, local_time
+from arkor_cli_studio.model import KNOWN_EVENTS, LOG, Event, StreamNotice, local_time
 from arkor_cli_studio.progress import Progress, progress_line
 from arkor_cli_studio.textsafe import clean_line
-from arkor_cli_studio.watching import event_message
+from arkor_cli_studio.watching import event_message, log_message
 
 NAME_WIDTH: Final = 18  # len("training.completed")
 
@@ -59,7 +59,7 @@ class _LocalStamps:
         self._last: tuple[int, str, object] = (-1, "", None)
         self._minute: tuple[int, str] = (-1, "")
 
-    def __call__(self, seconds: float) -> str | None:
+    def stamp(self, seconds: float) -> str | None:
         """The text, or None outside 1970..2242 (then ask `astimezone()`)."""
         if not 0.0 <= seconds < self.LIMIT:
             return None
@@ -84,13 +84,21 @@ class _LocalStamps:
 
 
 _EPOCH: Final = datetime(1970, 1, 1)
-_local_stamp = _LocalStamps()
+_local_stamp = _LocalStamps().stamp
 #: The name column of the known events, padded (the names are plain text).
 _NAME_CELLS: Final = {name: f"{name:<{NAME_WIDTH}}" for name in KNOWN_EVENTS}
+_LOG_CELL: Final = _NAME_CELLS[LOG]
 
 
 def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
     """`<local time>  <event name>  <message>`: one line, no controls."""
+    if tz is None and event.name == LOG:
+        # The hot path. A log line's message is numbers (nothing to clean) and
+        # ends with one (nothing to strip); the time as event_time() makes it.
+        seconds = event.epoch_seconds
+        stamp = "-" if seconds is None else _local_stamp(seconds) or event_time(event)
+        message = log_message(event.step, event.loss, event.eval_loss)
+        return f"{stamp:<19}  {_LOG_CELL}  {message}"
     name = _NAME_CELLS.get(event.name) or f"{clean_line(event.name):<{NAME_WIDTH}}"
     return (f"{event_time(event, tz):<19}  {name}  {clean_line(event_message(event))}").rstrip()
 
