@@ -94,6 +94,34 @@ def follow_events(
     without a byte.
     `keep_raw`: events carry their `data` text too (`Event.raw`).
     """
+    for batch in follow_event_batches(
+        backend,
+        job_id,
+        last_event_id=last_event_id,
+        max_retries=max_retries,
+        sleep=sleep,
+        rng=rng,
+        catch_up_idle=catch_up_idle,
+        keep_raw=keep_raw,
+    ):
+        yield from batch
+
+
+def follow_event_batches(
+    backend: Backend,
+    job_id: str,
+    *,
+    last_event_id: str | None = None,
+    max_retries: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+    catch_up_idle: float | None = None,
+    keep_raw: bool = False,
+) -> Iterator[list[Event] | list[StreamNotice]]:
+    """`follow_events()`, in lists: the events of what one read of the stream
+    brought (a replayed history: hundreds at a time; a live run: one or
+    two), or one `StreamNotice` alone. Nothing waits to fill a list: each is
+    given as soon as its bytes are read, before the next read."""
     failures = 0
     interrupted = False
     seen_terminal = False
@@ -108,6 +136,7 @@ def follow_events(
                 _check_stream_response(backend, job_id, response)
                 response.encoding = "utf-8"
                 for batch in frames(_without_bom(response.iter_text())):
+                    out: list[Event] = []
                     for name, data, sse_id, _ in batch:
                         if name == "message" and not data and not sse_id:
                             continue  # a retry-only block: no frame
@@ -115,25 +144,33 @@ def follow_events(
                             last_id = sse_id
                         got_frames = True
                         failures = 0
-                        if interrupted:
+                        if interrupted:  # (the first frame of this connection)
                             interrupted = False
-                            yield StreamNotice("resumed")
+                            if out:
+                                yield out
+                                out = []
+                            yield [StreamNotice("resumed")]
                         if catch_up_idle is not None and name == PING:
+                            if out:
+                                yield out
                             return  # the server is idle: the history has been replayed
                         event = parse_event(name, sse_id, data, keep_raw=keep_raw)
                         if event is None:
                             continue  # unknown name or not JSON: skip, never fail
-                        yield event
+                        out.append(event)
                         if name == END:
+                            yield out
                             return
                         if name in TERMINAL_EVENTS:
                             seen_terminal = True
+                    if out:
+                        yield out
             if seen_terminal:
                 return  # a finished job whose stream closed: nothing more will come
             if got_frames:
                 # A clean close after real frames: resume at the base delay.
                 interrupted = True
-                yield StreamNotice("interrupted", "the stream closed", 0, BASE_DELAY)
+                yield [StreamNotice("interrupted", "the stream closed", 0, BASE_DELAY)]
                 sleep(BASE_DELAY)
                 continue
             raise _Transient("the stream closed without sending anything")
@@ -160,7 +197,7 @@ def follow_events(
             )
         delay = retry_after if retry_after is not None else backoff_delay(failures, rng)
         interrupted = True
-        yield StreamNotice("interrupted", reason, failures, delay)
+        yield [StreamNotice("interrupted", reason, failures, delay)]
         sleep(delay)
 
 

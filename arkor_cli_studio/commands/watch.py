@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Annotated, Final
+from typing import IO, TYPE_CHECKING, Annotated, Final, cast
 
 import typer
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import StreamNotice
-    from arkor_cli_studio.progress import Progress
     from arkor_cli_studio.render.console import Console
     from arkor_cli_studio.render.watch import Advanced
     from arkor_cli_studio.stats import LiveStats
@@ -258,48 +257,57 @@ class _Session:
         self.changed.set()
 
     def _ingest(self) -> None:
-        from arkor_cli_studio.cloud.events import follow_events
+        from arkor_cli_studio.cloud.events import follow_event_batches
         from arkor_cli_studio.model import StreamNotice
 
-        # The hot loop: one pass per event of the stream (a replayed history
-        # is hundreds of thousands), so everything it needs is bound here.
-        view, lock, changed, stop = self.view, self.lock, self.changed, self.stop
-        live, plain = self.mode == "live", self.mode == "plain"
-        emit_json = self._emit_json if self.mode == "json" else None
-        may_be_due, monotonic = self.throttle.may_be_due, time.monotonic
+        # The hot loop: a replayed history is hundreds of thousands of events,
+        # read hundreds at a time. Each read's events are applied under one
+        # hold of the lock (the drawing thread waits at most that long) and
+        # their lines written at once; everything the loop needs is bound here.
+        view, lock, changed, stopping = self.view, self.lock, self.changed, self.stop.is_set
+        mode = self.mode
+        apply = view.apply
         try:
-            for item in follow_events(
+            for batch in follow_event_batches(
                 self.backend,
                 self.job_id,
                 max_retries=self.max_retries,
                 sleep=self._sleep,
-                keep_raw=emit_json is not None,
+                keep_raw=mode == "json",
             ):
-                if item.__class__ is StreamNotice:
-                    assert isinstance(item, StreamNotice)
+                if batch[0].__class__ is StreamNotice:
+                    for notice in batch:
+                        with lock:
+                            view.apply_notice(notice)
+                        self._notice(notice)
+                    if mode == "live":
+                        changed.set()
+                    if stopping():
+                        return
+                    continue
+                events = cast("list[Event]", batch)
+                if mode == "plain":
+                    self._plain_batch(events)
+                elif mode == "json":
+                    lines = []
                     with lock:
-                        view.apply_notice(item)
-                    self._notice(item)
+                        for event in events:
+                            apply(event)
+                            if event.name != PING:
+                                lines.append(record_line(event))
+                            if stopping():
+                                break
+                    if lines:
+                        self._write("".join(lines))
                 else:
-                    assert isinstance(item, Event)
-                    if plain:
-                        # The progress line's check under the same lock as the event.
-                        due = None
-                        with lock:
-                            view.apply(item)
-                            if item.name == LOG:
-                                now = monotonic()
-                                if may_be_due(view.fraction, now):
-                                    due = (view.progress(None), now)
-                        self._emit_plain(item, due)
-                    else:
-                        with lock:
-                            view.apply(item)
-                        if emit_json is not None:
-                            emit_json(item)
-                if live and not changed.is_set():  # (set() takes a lock: not per event)
-                    changed.set()
-                if stop.is_set():
+                    with lock:
+                        for event in events:
+                            apply(event)
+                            if stopping():
+                                break
+                    if not changed.is_set():  # (set() takes a lock: once per batch at most)
+                        changed.set()
+                if stopping():
                     return
         except _Stopped:
             pass
@@ -308,6 +316,34 @@ class _Session:
         finally:
             self.done.set()
             self.changed.set()
+
+    def _plain_batch(self, events: list[Event]) -> None:
+        """The events' lines, each followed by a progress line when one is due
+        (every 10% or 30 s): decided per event, with the view as that event
+        left it, so a replayed history gets them too."""
+        view, throttle, event_line = self.view, self.throttle, self.event_line
+        may_be_due, monotonic, stopping = throttle.may_be_due, time.monotonic, self.stop.is_set
+        lines = []
+        with self.lock:
+            for event in events:
+                view.apply(event)
+                name = event.name
+                if name == LOG:
+                    lines.append(event_line(event))
+                    now = monotonic()
+                    if may_be_due(view.fraction, now):
+                        p = view.progress(None)
+                        if throttle.due(p, now):
+                            extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
+                            if extra:
+                                lines.append(extra)
+                elif name != PING and name != END:
+                    lines.append(event_line(event))
+                if stopping():
+                    break
+        if lines:
+            lines.append("")
+            self._write("\n".join(lines))
 
     def _sleep(self, seconds: float) -> None:
         """Backoff between reconnects; wakes early when the watch is stopping."""
@@ -343,27 +379,6 @@ class _Session:
         return self.final
 
     # ---- output: JSON, plain lines ------------------------------------------
-
-    def _emit_json(self, event: Event) -> None:
-        if event.name != PING:
-            self._write(record_line(event))
-
-    def _emit_plain(self, event: Event, due: tuple[Progress, float] | None) -> None:
-        """The event's line, then a progress line when one is due (every 10%
-        or 30 s): decided per event, so a replayed history gets them too.
-        `due`: the view's progress and the monotonic time, when the throttle's
-        cheap check says a line may be due."""
-        name = event.name
-        if name in (PING, END):
-            return
-        line = self.event_line(event) + "\n"
-        if due is not None:
-            p, now = due
-            if self.throttle.due(p, now):
-                extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
-                if extra:
-                    line += extra + "\n"
-        self._write(line)
 
     def _write(self, text: str) -> None:
         """Write to stdout, flushed at once unless a flush happened in the last
