@@ -50,6 +50,8 @@ def number(value: Any, _isfinite: Any = math.isfinite) -> float | None:
     kind = type(value)
     if kind is float:  # the hot path of every training.log frame
         return value if _isfinite(value) else None
+    if value is None:  # (an absent field: as common)
+        return None
     if kind is int:  # (not bool: its type is bool) a float of an int is finite, or raises
         try:
             return float(value)

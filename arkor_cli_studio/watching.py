@@ -73,9 +73,11 @@ def event_message(event: Event) -> str:
 def log_message(step: float | None, loss: float | None, eval_loss: float | None) -> str:
     """A training.log frame's message: `step=12 loss=0.1234 evalLoss=0.2345`."""
     # (format_step and format_value inline: once per event in --plain)
+    if step is not None and loss is not None and eval_loss is None and step.is_integer():
+        return f"step={step:.0f} loss={loss:.4f}"  # the usual frame, in one go
     if step is None:
         text = "step=-"
-    elif step == int(step):
+    elif step.is_integer():  # (a finite float: as `step == int(step)`)
         text = f"step={step:.0f}"
     else:
         text = f"step={step:g}"

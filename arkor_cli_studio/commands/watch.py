@@ -10,7 +10,6 @@ plain mode, the throttled progress lines). One lock guards the view.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 import time
@@ -21,14 +20,13 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples, stdout_closed
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
-from arkor_cli_studio.model import END, KNOWN_EVENTS, LOG, PING, Event, event_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
-    from arkor_cli_studio.model import StreamNotice
+    from arkor_cli_studio.model import Event, StreamNotice
     from arkor_cli_studio.render.console import Console
     from arkor_cli_studio.render.watch import Advanced
     from arkor_cli_studio.stats import LiveStats
@@ -258,7 +256,8 @@ class _Session:
 
     def _ingest(self) -> None:
         from arkor_cli_studio.cloud.events import follow_event_batches
-        from arkor_cli_studio.model import StreamNotice
+        from arkor_cli_studio.model import PING, StreamNotice
+        from arkor_cli_studio.render.lines import record_line
 
         # The hot loop: a replayed history is hundreds of thousands of events,
         # read hundreds at a time. Each read's events are applied under one
@@ -321,6 +320,8 @@ class _Session:
         """The events' lines, each followed by a progress line when one is due
         (every 10% or 30 s): decided per event, with the view as that event
         left it, so a replayed history gets them too."""
+        from arkor_cli_studio.model import END, LOG, PING
+
         view, throttle, event_line = self.view, self.throttle, self.event_line
         may_be_due, monotonic, stopping = throttle.may_be_due, time.monotonic, self.stop.is_set
         lines = []
@@ -531,32 +532,10 @@ class _Session:
 
 
 def record_line(event: Event) -> str:
-    """`model.event_record()` as one NDJSON line. The server's own `data` text
-    is spliced in when it is one line (no re-encoding: the hot path of
-    `--json`, and numbers keep their exact spelling). Otherwise, and when it
-    may hold `NaN`/`Infinity` (Python's json reads them; JSON has no such
-    thing), it is re-encoded with non-finite numbers as null, as `jobs --json`
-    does: every line stays valid JSON."""
-    raw = event.raw
-    if raw is None or "\n" in raw or "\r" in raw or "NaN" in raw or "Infinity" in raw:
-        from arkor_cli_studio.jobinfo import jsonable
+    """`model.event_record()` as one NDJSON line (`render.lines.record_line`)."""
+    from arkor_cli_studio.render.lines import record_line
 
-        # ensure_ascii: C1 controls and bidi overrides travel as \u escapes too
-        record = jsonable(event_record(event))
-        return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
-    if not raw.isascii() or "\x7f" in raw:  # (textsafe.json_text's own fast check)
-        from arkor_cli_studio.textsafe import json_text
-
-        raw = json_text(raw)  # C1 controls and bidi overrides travel as \u escapes
-    head = _RECORD_HEADS.get(event.name) or f'{{"event":{json.dumps(event.name)},"id":'
-    event_id = event.id
-    # json.dumps() of a str is this C function (ensure_ascii), minus its dispatch.
-    text = _json_string(event_id) if type(event_id) is str else json.dumps(event_id)
-    return f'{head}{text},"data":{raw}}}\n'
-
-
-_json_string = json.encoder.encode_basestring_ascii
-_RECORD_HEADS: Final = {name: f'{{"event":{json.dumps(name)},"id":' for name in KNOWN_EVENTS}
+    return record_line(event)
 
 
 WatchSession = _Session  # for other commands (`train --watch`)

@@ -1,19 +1,20 @@
-"""The plain lines of `watch --plain` (and the event log's times): no rich.
+"""The lines of piped `watch`: `--plain` text and `--json` records; no rich.
 
 Piped mode prints one line per event, so this is its hot path; kept apart
 from `render.watch` (which draws the live frame with rich) so that a piped
-run does not import rich at all. `render.watch` re-exports these.
+run does not import rich at all. `render.watch` re-exports the plain ones.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, tzinfo
 from typing import Final
 
-from arkor_cli_studio.model import KNOWN_EVENTS, LOG, Event, StreamNotice, local_time
+from arkor_cli_studio.model import KNOWN_EVENTS, LOG, Event, StreamNotice, event_record, local_time
 from arkor_cli_studio.progress import Progress, progress_line
-from arkor_cli_studio.textsafe import clean_line
+from arkor_cli_studio.textsafe import clean_line, json_text
 from arkor_cli_studio.watching import event_message, log_message
 
 NAME_WIDTH: Final = 18  # len("training.completed")
@@ -68,7 +69,9 @@ class _LocalStamps:
         zone = time.tzname  # a new tuple after every time.tzset()
         if last[0] == whole and last[2] is zone:
             return last[1]
-        minutes, secs = divmod(whole + time.localtime(whole).tm_gmtoff, 60)
+        local = whole + time.localtime(whole).tm_gmtoff
+        minutes = local // 60
+        secs = local - minutes * 60
         minute = self._minute
         if minute[0] != minutes:
             # Date arithmetic, as astimezone(): not fromtimestamp(), which asks
@@ -116,3 +119,30 @@ def plain_notice_line(notice: StreamNotice, now: datetime, tz: tzinfo | None = N
 def plain_progress_line(p: Progress, now: datetime, tz: tzinfo | None = None) -> str | None:
     line = progress_line(p)
     return f"{local_time(now, tz)}  progress  {line}" if line else None
+
+
+def record_line(event: Event) -> str:
+    """`model.event_record()` as one NDJSON line. The server's own `data` text
+    is spliced in when it is one line (no re-encoding: the hot path of
+    `--json`, and numbers keep their exact spelling). Otherwise, and when it
+    may hold `NaN`/`Infinity` (Python's json reads them; JSON has no such
+    thing), it is re-encoded with non-finite numbers as null, as `jobs --json`
+    does: every line stays valid JSON."""
+    raw = event.raw
+    if raw is None or "\n" in raw or "\r" in raw or "NaN" in raw or "Infinity" in raw:
+        from arkor_cli_studio.jobinfo import jsonable
+
+        # ensure_ascii: C1 controls and bidi overrides travel as \u escapes too
+        record = jsonable(event_record(event))
+        return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
+    if not raw.isascii() or "\x7f" in raw:  # (textsafe.json_text's own fast check)
+        raw = json_text(raw)  # C1 controls and bidi overrides travel as \u escapes
+    head = _RECORD_HEADS.get(event.name) or f'{{"event":{json.dumps(event.name)},"id":'
+    event_id = event.id
+    # json.dumps() of a str is this C function (ensure_ascii), minus its dispatch.
+    text = _json_string(event_id) if type(event_id) is str else json.dumps(event_id)
+    return f'{head}{text},"data":{raw}}}\n'
+
+
+_json_string = json.encoder.encode_basestring_ascii
+_RECORD_HEADS: Final = {name: f'{{"event":{json.dumps(name)},"id":' for name in KNOWN_EVENTS}
