@@ -45,18 +45,25 @@ class Scope:
 # Numbers and times
 
 
-def number(value: Any) -> float | None:
+def number(value: Any, _isfinite: Any = math.isfinite) -> float | None:
     """A finite JSON number, else None (bools, strings, inf and NaN are absent)."""
     kind = type(value)
     if kind is float:  # the hot path of every training.log frame
-        return value if math.isfinite(value) else None
+        return value if _isfinite(value) else None
+    if value is None:  # (an absent field: as common)
+        return None
+    if kind is int:  # (not bool: its type is bool) a float of an int is finite, or raises
+        try:
+            return float(value)
+        except OverflowError:  # an integer literal too big for a float: as 1e309
+            return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
         f = float(value)
-    except OverflowError:  # an integer literal too big for a float: as 1e309
+    except OverflowError:
         return None
-    return f if math.isfinite(f) else None
+    return f if _isfinite(f) else None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -252,32 +259,82 @@ def metadata_rows(
 # Events
 
 
-@dataclass(frozen=True, slots=True)
+_UNSET: Final[Any] = object()  # a cached value not computed yet
+
+
 class Event:
-    """One named frame of the event stream, with its JSON payload."""
+    """One named frame of the event stream, with its JSON payload.
+
+    Treat it as immutable (as its `data`): the numbers and the time that the
+    view and the lines read are computed from `data` once, on first use, and
+    kept (a stream's events are read several times each: the hot path).
+    """
+
+    __slots__ = ("_epoch", "_eval_loss", "_loss", "_step", "_when", "data", "id", "name", "raw")
 
     name: str
     id: str
     data: dict[str, Any]
     #: The frame's `data` text as the server sent it, when asked for
     #: (`watch --json` writes it through instead of re-encoding).
-    raw: str | None = field(default=None, compare=False, repr=False)
+    raw: str | None
+
+    def __init__(self, name: str, id: str, data: dict[str, Any], raw: str | None = None) -> None:
+        self.name = name
+        self.id = id
+        self.data = data
+        self.raw = raw
+        self._step = self._loss = self._eval_loss = self._when = self._epoch = _UNSET
+
+    # What @dataclass(frozen=True) gave: equality and hash by (name, id, data), a repr.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Event)
+        return (self.name, self.id, self.data) == (other.name, other.id, other.data)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.id, self.data))
+
+    def __repr__(self) -> str:
+        return f"Event(name={self.name!r}, id={self.id!r}, data={self.data!r})"
 
     @property
     def step(self) -> float | None:
-        return number(self.data.get("step"))
+        value = self._step
+        if value is _UNSET:
+            value = self._step = number(self.data.get("step"))
+        return value  # type: ignore[no-any-return]
 
     @property
     def loss(self) -> float | None:
-        return number(self.data.get("loss"))
+        value = self._loss
+        if value is _UNSET:
+            value = self._loss = number(self.data.get("loss"))
+        return value  # type: ignore[no-any-return]
 
     @property
     def eval_loss(self) -> float | None:
-        return number(self.data.get("evalLoss"))
+        value = self._eval_loss
+        if value is _UNSET:
+            value = self._eval_loss = number(self.data.get("evalLoss"))
+        return value  # type: ignore[no-any-return]
 
     @property
     def timestamp(self) -> datetime | None:
-        return parse_time(self.data.get("timestamp"))
+        value = self._when
+        if value is _UNSET:
+            value = self._when = parse_time(self.data.get("timestamp"))
+        return value  # type: ignore[no-any-return]
+
+    @property
+    def epoch_seconds(self) -> float | None:
+        """`timestamp` as POSIX seconds (`datetime.timestamp()`), or None."""
+        value = self._epoch
+        if value is _UNSET:
+            when = self.timestamp
+            value = self._epoch = None if when is None else when.timestamp()
+        return value  # type: ignore[no-any-return]
 
     @property
     def terminal_status(self) -> str | None:
@@ -352,12 +409,27 @@ def history_events(items: Any) -> list[Event]:
     return events
 
 
+# What json.loads() runs, minus its checks (an attribute typeshed does not list).
+_scan_once: Any = getattr(json.decoder.JSONDecoder(), "scan_once")  # noqa: B009
+
+
 def _loads_object(data: str) -> dict[str, Any] | None:
+    """`json.loads(data)` when that is a JSON object, else None.
+
+    The fast path calls the scanner `json.loads()` itself uses, from index 0:
+    when it reads a value that ends exactly at the end of the text, that is
+    `json.loads()`'s value (no leading whitespace, BOM or trailing text to
+    judge). Anything else goes through `json.loads()`."""
     try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
+        value, end = _scan_once(data, 0)
+    except Exception:  # json.loads() below says what it is
+        end = -1
+    if end != len(data):
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+    return value if type(value) is dict else None
 
 
 def validate_job_id(job_id: str) -> str:

@@ -55,14 +55,7 @@ def event_message(event: Event) -> str:
     """Studio's event-log message (`JobDetail.pushEvent()`); raw server text."""
     name = event.name
     if name == LOG:
-        step = event.step
-        text = f"step={format_step(step) if step is not None else '-'}"
-        loss, eval_loss = event.loss, event.eval_loss
-        if loss is not None:
-            text += f" loss={format_value(loss)}"
-        if eval_loss is not None:
-            text += f" evalLoss={format_value(eval_loss)}"
-        return text
+        return log_message(event.step, event.loss, event.eval_loss)
     if name == STARTED:
         return json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
     if name == CHECKPOINT:
@@ -77,9 +70,27 @@ def event_message(event: Event) -> str:
     return ""
 
 
-@dataclass(frozen=True, slots=True)
+def log_message(step: float | None, loss: float | None, eval_loss: float | None) -> str:
+    """A training.log frame's message: `step=12 loss=0.1234 evalLoss=0.2345`."""
+    # (format_step and format_value inline: once per event in --plain)
+    if step is not None and loss is not None and eval_loss is None and step.is_integer():
+        return f"step={step:.0f} loss={loss:.4f}"  # the usual frame, in one go
+    if step is None:
+        text = "step=-"
+    elif step.is_integer():  # (a finite float: as `step == int(step)`)
+        text = f"step={step:.0f}"
+    else:
+        text = f"step={step:g}"
+    if loss is not None:
+        text += f" loss={loss:.4f}"
+    if eval_loss is not None:
+        text += f" evalLoss={eval_loss:.4f}"
+    return text
+
+
+@dataclass(slots=True)  # not frozen: its __init__ is 3x cheaper, one per event
 class ChartPoint:
-    """One training.log frame with a numeric loss and/or evalLoss."""
+    """One training.log frame with a numeric loss and/or evalLoss (read-only)."""
 
     step: float | None
     loss: float | None
@@ -179,22 +190,25 @@ class JobView:
                 self.step = step
 
     def _apply_log(self, event: Event, when: datetime | None) -> None:
-        data = event.data
+        # The hot path: once per training.log frame of the run.
+        get = event.data.get
         step = event.step
-        loss, eval_loss = event.loss, event.eval_loss
         if step is not None:
             self.step = step
-        lr = number(data.get("learningRate"))
-        if lr is not None:
+        lr = get("learningRate")
+        if lr is not None and (lr := number(lr)) is not None:
             self.learning_rate = lr
-        epoch = number(data.get("epoch"))
+        epoch = get("epoch")
         if epoch is not None:
-            self.epoch = epoch
-        sps = number(data.get("samplesPerSecond"))
-        if sps is not None:
+            epoch = number(epoch)
+            if epoch is not None:
+                self.epoch = epoch
+        sps = get("samplesPerSecond")
+        if sps is not None and (sps := number(sps)) is not None:
             self.samples_per_second = sps
         if when is not None:
-            t = when.timestamp()
+            t = event.epoch_seconds
+            assert t is not None  # (as `when` is not None)
             if step is not None:
                 self.steps_rate.add(t, step)
                 if self._first_step is None:
@@ -202,9 +216,12 @@ class JobView:
                 self._last_step = (t, step)
             if epoch is not None:
                 self.epochs_rate.add(t, epoch)
+        loss, eval_loss = event.loss, event.eval_loss
         if loss is None and eval_loss is None:
             return  # neither number: the chart ignores the frame
         points = self.points
+        if eval_loss is not None:
+            self.eval_points += 1
         if len(points) == points.maxlen and points[0].eval_loss is not None:
             self.eval_points -= 1
         points.append(ChartPoint(step, loss, eval_loss))
@@ -212,7 +229,6 @@ class JobView:
             self.loss = loss
         if eval_loss is not None:
             self.eval_loss = eval_loss
-            self.eval_points += 1
         for observer in self.loss_observers:
             observer(loss, eval_loss)
 

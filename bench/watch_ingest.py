@@ -21,6 +21,7 @@ frames bounded by the ~10 fps cap x seconds, not by events).
     python bench/watch_ingest.py                 # N = 10k, 100k; 3 runs (~1 min)
     python bench/watch_ingest.py --full          # N = 10k, 100k, 1M (~5 min)
     python bench/watch_ingest.py -n 10000 -n 20000 --runs 5
+    python bench/watch_ingest.py --before HEAD~3  # + the three modes of that commit's tree
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ def vm_hwm_kib(pid: int) -> int:
 
 def run_pipe(argv: list[str], env: dict[str, str]) -> Run:
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=env["PYTHONPATH"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak = 0
     while proc.poll() is None:
         peak = max(peak, vm_hwm_kib(proc.pid))
@@ -119,6 +122,7 @@ def run_pty(argv: list[str], env: dict[str, str], size: tuple[int, int] = (40, 1
     pid, fd = pty.fork()
     if pid == 0:  # the child: a 120x40 terminal, then exec
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+        os.chdir(env["PYTHONPATH"])  # `-m` puts the working folder first on sys.path
         os.execve(argv[0], argv, {**env, "TERM": "xterm-256color"})
     total = frames = 0
     tail = b""
@@ -156,6 +160,9 @@ def main() -> int:
         action="store_true",
         help="serve with the plain simulator (one write per frame), as this bench once did",
     )
+    parser.add_argument(
+        "--before", metavar="REF", help="also time the three modes of this git ref's tree"
+    )
     args = parser.parse_args()
     sizes = sorted({10_000, *(args.n or ([100_000, 1_000_000] if args.full else [100_000]))})
     benchlib.banner()
@@ -167,6 +174,10 @@ def main() -> int:
         env = benchlib.clean_env(
             HOME=str(home), PYTHONPATH=str(benchlib.ROOT), TZ="UTC", LANG="C.UTF-8"
         )
+        before_env = None
+        if args.before:
+            tree = benchlib.export_tree(args.before, Path(tmp) / "before")
+            before_env = {**env, "PYTHONPATH": str(tree)}
         for n in sizes:
             benchlib.fill_training(server, f"job{n}", n)
             server.encoded(f"job{n}")
@@ -181,9 +192,13 @@ def main() -> int:
                 "watch --plain": (run_pipe, [*cli, "watch", job, "--plain", "--no-notify"]),
                 "watch (live, pty)": (run_pty, [*cli, "watch", job, "--no-notify"]),
             }
+            if before_env is not None:
+                for name, (how, argv) in list(commands.items())[1:]:
+                    commands[f"before: {name.removeprefix('watch ')}"] = (how, argv)
 
             def timed(name: str, how: Callable[..., Run], argv: list[str], n: int = n) -> None:
-                results.add(name, n, how(argv, env))
+                before = name.startswith("before:")
+                results.add(name, n, how(argv, before_env if before else env))
 
             benchlib.interleaved(
                 {
@@ -204,7 +219,7 @@ def main() -> int:
         for n in sizes:
             median = results.median(name, n)
             ratio = median / results.median(BASE, n)
-            if name != BASE and n >= 100_000 and ratio > 2.0:
+            if name.startswith("watch") and n >= 100_000 and ratio > 2.0:
                 ok = False
             cells.append(f"{median:6.2f}s {n / median:8,.0f}/s {ratio:5.2f}x")
         print(f"{name:26} " + " ".join(f"{c:>24}" for c in cells))
@@ -214,13 +229,13 @@ def main() -> int:
     print(f"{'command':26} " + " ".join(f"{f'{n:,}':>10}" for n in sizes) + f" {'growth':>8}")
     for name in names:
         growth = results.peak_mib(name, high) - results.peak_mib(name, low)
-        if name != BASE and growth >= 20:
+        if name.startswith("watch") and growth >= 20:
             ok = False
         cells = " ".join(f"{results.peak_mib(name, n):10.1f}" for n in sizes)
         print(f"{name:26} {cells} {growth:+8.1f}")
 
     live = "watch (live, pty)"
-    print("\n## live view: what reached the terminal (median run by time)\n")
+    print(f"\n## {live}: what reached the terminal (median run by time)\n")
     print(
         f"{'events':>10} {'seconds':>8} {'frames':>7} {'frames/s':>9} {'bytes':>10} "
         f"{'bytes/frame':>12} {'bytes/event':>12}"

@@ -12,12 +12,11 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
-from typing import cast
 
 import httpx
-from httpx_sse import EventSource
 
 from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
+from arkor_cli_studio.cloud.sse import frames
 from arkor_cli_studio.errors import (
     ApiError,
     ArkorStudioError,
@@ -25,7 +24,7 @@ from arkor_cli_studio.errors import (
     StreamGoneError,
     UnreachableError,
 )
-from arkor_cli_studio.model import END, PING, Event, StreamNotice, parse_event
+from arkor_cli_studio.model import END, PING, TERMINAL_EVENTS, Event, StreamNotice, parse_event
 
 BASE_DELAY = 1.0
 MAX_DELAY = 60.0
@@ -64,26 +63,15 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
-class _BomStrippingResponse:
-    """What EventSource reads (headers, iter_text), minus a leading UTF-8 BOM.
-
-    httpx-sse would otherwise glue the BOM to the first field name and drop
-    the first event.
-    """
-
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-        self.headers = response.headers
-
-    def iter_text(self) -> Iterator[str]:
-        first = True
-        for text in self._response.iter_text():
-            if first:
-                text = text.removeprefix("\ufeff")
-                if not text:
-                    continue
-                first = False
+def _without_bom(texts: Iterator[str]) -> Iterator[str]:
+    """The response's text minus a leading UTF-8 BOM (which would otherwise be
+    glued to the first field name and drop the first event)."""
+    for text in texts:
+        text = text.removeprefix("\ufeff")
+        if text:
             yield text
+            break
+    yield from texts
 
 
 def follow_events(
@@ -106,6 +94,34 @@ def follow_events(
     without a byte.
     `keep_raw`: events carry their `data` text too (`Event.raw`).
     """
+    for batch in follow_event_batches(
+        backend,
+        job_id,
+        last_event_id=last_event_id,
+        max_retries=max_retries,
+        sleep=sleep,
+        rng=rng,
+        catch_up_idle=catch_up_idle,
+        keep_raw=keep_raw,
+    ):
+        yield from batch
+
+
+def follow_event_batches(
+    backend: Backend,
+    job_id: str,
+    *,
+    last_event_id: str | None = None,
+    max_retries: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+    catch_up_idle: float | None = None,
+    keep_raw: bool = False,
+) -> Iterator[list[Event] | list[StreamNotice]]:
+    """`follow_events()`, in lists: the events of what one read of the stream
+    brought (a replayed history: hundreds at a time; a live run: one or
+    two), or one `StreamNotice` alone. Nothing waits to fill a list: each is
+    given as soon as its bytes are read, before the next read."""
     failures = 0
     interrupted = False
     seen_terminal = False
@@ -119,33 +135,42 @@ def follow_events(
                 answered = True
                 _check_stream_response(backend, job_id, response)
                 response.encoding = "utf-8"
-                source = EventSource(cast(httpx.Response, _BomStrippingResponse(response)))
-                for sse in source.iter_sse():
-                    if sse.event == "message" and not sse.data and not sse.id:
-                        continue  # a retry-only block: no frame
-                    if sse.id:
-                        last_id = sse.id
-                    got_frames = True
-                    failures = 0
-                    if interrupted:
-                        interrupted = False
-                        yield StreamNotice("resumed")
-                    if catch_up_idle is not None and sse.event == PING:
-                        return  # the server is idle: the history has been replayed
-                    event = parse_event(sse.event, sse.id, sse.data, keep_raw=keep_raw)
-                    if event is None:
-                        continue  # unknown name or not JSON: skip, never fail
-                    yield event
-                    if event.name == END:
-                        return
-                    if event.terminal_status is not None:
-                        seen_terminal = True
+                for batch in frames(_without_bom(response.iter_text())):
+                    out: list[Event] = []
+                    for name, data, sse_id, _ in batch:
+                        if name == "message" and not data and not sse_id:
+                            continue  # a retry-only block: no frame
+                        if sse_id:
+                            last_id = sse_id
+                        got_frames = True
+                        failures = 0
+                        if interrupted:  # (the first frame of this connection)
+                            interrupted = False
+                            if out:
+                                yield out
+                                out = []
+                            yield [StreamNotice("resumed")]
+                        if catch_up_idle is not None and name == PING:
+                            if out:
+                                yield out
+                            return  # the server is idle: the history has been replayed
+                        event = parse_event(name, sse_id, data, keep_raw=keep_raw)
+                        if event is None:
+                            continue  # unknown name or not JSON: skip, never fail
+                        out.append(event)
+                        if name == END:
+                            yield out
+                            return
+                        if name in TERMINAL_EVENTS:
+                            seen_terminal = True
+                    if out:
+                        yield out
             if seen_terminal:
                 return  # a finished job whose stream closed: nothing more will come
             if got_frames:
                 # A clean close after real frames: resume at the base delay.
                 interrupted = True
-                yield StreamNotice("interrupted", "the stream closed", 0, BASE_DELAY)
+                yield [StreamNotice("interrupted", "the stream closed", 0, BASE_DELAY)]
                 sleep(BASE_DELAY)
                 continue
             raise _Transient("the stream closed without sending anything")
@@ -159,7 +184,7 @@ def follow_events(
             # a ping still marks the end of the replay.
             idle = None
             reason, retry_after = describe_transport_error(exc), None
-        except httpx.TransportError as exc:  # includes httpx_sse.SSEError
+        except httpx.TransportError as exc:
             reason, retry_after = describe_transport_error(exc), None
         if seen_terminal:
             return
@@ -172,7 +197,7 @@ def follow_events(
             )
         delay = retry_after if retry_after is not None else backoff_delay(failures, rng)
         interrupted = True
-        yield StreamNotice("interrupted", reason, failures, delay)
+        yield [StreamNotice("interrupted", reason, failures, delay)]
         sleep(delay)
 
 

@@ -13,11 +13,11 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples, sleep_unless_closed
 from arkor_cli_studio.errors import ArkorStudioError
-from arkor_cli_studio.model import Job, display_status, warming_ends_at
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.model import Job
 
 
 class Status(StrEnum):
@@ -88,6 +88,7 @@ def select(jobs: list[Job], wanted: set[str] | None, limit: int | None) -> list[
 
 def json_jobs(jobs: list[Job], now: datetime) -> list[dict[str, Any]]:
     from arkor_cli_studio.jobinfo import jsonable
+    from arkor_cli_studio.model import display_status
 
     # Non-finite numbers (`1e309`) become null: the output stays valid JSON.
     return [jsonable({**job.raw, "displayStatus": display_status(job, now)}) for job in jobs]
@@ -158,6 +159,7 @@ def _follow_live(
     limit: int | None,
     interval: float,
 ) -> None:
+    from arkor_cli_studio.model import warming_ends_at
     from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.jobs import jobs_view
     from arkor_cli_studio.render.live import live_screen
@@ -215,6 +217,8 @@ def change_lines(
 
 
 def snapshot(jobs: list[Job], now: datetime) -> dict[str, tuple[str, str]]:
+    from arkor_cli_studio.model import display_status
+
     return {job.id: (display_status(job, now), job.name) for job in jobs}
 
 

@@ -12,10 +12,10 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.errors import UsageError
-from arkor_cli_studio.model import END, Event, event_from_record
 
 if TYPE_CHECKING:
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.model import Event
     from arkor_cli_studio.stats import ChartSeries
 
 EPILOG = examples(
@@ -167,6 +167,8 @@ def iter_file_events(lines: Iterable[bytes | str], found: FileEvents) -> Iterato
     `event` is bad (counted); a record of an unknown event (a newer writer)
     is skipped quietly, as on the stream.
     """
+    from arkor_cli_studio.model import event_from_record
+
     decode = json.JSONDecoder().decode
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -203,6 +205,7 @@ def series_of_job(
     before it, so files written one after the other can be concatenated.
     Returns (series, complete, the job, other jobs).
     """
+    from arkor_cli_studio.model import END
     from arkor_cli_studio.stats import ChartSeries
 
     series = ChartSeries()

@@ -10,18 +10,16 @@ plain mode, the throttled progress lines). One lock guards the view.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 import time
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Annotated, Final
+from typing import IO, TYPE_CHECKING, Annotated, Final, cast
 
 import typer
 
 from arkor_cli_studio.commands import boundary, examples, stdout_closed
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
-from arkor_cli_studio.model import END, LOG, PING, event_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -173,7 +171,7 @@ class _Session:
         from arkor_cli_studio.watching import JobView
 
         if mode == "plain":
-            from arkor_cli_studio.render import watch as render
+            from arkor_cli_studio.render import lines as render  # (no rich in piped mode)
 
             # Bound once: no import per event on the hot path.
             self.event_line = render.plain_event_line
@@ -257,32 +255,58 @@ class _Session:
         self.changed.set()
 
     def _ingest(self) -> None:
-        from arkor_cli_studio.cloud.events import follow_events
-        from arkor_cli_studio.model import StreamNotice
+        from arkor_cli_studio.cloud.events import follow_event_batches
+        from arkor_cli_studio.model import PING, StreamNotice
+        from arkor_cli_studio.render.lines import record_line
 
-        view, lock, changed = self.view, self.lock, self.changed
-        emit = {"json": self._emit_json, "plain": self._emit_plain}.get(self.mode)
-        live = self.mode == "live"
+        # The hot loop: a replayed history is hundreds of thousands of events,
+        # read hundreds at a time. Each read's events are applied under one
+        # hold of the lock (the drawing thread waits at most that long) and
+        # their lines written at once; everything the loop needs is bound here.
+        view, lock, changed, stopping = self.view, self.lock, self.changed, self.stop.is_set
+        mode = self.mode
+        apply = view.apply
         try:
-            for item in follow_events(
+            for batch in follow_event_batches(
                 self.backend,
                 self.job_id,
                 max_retries=self.max_retries,
                 sleep=self._sleep,
-                keep_raw=self.mode == "json",
+                keep_raw=mode == "json",
             ):
-                if isinstance(item, StreamNotice):
+                if batch[0].__class__ is StreamNotice:
+                    for notice in batch:
+                        with lock:
+                            view.apply_notice(notice)
+                        self._notice(notice)
+                    if mode == "live":
+                        changed.set()
+                    if stopping():
+                        return
+                    continue
+                events = cast("list[Event]", batch)
+                if mode == "plain":
+                    self._plain_batch(events)
+                elif mode == "json":
+                    lines = []
                     with lock:
-                        view.apply_notice(item)
-                    self._notice(item)
+                        for event in events:
+                            apply(event)
+                            if event.name != PING:
+                                lines.append(record_line(event))
+                            if stopping():
+                                break
+                    if lines:
+                        self._write("".join(lines))
                 else:
                     with lock:
-                        view.apply(item)
-                    if emit is not None:
-                        emit(item)
-                if live:
-                    changed.set()
-                if self.stop.is_set():
+                        for event in events:
+                            apply(event)
+                            if stopping():
+                                break
+                    if not changed.is_set():  # (set() takes a lock: once per batch at most)
+                        changed.set()
+                if stopping():
                     return
         except _Stopped:
             pass
@@ -291,6 +315,36 @@ class _Session:
         finally:
             self.done.set()
             self.changed.set()
+
+    def _plain_batch(self, events: list[Event]) -> None:
+        """The events' lines, each followed by a progress line when one is due
+        (every 10% or 30 s): decided per event, with the view as that event
+        left it, so a replayed history gets them too."""
+        from arkor_cli_studio.model import END, LOG, PING
+
+        view, throttle, event_line = self.view, self.throttle, self.event_line
+        may_be_due, monotonic, stopping = throttle.may_be_due, time.monotonic, self.stop.is_set
+        lines = []
+        with self.lock:
+            for event in events:
+                view.apply(event)
+                name = event.name
+                if name == LOG:
+                    lines.append(event_line(event))
+                    now = monotonic()
+                    if may_be_due(view.fraction, now):
+                        p = view.progress(None)
+                        if throttle.due(p, now):
+                            extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
+                            if extra:
+                                lines.append(extra)
+                elif name != PING and name != END:
+                    lines.append(event_line(event))
+                if stopping():
+                    break
+        if lines:
+            lines.append("")
+            self._write("\n".join(lines))
 
     def _sleep(self, seconds: float) -> None:
         """Backoff between reconnects; wakes early when the watch is stopping."""
@@ -327,28 +381,6 @@ class _Session:
 
     # ---- output: JSON, plain lines ------------------------------------------
 
-    def _emit_json(self, event: Event) -> None:
-        if event.name != PING:
-            self._write(record_line(event))
-
-    def _emit_plain(self, event: Event) -> None:
-        """The event's line, then a progress line when one is due (every 10%
-        or 30 s): decided per event, so a replayed history gets them too."""
-        name = event.name
-        if name in (PING, END):
-            return
-        line = self.event_line(event) + "\n"
-        if name == LOG:
-            now = time.monotonic()
-            with self.lock:
-                view = self.view
-                p = view.progress(None) if self.throttle.may_be_due(view.fraction, now) else None
-            if p is not None and self.throttle.due(p, now):
-                extra = self.progress_line(p, event.timestamp or datetime.now(UTC))
-                if extra:
-                    line += extra + "\n"
-        self._write(line)
-
     def _write(self, text: str) -> None:
         """Write to stdout, flushed at once unless a flush happened in the last
         FLUSH_WITHIN seconds: then the main thread flushes it within that time.
@@ -372,7 +404,7 @@ class _Session:
                 self.flushed_at, self.unflushed = time.monotonic(), False
 
     def _notice(self, notice: StreamNotice) -> None:
-        from arkor_cli_studio.render.watch import plain_notice_line
+        from arkor_cli_studio.render.lines import plain_notice_line
 
         if self.mode == "live":
             return  # the banner shows it
@@ -500,23 +532,10 @@ class _Session:
 
 
 def record_line(event: Event) -> str:
-    """`model.event_record()` as one NDJSON line. The server's own `data` text
-    is spliced in when it is one line (no re-encoding: the hot path of
-    `--json`, and numbers keep their exact spelling). Otherwise, and when it
-    may hold `NaN`/`Infinity` (Python's json reads them; JSON has no such
-    thing), it is re-encoded with non-finite numbers as null, as `jobs --json`
-    does: every line stays valid JSON."""
-    raw = event.raw
-    if raw is None or "\n" in raw or "\r" in raw or "NaN" in raw or "Infinity" in raw:
-        from arkor_cli_studio.jobinfo import jsonable
+    """`model.event_record()` as one NDJSON line (`render.lines.record_line`)."""
+    from arkor_cli_studio.render.lines import record_line
 
-        # ensure_ascii: C1 controls and bidi overrides travel as \u escapes too
-        record = jsonable(event_record(event))
-        return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
-    from arkor_cli_studio.textsafe import json_text
-
-    data = json_text(raw)  # C1 controls and bidi overrides travel as \u escapes
-    return f'{{"event":{json.dumps(event.name)},"id":{json.dumps(event.id)},"data":{data}}}\n'
+    return record_line(event)
 
 
 WatchSession = _Session  # for other commands (`train --watch`)

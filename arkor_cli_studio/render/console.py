@@ -1,12 +1,18 @@
-"""Consoles and the output mode, decided once at start."""
+"""Consoles and the output mode, decided once at start.
+
+rich is imported on the first console made: `stream_is_terminal` alone (a
+piped `watch --plain`/`--json`, `jobs --json`) does not load it.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from rich.console import Console as Console  # re-exported for type hints elsewhere
+if TYPE_CHECKING:
+    from rich.console import Console as Console  # re-exported for type hints elsewhere
 
 
 def stream_is_terminal(stream: IO[str]) -> bool:
@@ -17,12 +23,18 @@ def stream_is_terminal(stream: IO[str]) -> bool:
         return False
 
 
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        """Rich's default exits 1; a closed stdout is our quiet exit 141 (the
-        error boundary turns BrokenPipeError into it)."""
-        self.quiet = True
-        raise BrokenPipeError
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """Rich's default exits 1; a closed stdout is our quiet exit 141 (the
+            error boundary turns BrokenPipeError into it)."""
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console
 
 
 def make_console(
@@ -31,7 +43,7 @@ def make_console(
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     terminal = stream_is_terminal(stream)
     color = terminal and not no_color and not os.environ.get("NO_COLOR")
-    return _Console(
+    return _console_class()(
         file=stream,
         force_terminal=terminal,
         no_color=not color,

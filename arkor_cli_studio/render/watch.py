@@ -3,7 +3,7 @@
 Every part is built as single lines of `rich.text.Text` (no wrapping), so
 the frame's height is known exactly and never exceeds the terminal's (the
 Advanced panel is rendered to lines first, then budgeted like the rest).
-The plain-line formatting of piped mode lives here too (no ANSI codes).
+The plain lines of piped mode are in `render.lines` (re-exported here).
 """
 
 from __future__ import annotations
@@ -21,24 +21,13 @@ from rich.console import Console, Group
 from rich.segment import Segment
 from rich.text import Text
 
-from arkor_cli_studio.model import (
-    WARMING_UP,
-    Event,
-    Job,
-    StreamNotice,
-    format_duration,
-    local_time,
-    metadata_rows,
-)
-from arkor_cli_studio.progress import (
-    Progress,
-    format_eta,
-    format_rate,
-    format_step,
-    progress_line,
-    step_labels,
-)
+from arkor_cli_studio.model import WARMING_UP, Job, format_duration, metadata_rows
+from arkor_cli_studio.progress import format_eta, format_rate, format_step, step_labels
 from arkor_cli_studio.render.jobs import STATUS_STYLES
+from arkor_cli_studio.render.lines import NAME_WIDTH, event_time
+from arkor_cli_studio.render.lines import plain_event_line as plain_event_line
+from arkor_cli_studio.render.lines import plain_notice_line as plain_notice_line
+from arkor_cli_studio.render.lines import plain_progress_line as plain_progress_line
 from arkor_cli_studio.render.stats import (
     EVAL_TITLE,
     NO_EVAL,
@@ -55,7 +44,6 @@ TEAL = "#2dd4bf"
 PINK = "#f472b6"
 AMBER = "bold #f59e0b"
 RED = "bold red"
-NAME_WIDTH = 18  # len("training.completed")
 CHART_MAX_HEIGHT = 14
 DASHED_SYMBOLS = ["┼", "┤", "╶", "╴", "╌", "╰", "╭", "╮", "╯", "╎"]
 WAITING_GPU = "Waiting for GPU"
@@ -72,43 +60,6 @@ COMPACT_LABELS = {
     "p90": "p90",
     "p95": "p95",
 }
-
-
-# --------------------------------------------------------------------------
-# Plain lines (piped mode, `--plain`)
-
-
-def event_time(event: Event, tz: tzinfo | None = None, *, date: bool = True) -> str:
-    """The event's own time, local: `2026-03-01 12:00:02` (or only the time)."""
-    when = event.timestamp
-    if when is None:
-        return "-"
-    t = when.astimezone(tz)  # f-strings: twice as fast as strftime on the hot path
-    clock = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {clock}" if date else clock
-
-
-def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
-    """`<local time>  <event name>  <message>`: one line, no controls."""
-    return (
-        f"{event_time(event, tz):<19}  {clean_line(event.name):<{NAME_WIDTH}}  "
-        f"{clean_line(event_message(event))}"
-    ).rstrip()
-
-
-def plain_notice_line(notice: StreamNotice, now: datetime, tz: tzinfo | None = None) -> str:
-    stamp = local_time(now, tz)
-    if notice.kind == "resumed":
-        return f"{stamp}  stream resumed"
-    retry = f"; retrying in {notice.delay:.0f}s" if notice.delay else ""
-    attempt = f" (attempt {notice.attempt})" if notice.attempt else ""
-    reason = f": {clean_line(notice.reason)}" if notice.reason else ""
-    return f"{stamp}  stream interrupted{reason}{retry}{attempt}"
-
-
-def plain_progress_line(p: Progress, now: datetime, tz: tzinfo | None = None) -> str | None:
-    line = progress_line(p)
-    return f"{local_time(now, tz)}  progress  {line}" if line else None
 
 
 # --------------------------------------------------------------------------
