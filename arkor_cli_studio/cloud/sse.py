@@ -1,7 +1,7 @@
 """Server-sent events from text chunks: httpx-sse's parser, a chunk at a time.
 
 `frames()` gives exactly what `httpx_sse.EventSource(response).iter_sse()`
-gives for the same text (tests/test_sse.py compares the two on tricky
+gives for the same text (tests/test_fast_paths.py compares the two on tricky
 streams): lines end at CRLF, CR or LF, also across chunk boundaries; a blank
 line dispatches the block; `:` lines are comments; one space after the colon
 is dropped; `data` lines are joined with newlines; an `id` with NUL is
