@@ -2,7 +2,11 @@
 
 Removes ANSI/VT escape sequences (CSI, OSC, DCS, ...), C0 controls other
 than newline and tab, DEL, C1 controls, and bidirectional overrides (which
-can make text read differently from what it is). Rich markup needs no
+can make text read differently from what it is). Invisible format
+characters (zero-width spaces and joiners, U+200B-U+200F, U+2060-U+2064,
+the BOM U+FEFF, the tag characters U+E0000-U+E007F) are shown escaped
+(`\u200b`): dropped, `run\u200b` would read exactly as another job's `run`.
+Rich markup needs no
 escaping as long as callers build `rich.text.Text` from the result.
 """
 
@@ -22,14 +26,29 @@ _ESCAPES = re.compile(
 )
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROLS_AND_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-_JSON_OBEYED = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_INVISIBLE = "\u200b-\u200f\u2060-\u2064\ufeff\U000e0000-\U000e007f"
+_INVISIBLES = re.compile(f"[{_INVISIBLE}]")
+_JSON_OBEYED = re.compile(f"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029{_INVISIBLE}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a surrogate pair, as JSON spells a character past U+FFFF
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def clean(text: str) -> str:
     """Text safe for a terminal; newlines and tabs kept."""
     if text.isprintable():
         return text  # the common case, fast
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+    return _INVISIBLES.sub(_escape, _CONTROLS.sub("", _ESCAPES.sub("", text)))
 
 
 def clean_line(text: str) -> str:
@@ -37,7 +56,7 @@ def clean_line(text: str) -> str:
     if text.isprintable():
         return text
     text = _ESCAPES.sub("", text).replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
-    return _CONTROLS_AND_BREAKS.sub("", text.replace("\r", " "))
+    return _INVISIBLES.sub(_escape, _CONTROLS_AND_BREAKS.sub("", text.replace("\r", " ")))
 
 
 def json_text(text: str) -> str:
@@ -50,4 +69,4 @@ def json_text(text: str) -> str:
     """
     if text.isascii() and "\x7f" not in text:
         return text  # the common case, fast
-    return _JSON_OBEYED.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return _JSON_OBEYED.sub(_json_escape, text)
