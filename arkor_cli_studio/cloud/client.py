@@ -6,8 +6,12 @@ Status codes become typed errors here, once, so commands never look at HTTP.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
@@ -27,6 +31,102 @@ USER_AGENT = f"{CLIENT_NAME}/{__version__}"
 
 
 MAX_ERROR_TEXT = 500
+
+#: A request that is not the event stream must be answered in full within
+#: this many seconds (`ARKOR_STUDIO_REQUEST_DEADLINE`): a server that
+#: drip-feeds its answer a byte at a time resets the read timeout at every
+#: byte, and would otherwise keep `jobs` waiting forever.
+REQUEST_DEADLINE: Final = 120.0
+#: A JSON answer, decompressed, is at most this big
+#: (`ARKOR_STUDIO_MAX_ANSWER_BYTES`): 3 MB of gzip can inflate to 3 GB.
+MAX_ANSWER_BYTES: Final = 256 * 1024 * 1024
+#: One line, or one event, of the event stream (`ARKOR_STUDIO_MAX_EVENT_BYTES`).
+MAX_EVENT_BYTES: Final = 16 * 1024 * 1024
+#: Our tokens in server text (a server may echo the Authorization header).
+REDACTED: Final = "[redacted]"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits of one backend's requests (README: "Limits")."""
+
+    deadline: float = REQUEST_DEADLINE
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+    max_event_bytes: int = MAX_EVENT_BYTES
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Limits:
+        from arkor_cli_studio.config import env_float
+
+        return cls(
+            deadline=env_float(env, "ARKOR_STUDIO_REQUEST_DEADLINE", REQUEST_DEADLINE),
+            max_answer_bytes=int(env_float(env, "ARKOR_STUDIO_MAX_ANSWER_BYTES", MAX_ANSWER_BYTES)),
+            max_event_bytes=int(env_float(env, "ARKOR_STUDIO_MAX_EVENT_BYTES", MAX_EVENT_BYTES)),
+        )
+
+
+class Redactor:
+    """Our own tokens (bearer, Studio token) cut out of server text.
+
+    A server that quotes the request's `Authorization` header in an error,
+    a job name or an event must not make us print the token. Bodies are
+    redacted as bytes, once, as they arrive; a stream's reads are redacted
+    across read boundaries too (the tail of a read that may begin a token
+    waits for the next read)."""
+
+    MIN_LENGTH = 8  # shorter "tokens" are not secrets worth mangling text for
+
+    def __init__(self, secrets: list[str | None]) -> None:
+        found: set[bytes] = set()
+        for secret in secrets:
+            if secret and len(secret) >= self.MIN_LENGTH:
+                found.add(secret.encode("utf-8", "replace"))
+                found.add(secret.replace("/", "\\/").encode("utf-8", "replace"))  # as JSON may
+        self.secrets = sorted(found, key=len, reverse=True)
+        self._texts = [secret.decode("utf-8", "replace") for secret in self.secrets]
+        self._replacement = REDACTED.encode()
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+    def data(self, body: bytes) -> bytes:
+        for secret in self.secrets:
+            if secret in body:
+                body = body.replace(secret, self._replacement)
+        return body
+
+    def text(self, text: str) -> str:
+        for secret in self._texts:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def stream(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """The reads, redacted; a read's tail that may start a token is held
+        back until the next read shows whether it does (nothing else waits)."""
+        held = b""
+        for chunk in chunks:
+            if held:
+                chunk = held + chunk
+                held = b""
+            chunk = self.data(chunk)
+            keep = self._partial_tail(chunk)
+            if keep:
+                chunk, held = chunk[:-keep], chunk[-keep:]
+            if chunk:
+                yield chunk
+        if held:
+            yield held
+
+    def _partial_tail(self, chunk: bytes) -> int:
+        """The length of the longest end of `chunk` that begins a token."""
+        longest = 0
+        for secret in self.secrets:
+            for size in range(min(len(secret) - 1, len(chunk)), longest, -1):
+                if chunk.endswith(secret[:size]):
+                    longest = size
+                    break
+        return longest
 
 
 def error_message(response: httpx.Response) -> str:
@@ -49,8 +149,12 @@ def error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
-def describe_transport_error(exc: httpx.TransportError) -> str:
+def describe_transport_error(exc: httpx.RequestError) -> str:
     """A short reason for a network failure, without the URL (we add our own)."""
+    if isinstance(exc, httpx.DecodingError):
+        return "the answer could not be decoded"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too many redirects"
     if isinstance(exc, httpx.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, httpx.ReadTimeout):
@@ -89,16 +193,22 @@ class Backend:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        limits: Limits | None = None,
+        secrets: list[str | None] | None = None,
     ) -> None:
+        """`secrets`: more tokens to cut out of what the server says (ours is
+        always cut)."""
         self.base_url = base_url
         self.scope = scope
         self._token = token
         self.read_timeout = read_timeout
+        self.limits = limits or Limits()
+        self.redactor = Redactor([token, *(secrets or [])])
         self._client = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             headers=self._base_headers(),
-            transport=transport,
+            transport=transport if transport is not None else _transport(),
             follow_redirects=False,
             trust_env=False,
         )
@@ -106,7 +216,13 @@ class Backend:
     # ---- what differs between cloud and Studio --------------------------
 
     def _base_headers(self) -> dict[str, str]:
-        return {"X-Arkor-Client": USER_AGENT, "User-Agent": USER_AGENT}
+        # Only what httpx can decode with the size cap holding (no brotli,
+        # whose ratios are unbounded, even when its package is installed).
+        return {
+            "X-Arkor-Client": USER_AGENT,
+            "User-Agent": USER_AGENT,
+            "Accept-Encoding": "gzip, deflate",
+        }
 
     def _auth_headers(self) -> dict[str, str]:
         if self._token is None:
@@ -160,19 +276,82 @@ class Backend:
     def request(
         self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any
     ) -> httpx.Response:
+        """One request that is not the event stream, its answer read in full:
+        within the deadline, at most `max_answer_bytes` decompressed, our
+        tokens cut out of it. Failures become typed errors."""
         headers = {**self._auth_headers(), **kwargs.pop("headers", {})}
+        limits = self.limits
+        deadline = _Deadline(limits.deadline)
+        request = self._client.build_request(
+            method,
+            path,
+            params=self._params(),
+            headers=headers,
+            extensions={"trace": deadline.trace},
+            **kwargs,
+        )
         try:
-            response = self._client.request(
-                method, path, params=self._params(), headers=headers, **kwargs
-            )
-        except httpx.TransportError as exc:
+            with deadline:
+                response = self._client.send(request, stream=True)
+                try:
+                    response = self.settle(response, deadline.check)
+                finally:
+                    response.close()
+        except httpx.RequestError as exc:
+            if deadline.expired:
+                raise self.unreachable(
+                    f"no complete answer within {limits.deadline:g}s "
+                    "(ARKOR_STUDIO_REQUEST_DEADLINE raises the limit)"
+                ) from None
             raise self.unreachable(describe_transport_error(exc)) from None
         self.raise_for_status(response, job_id)
         return response
 
+    def settle(
+        self, response: httpx.Response, check: Callable[[], None] | None = None
+    ) -> httpx.Response:
+        """The answer read in full (capped, redacted) as a new response.
+
+        `check()` runs between reads (the deadline)."""
+        cap = self.limits.max_answer_bytes
+        parts: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise UnreachableError(
+                    f"{self.name} sent an answer over {_size(cap)} to "
+                    f"{response.request.url.path} (ARKOR_STUDIO_MAX_ANSWER_BYTES "
+                    "raises the limit)."
+                )
+            parts.append(chunk)
+            if check is not None:
+                check()
+        body = self.redactor.data(b"".join(parts))
+        headers = [
+            (name, value)
+            for name, value in response.headers.raw
+            if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=response.request,
+            extensions={
+                key: value for key, value in response.extensions.items() if key != "network_stream"
+            },
+        )
+
     def _json(self, response: httpx.Response) -> Any:
         try:
             return response.json()
+        except RecursionError:
+            raise ApiError(
+                f"{self.name} answered {response.request.url.path} with JSON nested "
+                "too deep to read.",
+                status=response.status_code,
+            ) from None
         except ValueError:
             raise ApiError(
                 f"{self.name} answered {response.request.url.path} with something "
@@ -213,7 +392,13 @@ class Backend:
         if self.nothing_to_ask():
             raise self.not_found(job_id)
         headers = httpx.Headers(
-            {**self._auth_headers(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
+            {
+                **self._auth_headers(),
+                "Accept": "text/event-stream",
+                "Cache-Control": "no-store",
+                # Not compressed: our caps hold on the bytes as they come.
+                "Accept-Encoding": "identity",
+            }
         )
         if last_event_id:
             # The server's id, sent back as it came: UTF-8 when it is not ASCII
@@ -241,6 +426,84 @@ class Backend:
         self.close()
 
 
+_KEEPALIVE_OPTIONS = [
+    (level, option, value)
+    for level, name, value in (
+        (socket.SOL_SOCKET, "SO_KEEPALIVE", 1),
+        # A peer gone silent below TCP is found in ~60 s: probes after 30 s
+        # idle, every 10 s, 3 unanswered. (The event stream's own read
+        # timeout is long: it follows the server's pings.)
+        (socket.IPPROTO_TCP, "TCP_KEEPIDLE", 30),
+        (socket.IPPROTO_TCP, "TCP_KEEPINTVL", 10),
+        (socket.IPPROTO_TCP, "TCP_KEEPCNT", 3),
+    )
+    if (option := getattr(socket, name, None)) is not None
+]
+
+
+def _transport() -> httpx.HTTPTransport:
+    """TCP keepalive on; connections not kept between requests (each request
+    that has a deadline owns its socket, so the deadline can cut it)."""
+    return httpx.HTTPTransport(
+        socket_options=_KEEPALIVE_OPTIONS,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+
+
+class _Deadline:
+    """A total deadline for one request: when it passes, the request's
+    socket is shut, which ends any read in progress (headers or body)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._ends = time.monotonic() + seconds
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpx's trace hook: the socket of a new connection."""
+        if name != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets.append(sock)
+                if self.expired:
+                    _shut(sock)
+
+    def check(self) -> None:
+        if time.monotonic() > self._ends:
+            self._expire()
+            raise httpx.ReadTimeout("the request's deadline passed")
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _size(limit: int) -> str:
+    mib = 1024 * 1024
+    return f"{limit // mib} MiB" if limit % mib == 0 else f"{limit} bytes"
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def make_cloud_backend(settings: Settings) -> Backend:
     from arkor_cli_studio.config import resolve_api_url
 
@@ -260,4 +523,5 @@ def make_cloud_backend(settings: Settings) -> Backend:
         scope=scope,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        limits=Limits.from_env(settings.env),
     )

@@ -18,7 +18,12 @@ from urllib.parse import quote
 
 import httpx
 
-from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
+from arkor_cli_studio.cloud.client import (
+    Backend,
+    Limits,
+    describe_transport_error,
+    error_message,
+)
 from arkor_cli_studio.config import (
     STUDIO_TOKEN_ENV,
     STUDIO_URL_ENV,
@@ -74,6 +79,7 @@ class StudioBackend(Backend):
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.token_source = token.source
         self.url_source = url_source
@@ -84,6 +90,7 @@ class StudioBackend(Backend):
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
+            limits=limits,
         )
 
     def __enter__(self) -> StudioBackend:  # typed: `with` keeps manifest()/train()
@@ -320,4 +327,5 @@ def make_studio_backend(settings: Settings) -> StudioBackend:
         url_source=settings.studio_source,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        limits=Limits.from_env(settings.env),
     )
