@@ -349,10 +349,22 @@ class Event:
 def parse_event(name: str, event_id: str, data: str, *, keep_raw: bool = False) -> Event | None:
     """A known event from one SSE frame, or None (unknown name, bad JSON).
 
+    A frame is known by its SSE `event:` name, or, when that is absent or
+    `message`, by its data's `type`.
+
     `keep_raw`: keep the `data` text on the event (`Event.raw`)."""
-    name = name or "message"
     if name not in KNOWN_EVENTS:
-        return None
+        if name and name != "message":
+            return None
+        # No name (or SSE's default, `message`): the data's `type` names it,
+        # as arkor's own SDK reads it (`core/trainer.ts`).
+        payload = _loads_object(data)
+        kind = payload.get("type") if payload is not None else None
+        if not isinstance(kind, str) or kind not in KNOWN_EVENTS:
+            return None
+        if kind == END:
+            return Event(END, event_id, payload or {})
+        return Event(kind, event_id, payload or {}, data if keep_raw else None)
     if name == END:
         # The sentinel's data may be empty or anything at all: it only ends.
         payload = _loads_object(data) if data else None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from arkor_cli_studio.cloud.client import Backend
-from arkor_cli_studio.cloud.events import follow_events
+from arkor_cli_studio.cloud.events import StreamOptions, follow_events
 from arkor_cli_studio.demo import (
     DEMO_JOB_ID,
     OOM_ERROR,
@@ -36,7 +36,9 @@ def _play(sim: Simulator, scenario: Scenario) -> Player:
 def _read(sim: Simulator, **kwargs: object) -> list[Event | StreamNotice]:
     backend = Backend(sim.url, token=TOKEN, scope=Scope("acme", "demo"), read_timeout=10)
     with backend:
-        return list(follow_events(backend, DEMO_JOB_ID, sleep=lambda s: None, **kwargs))  # type: ignore[arg-type]
+        return list(
+            follow_events(backend, DEMO_JOB_ID, StreamOptions(sleep=lambda s: None, **kwargs))
+        )  # type: ignore[arg-type]
 
 
 def _events(items: list[Event | StreamNotice]) -> list[Event]:

@@ -1,7 +1,7 @@
 """The ingest hot path's fast paths, each against the reference it replaces.
 
 `watch` reads hundreds of thousands of events, so the per-event path has
-fast versions of: the SSE parser (httpx-sse), the JSON object reader
+fast versions of: the SSE line splitting (feeding httpx-sse's decoder), the JSON object reader
 (`json.loads`), `number()`, the local time of an event (`astimezone()`), and
 the NDJSON record (`json.dumps`). Each must give exactly what the reference
 gives, on the inputs where they could differ.
@@ -23,8 +23,7 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
-from arkor_cli_studio.cloud.events import _without_bom
-from arkor_cli_studio.cloud.sse import frames
+from arkor_cli_studio.cloud.reader import COMMENT, LineTooLong, Reader
 from arkor_cli_studio.commands.watch import record_line
 from arkor_cli_studio.jobinfo import jsonable
 from arkor_cli_studio.model import Event, _loads_object, event_record, number, parse_event
@@ -47,12 +46,23 @@ class _Response:
 
 
 def reference_frames(chunks: list[str]) -> list[tuple[str, str, str, int | None]]:
+    """httpx-sse's own reading; minus a leading BOM, which it would glue to the
+    first field's name (losing the first event) and we drop."""
+    text = "".join(chunks)
+    if text.startswith("\ufeff"):
+        chunks = [text[1:]] if len(text) > 1 else []
     source = EventSource(_Response(chunks))  # type: ignore[arg-type]
     return [(sse.event, sse.data, sse.id, sse.retry) for sse in source.iter_sse()]
 
 
 def our_frames(chunks: list[str]) -> list[tuple[str, str, str, int | None]]:
-    return [frame for batch in frames(iter(chunks)) for frame in batch]
+    """Our line splitting (capped) feeding httpx-sse's decoder, read by read."""
+    reader = Reader(1 << 30)
+    items = [
+        item for chunk in chunks for item in reader.feed(chunk.encode("utf-8", "surrogatepass"))
+    ]
+    items += reader.end()
+    return [(sse.event, sse.data, sse.id, sse.retry) for sse in items if sse is not COMMENT]
 
 
 STREAMS = [
@@ -147,20 +157,6 @@ def test_a_large_line_over_many_chunks_is_joined_once():
     assert our_frames(chunks) == [("message", "y" * (1 << 20), "", None)]
 
 
-def _bom_reference(chunks: list[str]) -> list[str]:
-    """The previous `_BomStrippingResponse.iter_text()`."""
-    out: list[str] = []
-    first = True
-    for text in chunks:
-        if first:
-            text = text.removeprefix("\ufeff")
-            if not text:
-                continue
-            first = False
-        out.append(text)
-    return out
-
-
 @pytest.mark.parametrize(
     "chunks",
     [
@@ -172,8 +168,48 @@ def _bom_reference(chunks: list[str]) -> list[str]:
         ["\ufeffdata: x\n", "\ufeff\n"],
     ],
 )
-def test_the_bom_is_stripped_as_before(chunks):
-    assert list(_without_bom(iter(chunks))) == _bom_reference(chunks)
+def test_one_leading_bom_is_stripped(chunks):
+    """httpx-sse would glue a leading BOM to the first field (and lose the
+    first event): we drop one, at the very start of the stream only."""
+    assert our_frames(chunks) == reference_frames(chunks)
+
+
+def test_utf8_split_across_reads_is_joined():
+    data = "data: é✓\n\n".encode()
+    reader = Reader(1 << 20)
+    items = [item for i in range(len(data)) for item in reader.feed(data[i : i + 1])]
+    assert [sse.data for sse in items] == ["é✓"]
+
+
+def test_comment_lines_are_reported_in_order():
+    reader = Reader(1 << 20)
+    items = reader.feed(b"data: 1\n\n: keepalive\ndata: 2\n\n")
+    assert [item if item is COMMENT else item.data for item in items] == ["1", COMMENT, "2"]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b"data: " + b"x" * 2000],  # a line that never ends
+        [b"data: " + b"x" * 600 + b"\n", b"data: " + b"y" * 600 + b"\n"],  # one event, two lines
+        [b"data: 1\n\n" + b"data: " + b"z" * 1100 + b"\n\ndata: 2\n\n"],  # inside one read
+        [b"data: " + b"x" * 100] * 20,  # many small reads
+    ],
+)
+def test_a_line_or_an_event_past_the_cap_raises(chunks):
+    reader = Reader(1024)
+    with pytest.raises(LineTooLong, match="over 1 KiB"):
+        for chunk in chunks:
+            reader.feed(chunk)
+
+
+def test_events_under_the_cap_pass_however_many():
+    reader = Reader(1024)
+    frame = b"data: " + b"x" * 1000 + b"\n\n"  # each event just under the cap
+    got = [item for _ in range(50) for item in reader.feed(frame)]
+    got += [item for chunk in (frame[:500], frame[500:]) * 5 for item in reader.feed(chunk)]
+    got += [item for chunk in (frame[:-1], frame[-1:]) * 5 for item in reader.feed(chunk)]
+    assert len(got) == 60
 
 
 # ---- JSON objects: the scanner fast path vs. json.loads ------------------------------------

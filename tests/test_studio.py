@@ -10,7 +10,7 @@ import time
 import pytest
 
 from arkor_cli_studio.app import studio_value_alias
-from arkor_cli_studio.cloud.events import follow_events
+from arkor_cli_studio.cloud.events import StreamOptions, follow_events
 from arkor_cli_studio.cloud.history import load_history
 from arkor_cli_studio.cloud.studio import StudioBackend
 from arkor_cli_studio.config import (
@@ -129,7 +129,9 @@ def test_event_stream_resumes_with_last_event_id_in_each_mode(mode_arkor: ModeAr
     mode_arkor.sim.add_fault("stream:j1", Fault(drop_after=2, mid_frame=True))
     backend = mode_arkor.backend()
     with backend:
-        items = list(follow_events(backend, "j1", max_retries=3, sleep=lambda _: None))
+        items = list(
+            follow_events(backend, "j1", StreamOptions(max_retries=3, sleep=lambda _: None))
+        )
     events = [item for item in items if isinstance(item, Event)]
     assert [e.id for e in events] == [str(i) for i in range(1, 10)]  # each exactly once
     assert events[-1].name == "end"
@@ -155,7 +157,7 @@ def test_history_replays_the_stream_in_each_mode(mode_arkor: ModeArkor):
 
 def test_stream_of_unknown_job_through_studio_is_not_found(studio):
     with studio_backend(studio) as backend, pytest.raises(NotFoundError):
-        list(follow_events(backend, "ghost", max_retries=2, sleep=lambda _: None))
+        list(follow_events(backend, "ghost", StreamOptions(max_retries=2, sleep=lambda _: None)))
 
 
 # ---- the token ------------------------------------------------------------------
@@ -182,7 +184,9 @@ def test_wrong_token_on_the_event_stream_is_exit_4_not_a_retry(studio):
     emit_run(studio.sim, "j1")
     with studio_backend(studio, token="nope", source="ARKOR_STUDIO_TOKEN") as backend:
         with pytest.raises(AuthError) as caught:
-            list(follow_events(backend, "j1", max_retries=None, sleep=lambda _: None))
+            list(
+                follow_events(backend, "j1", StreamOptions(max_retries=None, sleep=lambda _: None))
+            )
     assert "ARKOR_STUDIO_TOKEN" in (caught.value.hint or "")
     assert len(studio.requests) == 1
 
@@ -549,7 +553,7 @@ def test_cloud_auth_errors_passed_on_by_studio_are_not_blamed_on_the_token(studi
     studio_arkor.sim.add_fault("stream:j1", Fault(status=401, body=json.dumps({"error": "x"})))
     studio_arkor.sim.add_job("j1")
     with studio_arkor.backend() as backend, pytest.raises(AuthError) as caught:
-        list(follow_events(backend, "j1", sleep=lambda _: None))
+        list(follow_events(backend, "j1", StreamOptions(sleep=lambda _: None)))
     assert "arkor login" in (caught.value.hint or "")
 
 

@@ -159,14 +159,14 @@ def test_transient_errors_retry_and_show_interrupted_lines(arkor):
     sim = arkor.sim
     lifecycle(sim, steps=2)
     sim.add_fault("stream:j1", Fault(status=503), times=2)
-    sim.add_fault("stream:j1", Fault(status=429, headers={"Retry-After": "2"}))
+    sim.add_fault("stream:j1", Fault(status=429, headers={"Retry-After": "9"}))
     started = time.monotonic()
     result = arkor.cli("watch", "j1", "--plain", **FAST)
     assert result.code == 0, result.output
     assert time.monotonic() - started < 5
     out = result.stdout
     assert out.count("stream interrupted: simulated 503") == 2
-    assert "stream interrupted: simulated 429; retrying in 2s" in out
+    assert "stream interrupted: simulated 429; retrying in 9s" in out
     assert out.count("stream resumed") == 1
     assert len(sim.stream_requests("j1")) == 4
 

@@ -255,7 +255,7 @@ class _Session:
         self.changed.set()
 
     def _ingest(self) -> None:
-        from arkor_cli_studio.cloud.events import follow_event_batches
+        from arkor_cli_studio.cloud.events import StreamOptions, follow_event_batches
         from arkor_cli_studio.model import PING, StreamNotice
         from arkor_cli_studio.render.lines import record_line
 
@@ -267,13 +267,10 @@ class _Session:
         mode = self.mode
         apply = view.apply
         try:
-            for batch in follow_event_batches(
-                self.backend,
-                self.job_id,
-                max_retries=self.max_retries,
-                sleep=self._sleep,
-                keep_raw=mode == "json",
-            ):
+            options = StreamOptions(
+                max_retries=self.max_retries, sleep=self._sleep, keep_raw=mode == "json"
+            )
+            for batch in follow_event_batches(self.backend, self.job_id, options):
                 if batch[0].__class__ is StreamNotice:
                     for notice in batch:
                         with lock:

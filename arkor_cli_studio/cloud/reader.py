@@ -1,0 +1,137 @@
+"""One connection of the event stream: bytes in, SSE frames out.
+
+Lines are split here (CRLF, CR or LF, also across reads), with a cap on one
+line and on one event: a server that sends `data: ` and then bytes without
+end must not grow our memory without bound (`LineTooLong`: the connection is
+dropped and resumed). The lines go to httpx-sse's own `SSEDecoder`, which
+reads them as the SSE specification says (fields, comments, ids, `retry`):
+we own the splitting and the caps, not the protocol.
+
+What the decoder drops silently is noted here because the stream loop needs
+it: a comment line (`: keepalive`) comes out as `COMMENT`, an idle server's
+way of saying "nothing new", which ends a replay (`cloud/history.py`).
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Final
+
+from httpx_sse import ServerSentEvent
+from httpx_sse._decoders import SSEDecoder  # httpx-sse's parser, fed our capped lines
+
+#: A comment line (`:` ...): SSE's keepalive, which carries nothing else.
+#: (Given as a frame of its own that no server can send: compare with `is`.)
+COMMENT: Final = ServerSentEvent(event="\0comment")
+
+
+class LineTooLong(Exception):
+    """One line or one event passed the cap: the connection is dropped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the server sent an event over {_size(limit)} "
+            "(ARKOR_STUDIO_MAX_EVENT_BYTES raises the limit)"
+        )
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MiB"
+    if limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit} bytes"
+
+
+class Reader:
+    """The frames of one connection, read by read: `feed(bytes)` then `end()`.
+
+    Text is UTF-8 (a broken sequence becomes U+FFFD, as httpx reads text); a
+    leading BOM is dropped (it would otherwise glue itself to the first
+    field's name and lose the first event)."""
+
+    __slots__ = ("_block", "_cr", "_decode", "_limit", "_nl", "_partial", "_sse", "_started")
+
+    def __init__(self, limit: int) -> None:
+        """`limit`: characters in one line or one event (`Limits.max_event_bytes`)."""
+        self._limit = limit
+        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        self._sse = SSEDecoder()
+        self._partial: list[str] = []  # the start of a line that has not ended
+        self._cr = False  # the last read ended with CR (a CRLF may be split)
+        self._nl = True  # the text so far ends a line (a blank line may follow)
+        self._block = 0  # characters of the event being read (since the last blank line)
+        self._started = False  # the BOM has been looked for
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The frames (and comments) that this read completes, in order."""
+        return self._lines(self._decode(chunk))
+
+    def end(self) -> list[ServerSentEvent]:
+        """What the end of the connection completes (a last line without an
+        end; an unterminated event is dropped, as the specification says)."""
+        items = self._lines(self._decode(b"", True))
+        if self._partial or self._cr:
+            line = "".join(self._partial)
+            self._partial, self._cr = [], False
+            items.extend(self._read([line]))
+        return items
+
+    def _lines(self, text: str) -> list[ServerSentEvent]:
+        if not self._started:
+            if not text:
+                return []
+            self._started = True
+            text = text.removeprefix("\ufeff")
+        if self._cr:
+            text = "\r" + text
+            self._cr = False
+        if text.endswith("\r"):
+            self._cr = True
+            text = text[:-1]
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if not text:
+            return []
+        limit = self._limit
+        # The event being read: the characters since the last blank line.
+        after_blank = self._nl and text[0] == "\n"  # the last read ended an event
+        blank = text.rfind("\n\n")
+        if blank >= 0:
+            if not after_blank and self._block + text.find("\n\n") > limit:
+                raise LineTooLong(limit)  # the event that ends here
+            if len(text) > limit and max(map(len, text.split("\n\n"))) > limit:
+                raise LineTooLong(limit)  # one inside this read
+            self._block = len(text) - blank - 2
+        elif after_blank:
+            self._block = len(text) - 1
+        else:
+            self._block += len(text)
+        if self._block > limit:
+            raise LineTooLong(limit)
+        self._nl = text[-1] == "\n"
+        if "\n" not in text:
+            self._partial.append(text)
+            return []
+        split = text.split("\n")
+        if self._partial:
+            self._partial.append(split[0])
+            split[0] = "".join(self._partial)
+            self._partial = []
+        last = split.pop()
+        if last:
+            self._partial.append(last)
+        return self._read(split)
+
+    def _read(self, lines: list[str]) -> list[ServerSentEvent]:
+        decode = self._sse.decode
+        out: list[ServerSentEvent] = []
+        append = out.append
+        for line in lines:
+            if line[:1] == ":":
+                append(COMMENT)  # (the decoder would skip it without a word)
+                continue
+            sse = decode(line)
+            if sse is not None:
+                append(sse)
+        return out
