@@ -70,6 +70,12 @@ def parse_time(value: Any) -> datetime | None:
     """An ISO-8601 timestamp as an aware datetime (naive ones are UTC), else None."""
     if not isinstance(value, str) or not value:
         return None
+    try:  # the usual `2026-03-01T12:00:00.000Z` (3.11 reads the Z): `jobs` of 50,000
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
