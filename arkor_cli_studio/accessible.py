@@ -37,7 +37,7 @@ def _value(value: float) -> str:
 
 def in_words(seconds: float) -> str:
     """`1 hour 48 minutes`, `3 minutes 42 seconds`, `12 seconds`: read aloud well."""
-    total = int(round(min(seconds, 99 * 86400.0)))
+    total = round(min(seconds, 99 * 86400.0))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     parts = []
@@ -95,8 +95,10 @@ class AccessibleLog:
             where = f" at step {format_step(step)}" if step is not None else ""
             lines.append(f"Eval loss {_value(event.eval_loss)}{where}.")
         now = self.clock()
-        if view.step is not None and view.step != self.progress_step and (
-            self.progress_at is None or now - self.progress_at >= PROGRESS_EVERY
+        if (
+            view.step is not None
+            and view.step != self.progress_step
+            and (self.progress_at is None or now - self.progress_at >= PROGRESS_EVERY)
         ):
             self.progress_at, self.progress_step = now, view.step
             lines.append(self.progress(view))
