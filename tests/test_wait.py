@@ -225,7 +225,7 @@ def test_ctrl_c_names_the_jobs_still_running(arkor):
     assert arkor.sim.wait_for(lambda: arkor.sim.stream_requests("live"))
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
+    _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130
     assert "Job live is still running; to wait again: arkor-studio wait live" in err
 
