@@ -52,31 +52,43 @@ def job_label(run: Run, width: int = 40) -> str:
 
 
 def column_labels(runs: Sequence[Run], width: int = 18) -> list[str]:
-    """Short column headings: the jobs' names, or their ids where names clash."""
-    names = [clean_line(run.name) for run in runs]
-    if len(set(names)) != len(names):
-        names = [clean_line(run.id) for run in runs]
-    return [n if len(n) <= width else n[: width - 1] + "…" for n in names]
+    """Short column headings that tell the jobs apart: their names, else
+    their ids (names that only differ past `width`), else their numbers."""
+
+    def short(text: str) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    for labels in (
+        [short(clean_line(run.name)) for run in runs],
+        [short(clean_line(run.id)) for run in runs],
+    ):
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"job {i}" for i in range(1, len(runs) + 1)]
 
 
 def legend_lines(runs: Sequence[Run], metric: Metric, width: int) -> list[Text]:
-    """A line per job: its colour, name, status, final and best value."""
+    """A line per job: its colour, its final and best values, its status and
+    its name and id last (what a narrow terminal cuts first), in columns."""
     symbol = "╌╌" if metric == "eval_loss" else "──"
     best_run = winner(runs, metric)
+
+    def at(point: tuple[float, float] | None, word: str) -> str:
+        return f"{word} -" if point is None else f"{word} {point[1]:.4f} @{format_step(point[0])}"
+
+    finals = [at(run.curves[metric].final, "final") for run in runs]
+    bests = [at(run.curves[metric].best, "best") for run in runs]
+    statuses = [clean_line(r.job.status) + ("" if r.complete else ", so far") for r in runs]
+    widths = [max(map(len, column)) for column in (finals, bests, statuses)]
     lines = []
     for i, run in enumerate(runs):
         line = Text(f"{symbol} ", style=PALETTE[i])
-        line.append(job_label(run), style=f"bold {PALETTE[i]}")
-        status = clean_line(run.job.status) + ("" if run.complete else ", so far")
-        line.append(f"  {status}", style="dim")
-        curve = run.curves[metric]
-        final, best = curve.final, curve.best
-        if final is not None:
-            line.append(f"  final {final[1]:.4f} @ step {format_step(final[0])}")
-        if best is not None:
-            line.append(f"  best {best[1]:.4f} @ step {format_step(best[0])}", style="dim")
-        if best_run is run and len(runs) > 1:
-            line.append("  ◀ lowest final", style="bold")
+        line.append(finals[i].ljust(widths[0]))
+        line.append("  " + bests[i].ljust(widths[1]), style="dim")
+        lowest = best_run is run and len(runs) > 1
+        line.append("  ◀ lowest" if lowest else "          ", style="bold")
+        line.append(f"  {statuses[i].ljust(widths[2])}  ", style="dim")
+        line.append(job_label(run, 80), style=f"bold {PALETTE[i]}")
         lines.append(_fit(line, width))
     return lines
 
