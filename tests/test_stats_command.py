@@ -332,6 +332,7 @@ def test_title_is_data_not_markup():
     [
         (None, "-"),
         (math.nan, "-"),
+        (math.inf, "overflow"),
         (0.0, "0"),
         (1.29264, "1.2926"),
         (0.2470, "0.2470"),
@@ -448,3 +449,46 @@ def test_file_of_many_jobs_end_to_end(arkor, tmp_path):
     assert body["loss"]["count"] == 10 and body["jobId"] == "j3"
     result = arkor.cli("stats", "--file", str(path))
     assert result.code == 2 and "500 jobs (j0, j1, j2, j3, j4)" in result.stderr
+
+
+# --------------------------------------------------------------------------
+# Losses near the largest float (issue 17, item 7)
+
+
+def huge_job(sim, job_id: str, losses: list[float]) -> None:
+    sim.add_job(job_id, status="queued")
+    sim.emit(job_id, "training.started", {})
+    for step, value in enumerate(losses, 1):
+        sim.emit(job_id, "training.log", {"step": step, "loss": value})
+    finish(sim, job_id)
+
+
+def test_two_losses_of_1_7e308_are_a_card_not_a_crash(arkor):
+    huge_job(arkor.sim, "huge", [1.7e308, 1.7e308])
+    body = stats_json(arkor.cli("stats", "huge", "--json"))
+    assert body["loss"] == {
+        "count": 2,
+        "mean": 1.7e308,
+        "ci95HalfWidth": 0.0,
+        "stddev": 0.0,
+        "variance": 0.0,
+        "p90": 1.7e308,
+        "p95": 1.7e308,
+    }
+    cards = arkor.cli("stats", "huge")
+    assert cards.code == 0 and "1.700e+308" in cards.stdout, cards.stderr
+    # watch --advanced prints the same cards at the end and exits by the
+    # job's outcome (completed: 0), not 1 for an "intermediate overflow"
+    watched = arkor.cli("watch", "huge", "--plain", "--advanced")
+    assert watched.code == 0, watched.stderr
+    assert "1.700e+308" in watched.stdout and "overflow" not in watched.stdout
+
+
+def test_a_variance_past_the_largest_float_reads_overflow(arkor):
+    huge_job(arkor.sim, "wide", [1.7e308, -1.7e308])
+    body = stats_json(arkor.cli("stats", "wide", "--json"))
+    assert body["loss"]["mean"] == 0.0 and body["loss"]["variance"] is None
+    cards = arkor.cli("stats", "wide")
+    assert cards.code == 0 and "overflow" in cards.stdout
+    watched = arkor.run("watch", "wide", "--plain", "--advanced")
+    assert watched.code == 0 and "overflow" in watched.stdout, watched.stderr
