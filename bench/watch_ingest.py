@@ -14,9 +14,9 @@ these run interleaved, --runs times each:
 
 Reports per N: median seconds, events/s, ratio to the baseline (target: 2x
 at most, every mode); peak RSS (VmHWM, sampled every few ms, of the exec'd
-command only) of every command at each N, and its growth from 10k to the largest N (target: under 20 MiB);
-and for the live view, bytes and frames against events and seconds (target:
-frames bounded by the ~10 fps cap x seconds, not by events).
+command only) of every command at each N, and its growth from 10k to the
+largest N (target: under 20 MiB); and for the live view, bytes and frames
+against events and seconds (target: frames bounded by the ~10 fps cap x seconds, not by events).
 
     python bench/watch_ingest.py                 # N = 10k, 100k; 3 runs (~1 min)
     python bench/watch_ingest.py --full          # N = 10k, 100k, 1M (~5 min)
