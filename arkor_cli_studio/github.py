@@ -277,6 +277,8 @@ class GitHubReport:
         self.log = GitHubLog()
         self.event_line = event_line
         self.progress_line = progress_line
+        self.first_time: datetime | None = None  # the first event's own time
+        self.last_time: datetime | None = None
 
     def begin(self, view: JobView) -> list[str]:
         name = view.display_name
@@ -288,11 +290,15 @@ class GitHubReport:
         if name in (PING, END):
             return []
         progress = fraction = run_seconds = None
+        when = event.timestamp
+        if when is not None:
+            if self.first_time is None:
+                self.first_time = when
+            self.last_time = when
         if name == LOG:
             fraction = view.fraction
-            first, when = view.first_event_time, event.timestamp
-            if first is not None and when is not None:
-                run_seconds = (when - first).total_seconds()
+            if self.first_time is not None and when is not None:
+                run_seconds = (when - self.first_time).total_seconds()
             progress = self._progress(view, when or _now())
         return self.log.event(
             event,
@@ -322,7 +328,7 @@ class GitHubReport:
         status = view.status
         progress = None
         if status == "completed":
-            progress = self._progress(view, view.last_event_time or _now())
+            progress = self._progress(view, self.last_time or _now())
         error = None
         if status == "failed":
             error = view.error if view.error is not None else (view.job.error if view.job else None)
