@@ -14,7 +14,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Final, NamedTuple
 
 from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, _text, parse_time
@@ -247,7 +247,8 @@ def object_rows(
         if type(value) is str:
             try:
                 parsed = fromiso(value)
-                created = parsed.timestamp() if parsed.tzinfo is not None else None
+                if parsed.tzinfo is not None and 1 < parsed.year < 9999:
+                    created = parsed.timestamp()
             except (ValueError, OverflowError, OSError):
                 parsed = None
             if created is None:
@@ -259,7 +260,8 @@ def object_rows(
         if type(value) is str:
             try:
                 parsed = fromiso(value)
-                started = parsed.timestamp() if parsed.tzinfo is not None else None
+                if parsed.tzinfo is not None and 1 < parsed.year < 9999:
+                    started = parsed.timestamp()
             except (ValueError, OverflowError, OSError):
                 parsed = None
             if started is None:
@@ -273,7 +275,8 @@ def object_rows(
             if type(value) is str:
                 try:
                     parsed = fromiso(value)
-                    end = parsed.timestamp() if parsed.tzinfo is not None else None
+                    if parsed.tzinfo is not None and 1 < parsed.year < 9999:
+                        end = parsed.timestamp()
                 except (ValueError, OverflowError, OSError):
                     pass
             if end is None and value is not None:
@@ -323,17 +326,6 @@ def object_rows(
 
 def _seconds(value: object) -> float | None:
     """`parse_time(value)` as POSIX seconds (None when absent or unusable)."""
-    if type(value) is str:
-        try:
-            parsed = _fromisoformat(value)
-        except ValueError:
-            return _epoch(parse_time(value))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        try:
-            return parsed.timestamp()
-        except (OverflowError, ValueError, OSError):
-            return None
     return _epoch(parse_time(value))
 
 
