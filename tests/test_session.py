@@ -82,3 +82,13 @@ def test_an_unfinished_stream_has_no_exit_code_of_its_own(sim):
         session = WatchSession(client, JobView("j1"), Recorder())
         assert session.run() == "running"
     assert session.exit_code is None
+
+
+def test_a_notice_of_another_kind_is_printed_in_its_own_words():
+    from datetime import UTC, datetime
+
+    from arkor_cli_studio.render.lines import plain_notice_line
+
+    when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    line = plain_notice_line(StreamNotice("alert", "loss\x1b[31m rose"), when, UTC)
+    assert line == "2026-03-01 12:00:00  alert: loss rose"  # cleaned, as server text
