@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     CONFIG = 4  # credentials/state/auth, `arkor` missing, no trainer
     UNREACHABLE = 5  # backend unreachable, stream gone, retries exhausted
     ALERT = 6  # an alert ended the watch
-    STILL_RUNNING = 7  # still running where an answer was asked for now
+    STILL_RUNNING = 7  # an answer was asked for now and the job is still going (`wait --timeout`)
     INTERRUPTED = 130  # Ctrl-C
     TERMINATED = 143  # SIGTERM: 128 + 15, what a shell reports for a process it killed
     BROKEN_PIPE = 141  # stdout closed early (`| head`): 128 + SIGPIPE, as coreutils
