@@ -40,12 +40,28 @@ OOM_ERROR = (
 )
 
 
+#: Runs that go wrong (`demo --scenario`), each with the alert rule that notices it.
+KINDS = ("normal", "nan", "diverge", "plateau", "stall", "overfit")
+STALL_GAP = 120.0  # simulated seconds without a training.log in the `stall` scenario
+
+
 @dataclass(frozen=True)
 class Scenario:
     steps: int = DEFAULT_STEPS
     speed: float = DEFAULT_SPEED
     fail: bool = False
     seed: int = DEFAULT_SEED
+    # What goes wrong from about the middle of the run (KINDS): "normal" is a
+    # clean run. The shape of a clean run varies with the knobs below (their
+    # defaults are the demo's own run).
+    kind: str = "normal"
+    noise: float = 1.0  # scales the loss's noise
+    start: float = 1.9  # the loss above its floor at step 0
+    floor: float = 0.48  # where the loss levels off
+    decay: float = 4.5  # how fast it gets there
+    bump: float = 0.0  # a rise of the loss during the LR warm-up (fraction of the loss)
+    spikes: float = 0.0  # chance per step of a one-step spike (x1.5 to x3)
+    eval_steps: int | None = None  # evaluate every N steps (default: about 12 evals)
     warmup: float = 40.0  # simulated seconds queued while a GPU is allocated
     step_time: float = 1.5  # simulated seconds per optimizer step
     eval_time: float = 6.0  # one eval pass
@@ -57,7 +73,31 @@ class Scenario:
 
     @property
     def eval_every(self) -> int:
+        if self.eval_steps is not None:
+            return max(1, self.eval_steps)
         return max(1, round(self.steps / 12))
+
+    @property
+    def trouble_step(self) -> int:
+        """Where the `kind` of trouble starts (about the middle of the run)."""
+        share = {"plateau": 0.35, "overfit": 0.4, "diverge": 0.5, "stall": 0.5}.get(self.kind, 0.55)
+        return max(1, int(self.steps * share))
+
+    def alert_rules(self) -> list[str]:
+        """The `--alert` rules that notice this scenario's trouble (none for a
+        clean run: the watch's default rules apply)."""
+        if self.kind == "plateau":
+            return [f"plateau:{max(5, self.steps // 5)}"]
+        if self.kind == "stall":
+            # A third of the silence, in real seconds at this speed: the
+            # normal gaps (an eval pass, a checkpoint) are far shorter.
+            seconds = STALL_GAP / self.speed / 3
+            return [f"stall:{seconds:.2g}s"]
+        if self.kind == "overfit":
+            return ["eval_rises:3"]
+        if self.kind in ("nan", "diverge"):
+            return [self.kind]
+        return []
 
     @property
     def save_every(self) -> int:
@@ -139,11 +179,32 @@ def plan(scenario: Scenario) -> list[Planned]:
     last_eval: float | None = None
     evals = 0
     end_step = scenario.fail_step if scenario.fail else scenario.steps
+    trouble = scenario.trouble_step if scenario.kind != "normal" else end_step + 1
+    kind = scenario.kind
+    base_loss = base_eval = math.nan  # at the trouble step
+    warm = scenario.warmup_steps
     for step in range(1, end_step + 1):
         progress = step / scenario.steps
         t += scenario.step_time * (0.9 + 0.2 * rng.random())
-        trend = 0.48 + 1.9 * math.exp(-4.5 * progress)
-        loss = max(0.05, trend + rng.gauss(0.0, 0.05 + 0.07 * (1.0 - progress)))
+        if kind == "stall" and step == trouble + 1:
+            t += STALL_GAP  # the trainer hangs, then comes back
+        if kind == "plateau" and step >= trouble:
+            progress = trouble / scenario.steps  # the loss stops improving
+        trend = scenario.floor + scenario.start * math.exp(-scenario.decay * progress)
+        if scenario.bump and step <= 2 * warm:
+            trend *= 1.0 + scenario.bump * math.sin(math.pi * step / (2 * warm))
+        sigma = (0.05 + 0.07 * (1.0 - progress)) * scenario.noise
+        if kind == "plateau" and step >= trouble:
+            sigma = 0.002 * trend
+        loss = max(0.05, trend + rng.gauss(0.0, sigma))
+        if scenario.spikes and rng.random() < scenario.spikes:
+            loss *= rng.uniform(1.5, 3.0)
+        if step == trouble:
+            base_loss = loss
+        if kind == "diverge" and step > trouble:
+            loss = base_loss * 1.07 ** (step - trouble) * (1.0 + rng.gauss(0.0, 0.02))
+        elif kind == "nan" and step >= trouble:
+            loss = math.nan
         losses.append(loss)
         log: dict[str, Any] = {
             "step": step,
@@ -156,6 +217,13 @@ def plan(scenario: Scenario) -> list[Planned]:
         if step % scenario.eval_every == 0:
             evals += 1
             eval_loss = round(0.55 + 1.75 * math.exp(-4.0 * progress) + rng.gauss(0.0, 0.015), 4)
+            if kind == "overfit" and step >= trouble:
+                if base_eval != base_eval:
+                    base_eval = eval_loss
+                # Rising by ~0.03 an evaluation: more than the noise.
+                eval_loss = round(base_eval + 0.03 * (step - trouble) / scenario.eval_every, 4)
+            elif kind == "nan" and step >= trouble:
+                eval_loss = math.nan
             last_eval = eval_loss
             if evals % 2 == 0:
                 log["evalLoss"] = eval_loss  # this trainer logged train and eval together
