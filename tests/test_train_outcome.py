@@ -18,8 +18,14 @@ import pytest
 from tests.conftest import ModeArkor
 from tests.helpers import cli_command, subprocess_env
 from tests.studio_server import TrainScript
-from tests.test_train import EXPECTED_STDOUT, Run, fake_notify_send, gone, notifications
-from tests.test_train import tp  # noqa: F401  (a fixture)
+from tests.test_train import (
+    EXPECTED_STDOUT,
+    Run,
+    fake_notify_send,
+    gone,
+    notifications,
+    tp,  # noqa: F401  (a fixture)
+)
 from tests.test_watch import at, lifecycle
 
 OUTCOMES = [("completed", 0), ("failed", 1), ("cancelled", 3)]
