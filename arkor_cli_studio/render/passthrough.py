@@ -5,11 +5,17 @@ descriptor untouched (colours, progress bars and all). While the view is
 on screen, Rich's Live must be the only writer of the terminal, so the bytes
 are decoded (incrementally: a character split across chunks stays whole),
 cut into lines and queued; the drawing thread prints them above the view
-(`drain()`, one batch per frame). What is shown while the view is up is what
+(`drain()`, all that arrived in one print). What is shown while the view is up is what
 a terminal would show of each line: the text after its last carriage
 return, with colours (SGR) kept and other escape sequences (cursor moves,
 titles) removed, since they would tear the view apart. A line that has no
 end yet is shown once it has been pending for `partial_after` seconds.
+
+A chatty trainer prints many lines between two drains: lines without a
+carriage return or an escape (nearly all of them) are made safe together,
+as one string, and written as one segment, so a drain costs one print
+whatever the number of lines; only lines with colours or carriage returns
+take the per-line path.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from arkor_cli_studio.textsafe import clean
@@ -47,6 +54,36 @@ def display_line(line: str) -> Text:
         at = match.end()
     kept.append(clean(line[at:]))
     return Text.from_ansi("".join(kept))
+
+
+class _PlainLines:
+    """Lines already made safe, written as they are: one segment (a long line
+    wraps as the terminal wraps it, as it would without the view)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Segment(self.text)
+        yield Segment.line()
+
+
+def above_view(lines: list[str]) -> RenderableType:
+    """What to print above the view for these lines: runs of plain lines as
+    one `_PlainLines` each (made safe in one pass), the others one by one."""
+    parts: list[RenderableType] = []
+    run: list[str] = []
+    for line in lines:
+        if "\x1b" in line or "\r" in line:
+            if run:
+                parts.append(_PlainLines(clean("\n".join(run))))
+                run = []
+            parts.append(display_line(line))
+        else:
+            run.append(line)
+    if run:
+        parts.append(_PlainLines(clean("\n".join(run))))
+    return parts[0] if len(parts) == 1 else Group(*parts)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -144,7 +181,7 @@ class TerminalPassthrough:
             self._pending.clear()
             self._room.notify_all()
             if lines:
-                self.console.print(Group(*(display_line(line) for line in lines)))
+                self.console.print(above_view(lines))
 
     def go_raw(self) -> None:
         """The view has ended: print what is queued, then pass bytes through again."""
@@ -152,7 +189,7 @@ class TerminalPassthrough:
             lines = list(self._pending)
             self._pending.clear()
             if lines:
-                self.console.print(Group(*(display_line(line) for line in lines)))
+                self.console.print(above_view(lines))
             self.console.file.flush()
             for stream in self._streams:
                 rest = stream.leftover()
