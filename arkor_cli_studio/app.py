@@ -50,7 +50,18 @@ EPILOG = (
 # The subcommands, in --help's order: each is `arkor_cli_studio.commands.<name>`
 # with a `register(app)`. They are imported and built only when looked up, so a
 # run pays for its own command alone (see docs/PERFORMANCE.md, start-up).
-COMMANDS = ("jobs", "watch", "show", "stats", "artifacts", "cancel", "train", "demo")
+COMMANDS = (
+    "jobs",
+    "watch",
+    "show",
+    "stats",
+    "artifacts",
+    "cancel",
+    "compare",
+    "wait",
+    "train",
+    "demo",
+)
 
 # The first paragraph of each command's help, which is all that completing a
 # command name shows (zsh and fish: the name and its short help): a TAB
