@@ -73,6 +73,8 @@ SUMMARIES = {
     "stats": "Loss statistics of a job: count, mean ± 95% CI, std dev, variance, p90, p95.",
     "artifacts": "A job's artifacts: the final adapter and the checkpoints.",
     "cancel": "Cancel a queued or running job.",
+    "compare": "Compare 2 to 6 jobs: loss curves, statistics, config differences.",
+    "wait": "Wait for several jobs at once, over their event streams, in one process.",
     "train": "Build, show which trainer will run, then run `arkor start` in the project.",
     "demo": "Try it without an account: a simulated training run, watched live.",
 }
