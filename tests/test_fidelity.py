@@ -54,3 +54,88 @@ def test_times_at_the_calendars_edge_do_not_stop_any_command(arkor):
         if run.proc.poll() is None:
             run.proc.kill()
     assert "Error" not in run.stderr and "unexpected" not in run.stderr, run.stderr
+
+
+# --------------------------------------------------------------------------
+# Notifications: only endings that are news; a minimal environment
+
+
+def recording_notifier(tmp_path):  # type: ignore[no-untyped-def]
+    """A notify-send that records its argv and environment, one JSON line a call."""
+    import os
+    import stat
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "notify.log"
+    script = bin_dir / "notify-send"
+    script.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        f"open({str(log)!r}, 'a').write(json.dumps([sys.argv[1:], dict(os.environ)]) + '\\n')\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return f"{bin_dir}:{os.environ['PATH']}", log
+
+
+def calls(log) -> list:  # type: ignore[no-untyped-def]
+    import json
+
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_a_replayed_ending_is_shown_not_announced(arkor, tmp_path):
+    path, log = recording_notifier(tmp_path)
+    sim = arkor.sim
+    sim.add_job("old", name="yesterday", status="queued")
+    sim.emit("old", "training.started", {}, timestamp="2026-11-30T08:00:00Z")
+    sim.emit("old", "training.completed", {"artifacts": []}, timestamp="2026-11-30T08:10:00Z")
+    sim.end("old")
+    result = arkor.cli("watch", "old", "--plain", "--notify", PATH=path)
+    assert result.code == 0 and "Job yesterday completed" in result.stdout  # shown
+    assert calls(log) == []  # not announced
+
+
+def test_an_ending_while_watched_is_announced_with_a_minimal_environment(arkor, tmp_path):
+    import threading
+    import time
+
+    path, log = recording_notifier(tmp_path)
+    sim = arkor.sim
+    sim.add_job("live", name="now", status="queued")
+    sim.emit("live", "training.started", {})
+
+    def finish() -> None:
+        time.sleep(1.0)
+        sim.emit("live", "training.failed", {})  # no error text: nothing invented
+        sim.end("live")
+
+    threading.Thread(target=finish, daemon=True).start()
+    result = arkor.run(
+        "watch", "live", "--plain", "--notify", PATH=path, ARKOR_STUDIO_TOKEN="sekrit-studio-tok"
+    )
+    assert result.code == 1
+    ((argv, env),) = calls(log)
+    assert argv[-2:] == ["✗ now", "Training failed."]
+    assert "ARKOR_STUDIO_TOKEN" not in env and "sekrit-studio-tok" not in str(env)
+    assert not any(key.startswith("ARKOR") for key in env)
+    assert env["PATH"] == path  # what it needs to run is still there
+
+
+def test_the_title_mark_is_cleared_when_watch_exits(arkor, tmp_path):
+    path, log = recording_notifier(tmp_path)
+    sim = arkor.sim
+    sim.add_job("t", name="titled", status="queued")
+    sim.emit("t", "training.started", {})
+    sim.emit("t", "training.completed", {"artifacts": []})  # stamped now: news
+    sim.end("t")
+    run = arkor.pty("watch", "t", columns=90, rows=24, PATH=path)
+    assert run.wait(timeout=30) == 0
+    out = bytes(run.output)
+    push, mark, pop = (
+        out.find(b"\x1b[22;0t"),
+        out.find("\x1b]0;✓ titled\x07".encode()),
+        out.rfind(b"\x1b[23;0t"),
+    )
+    assert 0 <= push < mark < pop  # the old title saved, the mark set, then put back
+    assert len(calls(log)) == 1

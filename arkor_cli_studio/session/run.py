@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from arkor_cli_studio.errors import ExitCode
@@ -59,6 +60,7 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
     from arkor_cli_studio.watching import JobView
 
     validate_job_id(options.job_id)
+    began = datetime.now(UTC)  # a replayed ending (older than this) is not news
     terminal = stream_is_terminal(sys.stdout)
     mode = options.mode or pick_mode(as_json=False, plain=False, terminal=terminal)
     sink = make_sink(mode, advanced=options.advanced, no_color=settings.no_color)
@@ -74,7 +76,15 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
         )
         status = session.run()
     if options.notify if options.notify is not None else terminal:
-        notify_end(session.view, status)
+        with session.lock:
+            news = session.view.ending_is_news(began)
+        if news:
+            from arkor_cli_studio.notify import restore_terminal_title
+
+            try:
+                notify_end(session.view, status)
+            finally:
+                restore_terminal_title()  # the mark goes when `watch` exits
     code = session.exit_code
     if code is None:
         from arkor_cli_studio.textsafe import clean_line
@@ -90,15 +100,19 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
 
 
 def notify_end(view: JobView, status: str) -> None:
-    """The desktop notification and the terminal title at the end."""
+    """The desktop notification and the terminal title at the end (of a job
+    that ended while watched: `JobView.ending_is_news`). The title mark is
+    cleared again when `watch` exits (`notify.restore_terminal_title`, run by
+    the error boundary on every way out)."""
     from arkor_cli_studio.notify import desktop_notify, set_terminal_title
 
     name = view.display_name
     mark = "✓" if status == "completed" else "✗"
     set_terminal_title(f"{mark} {name}")
+    error = view.error or (view.job.error if view.job is not None else None)
     body = {
         "completed": "Training completed.",
-        "failed": f"Training failed: {view.error or 'unknown error'}",
+        "failed": f"Training failed: {error}" if error and error.strip() else "Training failed.",
         "cancelled": "The job was cancelled.",
     }.get(status, f"The job is {status}.")
     desktop_notify(f"{mark} {name}", body, critical=status == "failed")
