@@ -315,6 +315,12 @@ class JobView:
     def display_name(self) -> str:
         return self.job.name if self.job is not None and self.job.name else self.job_id
 
+    def window_frames(self, last: int) -> list[ChartPoint]:
+        """The chart's last `last` frames (a copy: merge and summarise them
+        outside the lock, `chart.window_summaries(merge_by_step(...))`)."""
+        points = self.points
+        return list(points)[-last:] if last < len(points) else list(points)
+
     def chart_points(self) -> list[ChartPoint]:
         """The chart's points: `points` merged by step (cached until a new frame)."""
         added, merged = self._merged

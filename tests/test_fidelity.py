@@ -139,3 +139,77 @@ def test_the_title_mark_is_cleared_when_watch_exits(arkor, tmp_path):
     )
     assert 0 <= push < mark < pop  # the old title saved, the mark set, then put back
     assert len(calls(log)) == 1
+
+
+# --------------------------------------------------------------------------
+# watch --advanced --last N: Studio's cards, saying what they cover
+
+
+def test_watch_advanced_last_n_gives_studios_cards(arkor):
+    sim = arkor.sim
+    sim.add_job("w", name="win", status="queued")
+    sim.emit("w", "training.started", {})
+    for step in range(1, 11):
+        sim.emit("w", "training.log", {"step": step, "loss": 1.0 / step})
+        if step % 5 == 0:
+            sim.emit("w", "training.log", {"step": step, "evalLoss": 2.0 / step})  # eval-only
+    sim.emit("w", "training.log", {"loss": 0.001})  # no step: not a chart point
+    sim.emit("w", "training.completed", {"artifacts": []})
+    sim.end("w")
+    whole = arkor.cli("watch", "w", "--plain", "--advanced").stdout
+    assert "Training loss · whole run" in whole
+    assert "│ Points                           11 │" in whole  # every frame with a loss
+    out = arkor.cli("watch", "w", "--plain", "--advanced", "--last", "4").stdout
+    assert "Training loss · last 4 points" in out and "Eval loss · last 4 points" in out
+    # the last 4 chart frames: steps 8, 9, 10 and 10's eval frame, merged to 3 points
+    assert "│ Points                            3 │ │ Points                            1 │" in out
+    assert arkor.cli("watch", "w", "--plain", "--last", "0").code == 2
+
+
+# --------------------------------------------------------------------------
+# The chart cursor on a terminal
+
+
+def test_chart_cursor_keys_on_a_terminal(arkor):
+    import os
+    import re
+
+    def seen(text: str):  # type: ignore[no-untyped-def]
+        """The frame's text so far, without colours, contains `text`."""
+        return lambda out: text in re.sub(r"\x1b\[[0-9;]*m", "", out.decode(errors="ignore"))
+
+    sim = arkor.sim
+    sim.add_job("c", name="cursor", status="queued", config={"maxSteps": 100})
+    sim.emit("c", "training.started", {})
+    for step in range(1, 41):
+        payload = {"step": step, "loss": 1.0 / step}
+        if step % 10 == 0:
+            payload["evalLoss"] = 2.0 / step
+        sim.emit("c", "training.log", payload)
+    run = arkor.pty("watch", "c", "--no-notify", columns=100, rows=40)
+    try:
+        assert run.read_until(seen("Latest  step 40 · loss 0.0250"))
+        assert run.read_until(seen("←→ Home End: step"))  # the key help
+        run.send(b"\x1b[H")  # Home: the first step
+        assert run.read_until(seen("Cursor  step 1 · loss 1.0000"))
+        run.send(b"\x1b[C" * 9)  # nine presses right: a step each here
+        assert run.read_until(seen("Cursor  step 10 · loss 0.1000 · evalLoss 0.2000"))
+        assert "┊" in run.text  # the vertical mark
+        mark = len(run.output)
+        run.send(b"\x1b")  # Esc: following the latest step again
+        assert run.read_until(lambda out: seen("Latest  step 40")(out[mark:]))
+        run.signal(signal.SIGINT)
+        assert run.wait(timeout=20) == 130
+    finally:
+        if run.code is None:
+            os.kill(run.pid, signal.SIGKILL)
+
+
+def test_no_cursor_when_piped(arkor):
+    sim = arkor.sim
+    sim.add_job("p", name="piped", status="queued")
+    sim.emit("p", "training.log", {"step": 1, "loss": 0.5})
+    sim.emit("p", "training.completed", {"artifacts": []})
+    sim.end("p")
+    result = arkor.run("watch", "p")  # stdout a pipe: plain lines, no keys read
+    assert result.code == 0 and "Cursor" not in result.stdout and "Home End" not in result.stdout

@@ -31,23 +31,25 @@ class WatchOptions:
     max_retries: int | None = None
     advanced: bool = False
     notify: bool | None = None
+    last: int | None = None  # the Advanced cards over the chart's last N points
 
 
 def pick_mode(*, as_json: bool, plain: bool, terminal: bool) -> Mode:
     return "json" if as_json else "plain" if plain or not terminal else "live"
 
 
-def make_sink(mode: Mode, *, advanced: bool, no_color: bool) -> Sink:
-    """The sink of a mode (the registry: a new mode is a new line here)."""
+def make_sink(mode: Mode, *, advanced: bool, no_color: bool, last: int | None = None) -> Sink:
+    """The sink of a mode (the registry: a new mode is a new line here).
+    `last`: the Advanced cards cover the chart's last N points (Studio's)."""
     from arkor_cli_studio.session.sinks import JsonSink, PlainSink
 
     if mode == "json":
-        return JsonSink(advanced=advanced, no_color=no_color)
+        return JsonSink(advanced=advanced, no_color=no_color, last=last)
     if mode == "plain":
-        return PlainSink(advanced=advanced, no_color=no_color)
+        return PlainSink(advanced=advanced, no_color=no_color, last=last)
     from arkor_cli_studio.session.live import LiveSink
 
-    return LiveSink(advanced=advanced, no_color=no_color)
+    return LiveSink(advanced=advanced, no_color=no_color, last=last)
 
 
 def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
@@ -57,17 +59,17 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
     from arkor_cli_studio.model import validate_job_id
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.engine import WatchSession
-    from arkor_cli_studio.watching import JobView
+    from arkor_cli_studio.watching import CHART_SIZE, JobView
 
     validate_job_id(options.job_id)
     began = datetime.now(UTC)  # a replayed ending (older than this) is not news
     terminal = stream_is_terminal(sys.stdout)
     mode = options.mode or pick_mode(as_json=False, plain=False, terminal=terminal)
-    sink = make_sink(mode, advanced=options.advanced, no_color=settings.no_color)
+    sink = make_sink(mode, advanced=options.advanced, no_color=settings.no_color, last=options.last)
     with connect(settings) as backend:
         session = WatchSession(
             backend,
-            JobView(options.job_id),
+            JobView(options.job_id, chart_size=max(CHART_SIZE, options.last or 0)),
             sink,
             max_retries=options.max_retries,
             # Hidden test seam: scales the reconnect delays (backoff,
