@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import re
@@ -16,7 +15,7 @@ import typer.core
 
 from arkor_cli_studio import __version__
 from arkor_cli_studio.commands import examples
-from arkor_cli_studio.errors import ArkorStudioError, ExitCode, Terminated, UsageError
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from arkor_cli_studio.config import Settings
@@ -290,41 +289,21 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM is not delayed
-    raise Terminated()
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM raises `Terminated` in the main thread for the whole run (`train`
-    installs its own handlers while it runs `arkor start`)."""
-    import signal
-
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (an embedding test): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
-    with _sigterm_unwinds():
+    from arkor_cli_studio.signals import terminate_on
+
+    with terminate_on(once=True):  # SIGTERM -> 143, SIGHUP -> 129, after unwinding
         _main(debug)
 
 
 def _main(debug: bool) -> None:
+    from arkor_cli_studio.signals import Terminated
+
     try:
         app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
-    except Terminated:
-        sys.exit(int(ExitCode.TERMINATED))
+    except Terminated as stop:
+        sys.exit(stop.exit_code)
     except ArkorStudioError as error:
         if debug and error.exit_code not in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
             import traceback
