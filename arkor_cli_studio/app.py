@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import typer.core
@@ -236,25 +236,6 @@ def settings_of(ctx: typer.Context) -> Settings:
     return root_obj.get()
 
 
-def _print_error(error: ArkorStudioError) -> None:
-    from arkor_cli_studio.textsafe import clean_line
-
-    # One line each: a server's message can hold line breaks (and could fake a hint).
-    if error.message:
-        print(f"arkor-studio: {clean_line(error.message)}", file=sys.stderr)
-    if error.hint:
-        print(f"hint: {clean_line(error.hint)}", file=sys.stderr)
-
-
-def _quiet_stdout() -> None:
-    """After a broken pipe: point stdout at /dev/null so the final flush is silent."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 _HOST_PORT = re.compile(r"^[\w.\[\]:-]+:\d+/?$")
 
 
@@ -297,11 +278,16 @@ def main() -> None:
         _main(debug)
 
 
-def _main(debug: bool) -> None:
+def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of ending)
+    from arkor_cli_studio import output
     from arkor_cli_studio.signals import Terminated
 
+    output.hold_std_streams()
     try:
-        app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+        try:
+            app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+        finally:
+            sys.stdout.flush()  # a failed write surfaces here, not at exit
     except Terminated as stop:
         sys.exit(stop.exit_code)
     except ArkorStudioError as error:
@@ -310,26 +296,31 @@ def _main(debug: bool) -> None:
 
             traceback.print_exc()
         if error.exit_code == ExitCode.BROKEN_PIPE:
-            _quiet_stdout()
+            output.quiet_stdout()
         else:
-            _print_error(error)
+            output.error(error.message, error.hint)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:
-        _quiet_stdout()
+        output.quiet_stdout()
         sys.exit(int(ExitCode.BROKEN_PIPE))
-    except Exception as exc:  # the last resort: one line, never a traceback by default
-        if debug:
-            raise
-        from arkor_cli_studio.textsafe import clean_line
-
-        print(
-            f"arkor-studio: unexpected error: {type(exc).__name__}: {clean_line(str(exc))}",
-            file=sys.stderr,
-        )
-        print(
-            "hint: run again with ARKOR_STUDIO_DEBUG=1 for a traceback, and report it.",
-            file=sys.stderr,
-        )
+    except OSError as exc:
+        if debug or not output.is_write_failure(exc):
+            _unexpected(exc, debug)
+        output.write_failed(exc)
         sys.exit(int(ExitCode.FAILURE))
+    except Exception as exc:  # the last resort: one line, never a traceback by default
+        _unexpected(exc, debug)
+
+
+def _unexpected(exc: Exception, debug: bool) -> NoReturn:
+    from arkor_cli_studio import output
+
+    if debug:
+        raise exc
+    output.error(
+        f"unexpected error: {type(exc).__name__}: {exc}",
+        "run again with ARKOR_STUDIO_DEBUG=1 for a traceback, and report it.",
+    )
+    sys.exit(int(ExitCode.FAILURE))
