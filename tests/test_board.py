@@ -279,3 +279,23 @@ def test_board_draws_only_the_rows_that_fit():
     text = "\n".join(line.plain for line in lines)
     assert "j00000" in text and "more below" in text and "j19999" not in text
     assert max(line.cell_len for line in lines) <= 100
+
+
+@pytest.mark.parametrize("width", [200, 120, 100, 80, 60, 50, 40])
+def test_board_never_cuts_an_id(width):
+    from arkor_cli_studio.render.board import board_lines
+
+    board = Board()
+    board.update([*JOBS, job("cm9x2k7q40001demo8r3tv5wz", "a very long job name " * 3, "running")])
+    live = board.live_for("cm9x2k7q40001demo8r3tv5wz")
+    live.step, live.total = 3, 10
+    live.losses.extend([1.0, 0.8, 0.9])
+    lines = board_lines(board, NOW, width, 20)
+    assert all(line.cell_len <= width for line in lines)
+    text = "\n".join(line.plain for line in lines)
+    for j in [*JOBS, board.jobs[-1]]:
+        assert j.id in text
+    if width >= 120:
+        assert "Created" in text and "3/10" in text
+    if width <= 60:
+        assert "Created" not in text

@@ -112,21 +112,19 @@ def board_lines(board: Board, now: datetime, width: int, height: int) -> list[Te
     rows, top = board.window(now, room)
     everything = board.rows(now)
     selected = board.index(everything)
-    id_width = max([2, *(len(clean_line(j.id)) for j in rows)])
-    status_width = 15
-    progress_width = 8 + BAR_WIDTH if any(board.live.get(j.id) for j in rows) else 0
-    spark_width = SPARK_WIDTH if any(board.live.get(j.id) for j in rows) else 0
-    fixed = 2 + status_width + 1 + 9 + 1 + 9 + 1 + id_width
-    fixed += (progress_width + 1 if progress_width else 0) + (spark_width + 1 if spark_width else 0)
-    name_width = max(8, width - fixed - 1)
-    header = Text("  ", style="bold")
-    header.append(_cell("Status", status_width) + Text(" "))
-    header.append(_cell("Name", name_width) + Text(" "))
-    if progress_width:
-        header.append(_cell("Progress", progress_width) + Text(" "))
-    if spark_width:
-        header.append(_cell("Loss", spark_width) + Text(" "))
-    header.append(_cell("Duration", 9) + Text(" ") + _cell("Created", 9) + Text(" "))
+    live_rows = any(board.live.get(j.id) for j in rows)
+    columns = _layout(width, max([2, *(len(clean_line(j.id)) for j in rows)]), live_rows)
+    header = Text("  ")
+    for title, key in (
+        ("Status", "status"),
+        ("Name", "name"),
+        ("Progress", "progress"),
+        ("Loss", "loss"),
+        ("Duration", "duration"),
+        ("Created", "created"),
+    ):
+        if columns.get(key):
+            header.append(_cell(title, columns[key]) + Text(" "))
     header.append("ID")
     header.stylize("bold")
     lines.append(_cell(header, width))
@@ -134,32 +132,8 @@ def board_lines(board: Board, now: datetime, width: int, height: int) -> list[Te
         message = "No matches." if board.filter and board.jobs else "No jobs yet."
         lines.append(Text(f"  {message}", style="dim"))
     for offset, job in enumerate(rows):
-        status = display_status(job, now)
         chosen = selected is not None and top + offset == selected
-        line = Text("▶ " if chosen else "  ", style="bold" if chosen else "")
-        line.append(
-            _cell(Text(clean_line(status), style=STATUS_STYLES.get(status, "")), status_width)
-        )
-        line.append(" ")
-        line.append(_cell(clean_line(job.name) or "-", name_width))
-        line.append(" ")
-        live = board.live.get(job.id)
-        if progress_width:
-            line.append(_cell(progress_cell(live), progress_width))
-            line.append(" ")
-        if spark_width:
-            spark = sparkline(list(live.losses)) if live is not None else ""
-            line.append(_cell(Text(spark, style="#2dd4bf"), spark_width))
-            line.append(" ")
-        line.append(_cell(_duration(job, now), 9) + Text(" "))
-        line.append(_cell(relative(job.created_at, now), 9) + Text(" "))
-        line.append(clean_line(job.id), style="cyan")
-        if chosen:
-            line.stylize("reverse")
-        if line.cell_len > width:
-            # The id is what people copy: cut the name instead, never the id.
-            line.truncate(width, overflow="ellipsis")
-        lines.append(line)
+        lines.append(_row(board, job, now, columns, chosen, width))
     below = len(everything) - top - len(rows)
     if top or below > 0:
         more = []
@@ -170,6 +144,66 @@ def board_lines(board: Board, now: datetime, width: int, height: int) -> list[Te
         lines.append(Text("  … " + ", ".join(more), style="dim"))
     lines.append(_cell(_footer(board), width))
     return lines[:height]
+
+
+#: The fewest columns a name gets before other columns make room.
+NAME_MIN: Final = 12
+
+
+def _layout(width: int, id_width: int, live: bool) -> dict[str, int]:
+    """Column widths for `width` columns: the ID is never cut; as space
+    runs out, Created goes first, then the sparkline narrows, then Duration,
+    the sparkline and Progress go, and the name takes what is left."""
+    columns = {
+        "status": 15,
+        "progress": 8 + BAR_WIDTH if live else 0,
+        "loss": SPARK_WIDTH if live else 0,
+        "duration": 9,
+        "created": 9,
+    }
+    drops = (("created", 0), ("loss", 6), ("duration", 0), ("loss", 0), ("progress", 0))
+
+    def name_room() -> int:
+        used = 2 + sum(w + 1 for w in columns.values() if w) + id_width
+        return width - used - 1
+
+    for key, narrower in drops:
+        if name_room() >= NAME_MIN:
+            break
+        columns[key] = narrower
+    columns["name"] = max(1, name_room())
+    return columns
+
+
+def _row(
+    board: Board, job: Job, now: datetime, columns: dict[str, int], chosen: bool, width: int
+) -> Text:
+    status = display_status(job, now)
+    line = Text("▶ " if chosen else "  ", style="bold" if chosen else "")
+    line.append(
+        _cell(Text(clean_line(status), style=STATUS_STYLES.get(status, "")), columns["status"])
+    )
+    line.append(" ")
+    line.append(_cell(clean_line(job.name) or "-", columns["name"]))
+    line.append(" ")
+    live = board.live.get(job.id)
+    if columns["progress"]:
+        line.append(_cell(progress_cell(live), columns["progress"]))
+        line.append(" ")
+    if columns["loss"]:
+        spark = sparkline(list(live.losses), columns["loss"]) if live is not None else ""
+        line.append(_cell(Text(spark, style="#2dd4bf"), columns["loss"]))
+        line.append(" ")
+    if columns["duration"]:
+        line.append(_cell(_duration(job, now), columns["duration"]) + Text(" "))
+    if columns["created"]:
+        line.append(_cell(relative(job.created_at, now), columns["created"]) + Text(" "))
+    line.append(clean_line(job.id), style="cyan")
+    if chosen:
+        line.stylize("reverse")
+    if line.cell_len > width:  # narrower than the ID itself: nothing else left to cut
+        line.truncate(width, overflow="ellipsis")
+    return line
 
 
 def _title(board: Board, now: datetime, width: int) -> Text:
