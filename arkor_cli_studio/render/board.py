@@ -153,7 +153,8 @@ NAME_MIN: Final = 12
 def _layout(width: int, id_width: int, live: bool) -> dict[str, int]:
     """Column widths for `width` columns: the ID is never cut; as space
     runs out, Created goes first, then the sparkline narrows, then Duration,
-    the sparkline and Progress go, and the name takes what is left."""
+    the sparkline and Progress go, then Status narrows; the name takes what
+    is left."""
     columns = {
         "status": 15,
         "progress": 8 + BAR_WIDTH if live else 0,
@@ -161,7 +162,14 @@ def _layout(width: int, id_width: int, live: bool) -> dict[str, int]:
         "duration": 9,
         "created": 9,
     }
-    drops = (("created", 0), ("loss", 6), ("duration", 0), ("loss", 0), ("progress", 0))
+    drops = (
+        ("created", 0),
+        ("loss", 6),
+        ("duration", 0),
+        ("loss", 0),
+        ("progress", 0),
+        ("status", 9),
+    )
 
     def name_room() -> int:
         used = 2 + sum(w + 1 for w in columns.values() if w) + id_width
