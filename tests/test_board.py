@@ -299,3 +299,40 @@ def test_board_never_cuts_an_id(width):
         assert "Created" in text and "3/10" in text
     if width <= 60:
         assert "Created" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame", ["SIGTERM"])  # SIGHUP: with the signals module
+def test_board_signals_restore_the_terminal(arkor, signame):
+    import signal
+    import termios
+
+    sim_jobs(arkor.sim)
+    run = arkor.pty("jobs", "--follow", columns=100, rows=20)
+    before = run.termios()
+    wait_frame(run, lambda f: "Jobs · 3" in f)
+    run.signal(getattr(signal, signame))
+    code = run.wait()
+    assert code in (143, 129, -signal.SIGHUP), code
+    assert run.final_termios[3] == before[3]
+    assert "\x1b[?1049l" in run.text
+
+
+@pytest.mark.slow
+def test_board_enter_opens_the_live_view_and_q_comes_back(arkor):
+    sim_jobs(arkor.sim)
+    run = arkor.pty("jobs", "--follow", columns=110, rows=40)
+    wait_frame(run, lambda f: "Jobs · 3" in f and "5/10" in f)
+    run.send(b"jj")  # the running job, third in the server's order
+    wait_frame(run, lambda f: "▶" in next((ln for ln in f.splitlines() if "delta" in ln), ""))
+    run.send(b"\r")
+    # The job's page, as `watch` draws it: its chart legend and latest step.
+    run.read_until(lambda out: b"Training loss" in out and b"step 5" in out)
+    assert "Training loss" in run.text
+    mark = len(run.output)
+    run.send(b"q")  # back to the board, the job still running
+    run.read_until(lambda out: b"Jobs \xc2\xb7 3" in out[mark:])
+    assert "Jobs · 3" in bytes(run.output[mark:]).decode("utf-8", "replace")
+    assert arkor.sim.jobs["j-live"].job["status"] == "running"
+    run.send(b"q")
+    assert run.wait() == 0

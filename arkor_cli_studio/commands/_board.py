@@ -249,5 +249,15 @@ class BoardApp:
 
 
 def watch_from_board(settings: Settings, job_id: str) -> None:
-    """The job's live view, as `watch JOB_ID` draws it, until it is left."""
-    raise NotImplementedError  # wired to the watch engine once it is public
+    """The job's live view, as `watch JOB_ID` draws it, until Esc or q (or
+    the job's end). Its own connection, closed on the way out, so the stream
+    it was reading ends with it."""
+    from arkor_cli_studio.cloud import connect
+    from arkor_cli_studio.keys import ESC
+    from arkor_cli_studio.session.engine import WatchSession
+    from arkor_cli_studio.session.live import LiveSink
+    from arkor_cli_studio.watching import JobView
+
+    sink = LiveSink(no_color=settings.no_color, leave_keys=frozenset({ESC, "q", "Q"}))
+    with connect(settings) as backend:
+        WatchSession(backend, JobView(job_id), sink, max_retries=None).run()

@@ -33,13 +33,15 @@ class LiveSink(Sink):
         before_draw: Callable[[], None] | None = None,
         advanced: bool = False,
         keys: bool = True,
+        leave_keys: frozenset[str] = frozenset(),
     ) -> None:
         """`console` to draw on (default: a new one on stdout), `reserve_rows`
         left free above the frame, `before_draw()` called on the drawing
         thread before every frame (it may print above the Live region),
         `advanced`: the statistics panel shown; `keys`: read keys (the `a`
         toggle) from a terminal stdin; off when stdin belongs to someone else
-        (`train --watch`'s child)."""
+        (`train --watch`'s child); `leave_keys`: keys that end the view, the job
+        still running (the board's Esc and q: back to the board)."""
         from arkor_cli_studio.keys import available
 
         self.console = console
@@ -48,6 +50,7 @@ class LiveSink(Sink):
         self.before_draw = before_draw
         self.advanced = advanced  # shown now (the key toggles it)
         self.keys = keys and available()
+        self.leave_keys = leave_keys
         self.needs_stats = advanced or self.keys  # the `a` key may show them
 
     def events(self, events: list[Event]) -> None:
@@ -121,6 +124,9 @@ class LiveSink(Sink):
         """A key typed in the live view (on the key thread)."""
         from arkor_cli_studio.render.watch import ADVANCED_KEY
 
+        if key in self.leave_keys:
+            self.session.end()
+            return
         if key in (ADVANCED_KEY, ADVANCED_KEY.upper()) and self.session.stats is not None:
             self.advanced = not self.advanced
             self.session.changed.set()
