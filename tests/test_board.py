@@ -305,7 +305,6 @@ def test_board_never_cuts_an_id(width):
 @pytest.mark.parametrize("signame", ["SIGTERM"])  # SIGHUP: with the signals module
 def test_board_signals_restore_the_terminal(arkor, signame):
     import signal
-    import termios
 
     sim_jobs(arkor.sim)
     run = arkor.pty("jobs", "--follow", columns=100, rows=20)
