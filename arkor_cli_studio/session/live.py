@@ -34,6 +34,7 @@ class LiveSink(Sink):
         advanced: bool = False,
         keys: bool = True,
         last: int | None = None,
+        leave_keys: frozenset[str] = frozenset(),
     ) -> None:
         """`console` to draw on (default: a new one on stdout), `reserve_rows`
         left free above the frame, `before_draw()` called on the drawing
@@ -41,7 +42,10 @@ class LiveSink(Sink):
         `advanced`: the statistics panel shown (`last`: over the chart's last
         N points, as Studio's cards, instead of the whole run); `keys`: read
         keys (the `a` toggle, the chart cursor) from a terminal stdin; off
-        when stdin belongs to someone else (`train --watch`'s child)."""
+        when stdin belongs to someone else (`train --watch`'s child);
+        `leave_keys`: keys that end the view, the job still running (the
+        board's Esc and q: back to the board; Esc first puts a chart cursor
+        away, when one is shown)."""
         from arkor_cli_studio.keys import available
 
         self.console = console
@@ -53,6 +57,7 @@ class LiveSink(Sink):
         self.cursor: float | None = None  # the chart cursor's step (None: the latest)
         self.width = 80  # the console's, for the cursor's steps
         self.keys = keys and available()
+        self.leave_keys = leave_keys
         self.needs_stats = advanced or self.keys  # the `a` key may show them
 
     def events(self, events: list[Event]) -> None:
@@ -133,6 +138,9 @@ class LiveSink(Sink):
         from arkor_cli_studio.render.watch import ADVANCED_KEY, CURSOR_KEYS, move_cursor
 
         session = self.session
+        if key in self.leave_keys and not (key == "esc" and self.cursor is not None):
+            session.end()
+            return
         if key in (ADVANCED_KEY, ADVANCED_KEY.upper()) and session.stats is not None:
             self.advanced = not self.advanced
             session.changed.set()
