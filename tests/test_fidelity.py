@@ -213,3 +213,27 @@ def test_no_cursor_when_piped(arkor):
     sim.end("p")
     result = arkor.run("watch", "p")  # stdout a pipe: plain lines, no keys read
     assert result.code == 0 and "Cursor" not in result.stdout and "Home End" not in result.stdout
+
+
+# --------------------------------------------------------------------------
+# Item 1 end to end: the summary line, --json's summary and show say 22s
+
+
+def test_duration_is_the_run_not_the_queue_everywhere(arkor):
+    import json
+
+    sim = arkor.sim
+    sim.add_job("d", name="dur", status="queued", created_at="2026-03-01T12:00:00Z")
+    sim.emit("d", "training.started", {}, timestamp="2026-03-01T12:01:40Z")  # 100 s queued
+    sim.emit("d", "training.log", {"step": 1, "loss": 0.5}, timestamp="2026-03-01T12:01:50Z")
+    sim.emit("d", "training.completed", {"artifacts": []}, timestamp="2026-03-01T12:02:02Z")
+    sim.update_job("d", startedAt=None, completedAt=None)  # only the stream knows the times
+    sim.end("d")
+    plain = arkor.cli("watch", "d", "--plain")
+    assert "Job dur completed in 22s" in plain.stdout, plain.stdout
+    records = [json.loads(line) for line in arkor.cli("watch", "d", "--json").stdout.splitlines()]
+    summaries = [r for r in records if r.get("event") == "summary"]
+    assert [s["durationSeconds"] for s in summaries] in ([22.0], [])  # (when the record exists)
+    sim.update_job("d", startedAt="2026-03-01T12:01:40Z", completedAt="2026-03-01T12:02:02Z")
+    shown = arkor.cli("show", "d").stdout
+    assert "Duration    22s" in shown and "Started     2026-03-01 12:01:40" in shown
