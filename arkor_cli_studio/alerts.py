@@ -793,6 +793,7 @@ class AlertWatch:
         self.log_rules = [rule for rule in self.rules if not rule.timed]
         self.timed = [rule for rule in self.rules if rule.timed]
         self.fired: list[Alert] = []  # every alert so far, in order (for summaries)
+        self._last_rule: Rule | None = None  # the rule of fired[-1]
 
     @classmethod
     def from_texts(
@@ -833,8 +834,22 @@ class AlertWatch:
                 if rule.seen(event, now) is False:
                     rule.active = False
         if fired:
-            self.fired.extend(fired)
+            self._fired(fired)
         return fired
+
+    def _fired(self, alerts: list[Alert]) -> None:
+        self.fired.extend(alerts)
+        last = alerts[-1].rule
+        self._last_rule = next((rule for rule in self.rules if rule.spec == last), None)
+
+    @property
+    def latest(self) -> tuple[Alert | None, bool]:
+        """The last alert that fired, and whether its condition still holds
+        (the live view's banner)."""
+        if not self.fired:
+            return None, False
+        rule = self._last_rule
+        return self.fired[-1], rule is not None and rule.active
 
     def observe_all(self, events: Iterable[Event]) -> list[Alert]:
         fired: list[Alert] = []
@@ -873,5 +888,6 @@ class AlertWatch:
                 fired.append(rule.alert())
             elif not holds:
                 rule.active = False
-        self.fired.extend(fired)
+        if fired:
+            self._fired(fired)
         return fired

@@ -130,6 +130,10 @@ class JobView:
         self.ended = False  # `end` arrived
         self.error: str | None = None  # training.failed's error
         self.interrupted: StreamNotice | None = None
+        # The last alert that fired (its `ALERT ...` line) and whether its
+        # condition still holds: the live view's alert banner.
+        self.alert: str | None = None
+        self.alert_active = False
         self.artifacts: int | None = None
         self.log: deque[Event] = deque(maxlen=log_size)
         self.points: deque[ChartPoint] = deque(maxlen=chart_size)
@@ -236,6 +240,12 @@ class JobView:
         self.version += 1
         self.interrupted = notice if notice.kind == "interrupted" else None
 
+    def apply_alert(self, line: str | None, active: bool) -> None:
+        """The alert banner: the last alert's line, and whether it still holds."""
+        if (line, active) != (self.alert, self.alert_active):
+            self.alert, self.alert_active = line, active
+            self.version += 1
+
     def apply_job(self, job: Job) -> None:
         """The job as the poll saw it; a change bumps the version."""
         if job != self.job:
@@ -291,11 +301,17 @@ class JobView:
 
     @property
     def banners(self) -> list[tuple[str, str]]:
-        """(kind, text): `failed` (red) and `interrupted` (amber)."""
+        """(kind, text): `failed` (red), `alert` (highlighted while its
+        condition holds, `alert-cleared` after) and `interrupted` (amber)."""
         out = []
         if self.status == "failed":
             error = self.error if self.error is not None else (self.job and self.job.error)
             out.append(("failed", f"Job failed: {error or 'unknown error'}"))
+        if self.alert is not None:
+            if self.alert_active:
+                out.append(("alert", self.alert))
+            else:
+                out.append(("alert-cleared", f"{self.alert} (cleared)"))
         if self.interrupted is not None:
             out.append(("interrupted", "Event stream interrupted."))
         return out

@@ -222,3 +222,22 @@ def test_advanced_frame_never_taller_or_wider_than_the_terminal(width, height, s
     elif (width, height) in ((80, 24), (60, 15)) and steps:
         assert "╭─ Advanced" not in out
         assert "Advanced  so far" in out and "Training loss  n 400" in out  # compacted
+
+
+def test_alert_banner_highlighted_while_it_holds_then_marked_cleared():
+    from arkor_cli_studio.render.watch import ALERT, ALERT_CLEARED, banner_lines
+
+    view = training_view(30)
+    assert not any("ALERT" in line.plain for line in banner_lines(view, 80))
+    version = view.version
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", True)
+    assert view.version > version  # the live view redraws for it
+    (line,) = banner_lines(view, 80)
+    assert line.plain == "ALERT loss>2 at step 30: loss 2.1 > 2" and line.style == ALERT
+    out = text(view, 200, width=80, height=30)
+    assert "ALERT loss>2 at step 30: loss 2.1 > 2" in out
+    # Above the chart: seen first.
+    assert out.index("ALERT loss>2") < out.index("Loss")
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", False)
+    (line,) = banner_lines(view, 80)
+    assert line.plain.endswith("(cleared)") and line.style == ALERT_CLEARED
