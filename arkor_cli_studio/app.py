@@ -50,7 +50,18 @@ EPILOG = (
 # The subcommands, in --help's order: each is `arkor_cli_studio.commands.<name>`
 # with a `register(app)`. They are imported and built only when looked up, so a
 # run pays for its own command alone (see docs/PERFORMANCE.md, start-up).
-COMMANDS = ("jobs", "watch", "show", "stats", "artifacts", "cancel", "train", "demo")
+COMMANDS = (
+    "jobs",
+    "watch",
+    "show",
+    "stats",
+    "artifacts",
+    "cancel",
+    "compare",
+    "wait",
+    "train",
+    "demo",
+)
 
 
 def _build_command(name: str) -> Any:

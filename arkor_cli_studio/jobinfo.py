@@ -59,9 +59,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _is_secret(key: str) -> bool:
+def is_secret_key(key: str) -> bool:
+    """Whether a config key names a secret (its value is shown as `(hidden)`)."""
     lowered = key.lower()
     return any(word in lowered for word in _SECRET_WORDS)
+
+
+_is_secret = is_secret_key
 
 
 def _redacted(value: Any) -> Any:

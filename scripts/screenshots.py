@@ -169,6 +169,34 @@ def stats_picture() -> RenderableType:
     return stats_view(loss, eval_loss, so_far=False, title=title)
 
 
+def sweep_runs() -> list[object]:
+    """Three demo runs of a maxSteps sweep (80, 120, 160 steps), as
+    `compare` builds them from their histories."""
+    from dataclasses import replace
+
+    from arkor_cli_studio.compare import Run
+    from arkor_cli_studio.demo import DEMO_JOB_NAME, job_config
+    from arkor_cli_studio.model import Job
+
+    runs = []
+    for steps, seed in ((80, 11), (120, 12), (160, 13)):
+        scenario = replace(Scenario(), steps=steps, seed=seed)
+        created = NOW.timestamp() - (plan(scenario)[-1].at / scenario.speed)
+        events = [_event(p, i, created, scenario) for i, p in enumerate(plan(scenario), 1)]
+        job = Job(
+            f"sweep-{steps}", f"{DEMO_JOB_NAME}-{steps}", "completed", config=job_config(scenario)
+        )
+        runs.append(Run(job, True).feed_all(events))
+    return runs
+
+
+def compare_picture() -> RenderableType:
+    """`arkor-studio compare` of the three sweep runs: the renderer `compare` uses."""
+    from arkor_cli_studio.render.compare import compare_view
+
+    return compare_view(sweep_runs(), "loss", WIDTH)  # type: ignore[arg-type]
+
+
 # name -> (picture, terminal title)
 PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
     "jobs": (jobs_picture, "arkor-studio jobs"),
@@ -179,6 +207,7 @@ PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
         "arkor-studio watch cm9x2k7q40001demo8r3tv5wz --advanced",
     ),
     "stats": (stats_picture, "arkor-studio stats cm9x2k7q40001demo8r3tv5wz"),
+    "compare": (compare_picture, "arkor-studio compare sweep-80 sweep-120 sweep-160"),
 }
 
 

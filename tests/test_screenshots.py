@@ -33,6 +33,7 @@ EXPECTED = {
     "watch-completed": ["completed", "100%", "120/120", "4", "training.completed"],
     "watch-advanced": ["Advanced", "[a]", "Points", "90", "8", "So", "far:", "step=90"],
     "stats": ["Training", "Eval", "Points", "120", "12", "p95", "completed"],
+    "compare": ["Comparing", "sweep-80", "sweep-160", "lowest", "maxSteps", "Points", "160"],
 }
 
 

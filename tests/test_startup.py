@@ -11,7 +11,18 @@ import pytest
 
 from tests.helpers import subprocess_env
 
-COMMANDS = ["artifacts", "cancel", "demo", "jobs", "show", "stats", "train", "watch"]
+COMMANDS = [
+    "artifacts",
+    "cancel",
+    "compare",
+    "demo",
+    "jobs",
+    "show",
+    "stats",
+    "train",
+    "wait",
+    "watch",
+]
 
 # Runs the CLI as the console script does, then reports which modules it loaded.
 PROBE = """
@@ -72,7 +83,18 @@ def test_root_help_lists_every_command_in_order():
     assert not modules & {"arkor_cli_studio.model", "arkor_cli_studio.config", "httpx", "rich"}
     section = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
     listed = [line.split()[0] for line in section.splitlines() if line.startswith("  ")]
-    assert listed == ["jobs", "watch", "show", "stats", "artifacts", "cancel", "train", "demo"]
+    assert listed == [
+        "jobs",
+        "watch",
+        "show",
+        "stats",
+        "artifacts",
+        "cancel",
+        "compare",
+        "wait",
+        "train",
+        "demo",
+    ]
 
 
 def test_a_mistyped_command_is_suggested_without_loading_any():

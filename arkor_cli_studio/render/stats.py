@@ -29,9 +29,13 @@ CARD_MIN_WIDTH = 30
 
 def format_value(value: float | None) -> str:
     """A statistic for people: 4 decimals from 1 up, 4 significant digits
-    below (so a small variance keeps its digits), scientific at the extremes."""
-    if value is None or not math.isfinite(value):
+    below (so a small variance keeps its digits), scientific at the extremes;
+    "overflow" for a statistic past the largest float (the variance of losses
+    near 1.8e308)."""
+    if value is None or math.isnan(value):
         return "-"
+    if math.isinf(value):
+        return "overflow"
     if value == 0:
         return "0"
     magnitude = abs(value)
