@@ -47,7 +47,7 @@ def test_show_is_the_sidebar_plus_configuration(arkor):
         ("Completed", "2026-03-01 10:09:30"),
         ("Base model", "unsloth/gemma-3-270m-it"),
         ("Dataset", "acme/faq (train)"),
-        ("Artifacts", "-"),  # no detail events: the count is unknown
+        ("Artifacts", "N/A"),  # no detail events: the count is unknown
         ("Job ID", "job-1"),
         ("Max steps", "300"),
         ("Learning rate", "0.0002"),

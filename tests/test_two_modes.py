@@ -452,7 +452,7 @@ def test_show_through_studio_when_the_replay_fails(studio_arkor: ModeArkor):
     result = studio_arkor.cli("--no-color", "show", "j1")
     assert result.code == 0, result.stderr
     artifacts = next(line for line in result.stdout.splitlines() if " Artifacts " in line)
-    assert artifacts.split() == ["│", "Artifacts", "-", "│"]  # unknown, not guessed
+    assert artifacts.split() == ["│", "Artifacts", "N/A", "│"]  # unknown, not guessed
     assert result.stderr.startswith(
         "arkor-studio: could not replay the event stream of j1 for the Artifacts count:"
     )

@@ -22,7 +22,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from arkor_cli_studio.model import WARMING_UP, Job, format_duration, metadata_rows
-from arkor_cli_studio.progress import format_eta, format_rate, format_step, step_labels
+from arkor_cli_studio.progress import format_eta, format_rate, step_labels
 from arkor_cli_studio.render.jobs import STATUS_STYLES
 from arkor_cli_studio.render.lines import NAME_WIDTH, event_time
 from arkor_cli_studio.render.lines import plain_event_line as plain_event_line
@@ -125,11 +125,16 @@ def phase_line(view: JobView, now: datetime, width: int) -> Text:
 def _metadata_cells(view: JobView, now: datetime, tz: tzinfo | None) -> list[tuple[str, str, Text]]:
     """(label, value, the styled value) of every metadata row, in Studio's order."""
     job = view.job or Job(id=view.job_id, name="", status=view.status)
-    rows = metadata_rows(job, now, status=view.display_status(now), artifacts=view.artifacts, tz=tz)
+    rows = metadata_rows(
+        job,
+        now,
+        status=view.display_status(now),
+        artifacts=view.artifacts,
+        times=view.times(now),
+        tz=tz,
+    )
     cells = []
     for label, value in rows:
-        if label == "Duration":
-            value = format_duration(view.run_duration(now))
         clean = clean_line(value)
         style = STATUS_STYLES.get(value, "") if label == "Status" else ""
         cells.append((label, clean, Text(clean, style=style)))
@@ -302,7 +307,8 @@ def event_log_lines(view: JobView, width: int, count: int, tz: tzinfo | None) ->
     lines = []
     entries = list(view.log)[-count:] if count < len(view.log) else list(view.log)
     for event in entries:
-        line = Text(event_time(event, tz, date=False), style="dim")
+        # (`-` for an event without a time, padded: the columns stay aligned)
+        line = Text(f"{event_time(event, tz, date=False):<8}", style="dim")
         line.append(f"  {clean_line(event.name):<{NAME_WIDTH}}  ", style="bold")
         line.append(clean_line(event_message(event)))
         lines.append(_fit(line, width))
@@ -310,42 +316,101 @@ def event_log_lines(view: JobView, width: int, count: int, tz: tzinfo | None) ->
 
 
 # ---- the loss chart ------------------------------------------------------
+#
+# Studio's chart (`LossChart.tsx`) draws the merged points of `chart.py` at
+# x = their step, from the first step to the last. Here each step goes to a
+# column by the same scale; where a series has more values than a pair of
+# columns can show one by one, the pair shows their minimum and maximum in
+# the order of their steps, so spikes survive.
 
 
-def downsample(points: Sequence[ChartPoint], columns: int) -> tuple[list[float], list[float]]:
-    """Training and eval series of at most `columns` values (NaN = no value).
+class ChartGeometry(NamedTuple):
+    """Where the chart's steps and values go on the screen."""
 
-    More points than columns: buckets of consecutive points, each drawn as
-    its min and its max in the order they came, so spikes survive.
-    """
+    lo: float  # the y range
+    hi: float
+    label_width: int  # the y labels' width
+    axis: int  # the character index of the y axis
+    columns: int  # plot columns right of the axis
+    first: float  # the x range: steps first..first + span
+    span: float
+
+    def column(self, step: float) -> int:
+        """The plot column (0..columns-1) of a step."""
+        if self.columns <= 1:
+            return 0
+        at = round((step - self.first) / self.span * (self.columns - 1))
+        return min(self.columns - 1, max(0, at))
+
+
+def chart_geometry(points: Sequence[ChartPoint], width: int) -> ChartGeometry | None:
+    """The geometry for merged, step-sorted points; None when nothing fits."""
+    values = [v for p in points for v in (p.loss, p.eval_loss) if v is not None]
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-12:
+        pad = max(abs(lo) * 0.05, 1e-4)
+        lo, hi = lo - pad, hi + pad
+    label_width = max(len(f"{lo:.4f}"), len(f"{hi:.4f}"))
+    axis = label_width + 2
+    columns = width - axis - 1
+    if columns < 4:
+        return None
+    first = points[0].step
+    last = max(first + 1, points[-1].step)  # (as Studio: one point still has a span)
+    return ChartGeometry(lo, hi, label_width, axis, columns, first, last - first)
+
+
+def place_by_step(
+    points: Sequence[ChartPoint], geometry: ChartGeometry
+) -> tuple[list[float], list[float], list[int]]:
+    """Training and eval series, one value per plot column (NaN = none), and
+    the columns that hold a real eval value (its ● marker).
+
+    Each point goes to its step's column. Where a pair of columns gets more
+    values of a series than it has columns for them, it shows their minimum
+    and maximum, in the order of their steps."""
     nan = math.nan
-    n = len(points)
-    if n <= columns:
-        return (
-            [nan if p.loss is None else p.loss for p in points],
-            [nan if p.eval_loss is None else p.eval_loss for p in points],
-        )
-    buckets = max(1, columns // 2)
-    train: list[float] = []
-    evals: list[float] = []
-    for b in range(buckets):
-        chunk = [points[i] for i in range(b * n // buckets, (b + 1) * n // buckets)]
-        for series, values in (
-            (train, [p.loss for p in chunk if p.loss is not None]),
-            (evals, [p.eval_loss for p in chunk if p.eval_loss is not None]),
-        ):
-            if len(values) < 2:
-                # One value: one column (a second would draw a second marker).
-                series.extend((values[0] if values else nan, nan))
+    columns = geometry.columns
+    train = [nan] * columns
+    evals = [nan] * columns
+    marks: list[int] = []
+    buckets: dict[int, tuple[list[tuple[int, float]], list[tuple[int, float]]]] = {}
+    for p in points:
+        col = geometry.column(p.step)
+        pair = buckets.get(col // 2)
+        if pair is None:
+            pair = buckets[col // 2] = ([], [])
+        if p.loss is not None:
+            pair[0].append((col, p.loss))
+        if p.eval_loss is not None:
+            pair[1].append((col, p.eval_loss))
+    for bucket, (t_values, e_values) in buckets.items():
+        for series, values, marked in ((train, t_values, False), (evals, e_values, True)):
+            if not values:
                 continue
-            lo, hi = values.index(min(values)), values.index(max(values))
-            first, second = sorted((lo, hi))
-            series.extend((values[first], values[second]))
-    return train, evals
+            if len({col for col, _ in values}) == len(values):
+                chosen = values  # each value has its own column
+            else:
+                only = [v for _, v in values]
+                lo = only.index(min(only))
+                hi = only.index(max(only))
+                first, second = sorted((lo, hi))
+                left = 2 * bucket
+                right = min(left + 1, columns - 1)
+                chosen = [(left, only[first]), (right, only[second])]
+                if right == left:
+                    chosen = [(left, only[second])]
+            for col, value in chosen:
+                series[col] = value
+                if marked:
+                    marks.append(col)
+    return train, evals, sorted(set(marks))
 
 
 def _interpolate(series: list[float]) -> list[float]:
-    """Join the eval points into a line across the frames between them."""
+    """Join the known values into a line across the columns between them."""
     known = [i for i, v in enumerate(series) if not math.isnan(v)]
     out = list(series)
     for a, b in itertools.pairwise(known):
@@ -359,24 +424,32 @@ def _plot_rows(lo: float, hi: float, cfg_height: int) -> int:
     return math.ceil(hi * ratio) - math.floor(lo * ratio) + 1
 
 
-def loss_chart(points: Sequence[ChartPoint], width: int, height: int) -> list[Text]:
-    """`height` rows (or fewer) of chart: teal training, dashed pink eval with ●."""
-    values = [v for p in points for v in (p.loss, p.eval_loss) if v is not None]
-    if not values or height < 2:
+CURSOR_MARK = "┊"
+
+
+def loss_chart(
+    points: Sequence[ChartPoint], width: int, height: int, cursor: float | None = None
+) -> list[Text]:
+    """`height` rows (or fewer) of chart from merged, step-sorted points:
+    teal training, dashed pink eval with ●, x = the step. `cursor`: a step
+    to mark with a vertical line."""
+    geometry = chart_geometry(points, width)
+    if geometry is None or height < 2:
         return []
-    lo, hi = min(values), max(values)
-    if hi - lo < 1e-12:
-        pad = max(abs(lo) * 0.05, 1e-4)
-        lo, hi = lo - pad, hi + pad
-    label_width = max(len(f"{lo:.4f}"), len(f"{hi:.4f}"))
+    lo, hi, label_width, axis = geometry.lo, geometry.hi, geometry.label_width, geometry.axis
     fmt = f"{{:>{label_width}.4f}} "
-    axis = label_width + 2  # the character index of the y axis
-    columns = width - axis - 1
-    if columns < 4:
-        return []
-    train, evals = downsample(points, columns)
-    marks = [i for i, v in enumerate(evals) if not math.isnan(v)]
-    evals_line = _interpolate(evals)
+    train_values, evals, marks = place_by_step(points, geometry)
+    # The lines end at the last column with a value (one point: the first).
+    last_col = max(
+        (
+            i
+            for i in range(geometry.columns)
+            if not (math.isnan(train_values[i]) and math.isnan(evals[i]))
+        ),
+        default=0,
+    )
+    train = _interpolate(train_values)[: last_col + 1]
+    evals_line = _interpolate(evals)[: last_col + 1]
     cfg_height = max(1, height - 1)
     while cfg_height > 1 and _plot_rows(lo, hi, cfg_height) > height:
         cfg_height -= 1
@@ -396,8 +469,9 @@ def loss_chart(points: Sequence[ChartPoint], width: int, height: int) -> list[Te
     marker_cells = {
         (max_row - (round(min(max(evals[i], lo), hi) * ratio) - min2), axis + i) for i in marks
     }
+    cursor_col = axis + geometry.column(cursor) if cursor is not None else -1
     train_grid, eval_grid = grids
-    line_width = axis + len(train)
+    line_width = max(axis + len(train), cursor_col + 1)
     lines = []
     for r in range(rows):
         t_row = train_grid[r].ljust(line_width) if train_grid else ""
@@ -405,14 +479,17 @@ def loss_chart(points: Sequence[ChartPoint], width: int, height: int) -> list[Te
         ref = t_row or e_row
         line = Text(ref[:axis], style="dim")
         for c in range(axis, line_width):
+            on_cursor = c == cursor_col
             if (r, c) in marker_cells:
-                line.append("●", style=PINK)
+                line.append("●", style=PINK + (" reverse" if on_cursor else ""))
             elif c == axis:
                 line.append(ref[c], style="dim")
             elif e_row and e_row[c] != " ":
-                line.append(e_row[c], style=PINK)
+                line.append(e_row[c], style=PINK + (" reverse" if on_cursor else ""))
             elif t_row and t_row[c] != " ":
-                line.append(t_row[c], style=TEAL)
+                line.append(t_row[c], style=TEAL + (" reverse" if on_cursor else ""))
+            elif on_cursor:
+                line.append(CURSOR_MARK, style="bold")
             else:
                 line.append(" ")
         line.rstrip()
@@ -420,16 +497,93 @@ def loss_chart(points: Sequence[ChartPoint], width: int, height: int) -> list[Te
     return lines
 
 
-def chart_block(view: JobView, width: int, height: int, toggle: bool | None = None) -> list[Text]:
-    """Legend, chart, x-axis and the latest step: `height` lines at most.
+def step_ticks(points: Sequence[ChartPoint]) -> list[int]:
+    """Studio's x ticks: up to 6 steps evenly over the range, rounded, deduplicated."""
+    if not points:
+        return []
+    first = points[0].step
+    span = max(first + 1, points[-1].step) - first
+    count = min(6, len(points))
+    ticks: list[int] = []
+    for i in range(count):
+        t = 0.0 if count == 1 else i / (count - 1)
+        tick = math.floor(first + t * span + 0.5)  # (JS Math.round)
+        if tick not in ticks:
+            ticks.append(tick)
+    return ticks
+
+
+def step_axis(points: Sequence[ChartPoint], width: int) -> Text | None:
+    """The x labels under the chart: `step` and Studio's tick steps at their columns."""
+    geometry = chart_geometry(points, width)
+    if geometry is None:
+        return None
+    cells = [" "] * (geometry.axis + geometry.columns)
+    name = "step"
+    start = max(0, geometry.axis - 1 - len(name))
+    cells[start : start + len(name)] = name
+    taken = start + len(name)  # the first free cell
+    for tick in step_ticks(points):
+        label = f"{tick:,}"
+        centre = geometry.axis + geometry.column(tick)
+        left = min(max(centre - len(label) // 2, taken + 1), len(cells) - len(label))
+        if left <= taken:
+            continue  # no room beside the previous label
+        cells[left : left + len(label)] = label
+        taken = left + len(label)
+    return _fit(Text("".join(cells).rstrip(), style="dim"), width)
+
+
+def point_line(point: ChartPoint, lead: str) -> Text:
+    """`step 1,234 · loss 0.5312 · evalLoss 0.6120` (the values the step has)."""
+    line = Text(lead, style="dim")
+    line.append(f"step {point.step:,.0f}" if point.step.is_integer() else f"step {point.step:g}")
+    if point.loss is not None:
+        line.append(" · ", style="dim")
+        line.append(f"loss {point.loss:.4f}", style=TEAL)
+    if point.eval_loss is not None:
+        line.append(" · ", style="dim")
+        line.append(f"evalLoss {point.eval_loss:.4f}", style=PINK)
+    return line
+
+
+def nearest_point(points: Sequence[ChartPoint], step: float) -> ChartPoint:
+    """The point nearest a step (the earlier one on a tie), as Studio's hover."""
+    low, high = 0, len(points) - 1
+    while low < high:
+        mid = (low + high) // 2
+        if points[mid].step < step:
+            low = mid + 1
+        else:
+            high = mid
+    candidate = points[low]
+    before = points[low - 1] if low > 0 else candidate
+    return before if abs(before.step - step) <= abs(candidate.step - step) else candidate
+
+
+CURSOR_HINT = "← → Home End · Esc: latest"
+
+
+def chart_block(
+    view: JobView,
+    width: int,
+    height: int,
+    toggle: bool | None = None,
+    cursor: float | None = None,
+) -> list[Text]:
+    """Legend, chart, step axis and the latest step's values: `height` lines at most.
 
     `toggle`: the Advanced key is live (True: the panel is shown), so the
     legend line ends with its hint, as Studio's toggle sits in the chart's
-    header (when it fits)."""
-    points = view.points
-    legend = Text("Loss  ", style="bold")
-    legend.append("── Training loss", style=TEAL)
-    if view.eval_points:
+    header (when it fits). `cursor`: the step the chart cursor is on (its
+    values are shown instead of the latest step's)."""
+    points = view.chart_points()
+    has_loss = any(p.loss is not None for p in points)
+    has_eval = any(p.eval_loss is not None for p in points)
+    legend = Text("Loss", style="bold")
+    if has_loss:
+        legend.append("  ── Training loss", style=TEAL)
+    if has_eval:
         legend.append("   ╌●╌ Eval loss", style=PINK)
     if toggle is not None:
         hint = Text(f"[{ADVANCED_KEY}] Advanced", style="bold" if toggle else "dim")
@@ -447,20 +601,19 @@ def chart_block(view: JobView, width: int, height: int, toggle: bool | None = No
             placeholder = "No loss values were reported."
         lines.append(_fit(Text(f"  {placeholder}", style="dim italic"), width))
         return lines[:height]
-    chart = loss_chart(points, width, height - 3)
+    at = nearest_point(points, cursor) if cursor is not None else None
+    chart = loss_chart(points, width, height - 3, cursor=at.step if at is not None else None)
     lines.extend(chart)
-    steps = [p.step for p in points if p.step is not None]
-    if steps and chart:
-        axis = Text(f"step {format_step(steps[0])} … {format_step(steps[-1])}", style="dim")
-        lines.append(_fit(Text(" " * 4) + axis, width))
-    last = points[-1]
-    latest = Text("Latest  ", style="dim")
-    latest.append(f"step {format_step(last.step) if last.step is not None else '-'}")
-    if last.loss is not None:
-        latest.append(f"  loss {last.loss:.4f}", style=TEAL)
-    if last.eval_loss is not None:
-        latest.append(f"  evalLoss {last.eval_loss:.4f}", style=PINK)
-    lines.append(_fit(latest, width))
+    axis = step_axis(points, width) if chart else None
+    if axis is not None:
+        lines.append(axis)
+    if at is not None:
+        line = point_line(at, "Cursor  ")
+        if line.cell_len + len(CURSOR_HINT) + 4 <= width:
+            line.append(f"    {CURSOR_HINT}", style="dim")
+    else:
+        line = point_line(points[-1], "Latest  ")
+    lines.append(_fit(line, width))
     return lines[:height]
 
 
