@@ -97,11 +97,3 @@ class BrokenPipe(ArkorStudioError):
 
     def __init__(self) -> None:
         super().__init__("")
-
-
-class Terminated(BaseException):
-    """SIGTERM: unwinds like Ctrl-C (a Live view restores the cursor), then exit 143.
-
-    A BaseException, so no `except ArkorStudioError` / `except Exception` on the
-    way (a poll that reports and carries on) can swallow it.
-    """

@@ -493,7 +493,9 @@ def test_signals_at_every_stage(arkor, blackhole, command, stage, sig, code):
 
 
 @pytest.mark.parametrize("command", [("watch", "j1", "--no-notify"), ("jobs", "--follow")])
-@pytest.mark.parametrize(("sig", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("sig", "code"), [*SIGNALS, (signal.SIGHUP, 129)], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_signals_in_the_live_view_restore_the_terminal(arkor, command, sig, code):
     full_job(arkor.sim, steps=3, end=False)
     run = arkor.pty(*command, columns=90, rows=24)

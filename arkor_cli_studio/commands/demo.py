@@ -16,7 +16,7 @@ Why in-process rather than a child `python -m arkor_cli_studio`: no second
 interpreter start-up (~0.2 s of imports); one process receives Ctrl-C, so
 the interrupted `watch` exits 130 and our `finally` cleans up, with no
 orphaned child or doubled signal handling; and the exit status is watch's
-own `SystemExit`, passed through untouched.
+own. SIGTERM and SIGHUP unwind the same way (`signals`: exit 143 / 129).
 """
 
 from __future__ import annotations
@@ -128,7 +128,6 @@ def run_demo(scenario: Scenario, command: WatchOptions | list[str], *, no_color:
     token = secrets.token_urlsafe(24)
     show_jobs = isinstance(command, list)
     with (
-        _terminate_as_exit(),
         tempfile.TemporaryDirectory(prefix="arkor-studio-demo-") as tmp,
         Simulator(token=token, org=ORG, project=PROJECT, ping_interval=5.0) as sim,
     ):
@@ -235,23 +234,3 @@ def _home(home: Path) -> Iterator[None]:
             os.environ.pop("HOME", None)
         else:
             os.environ["HOME"] = saved
-
-
-@contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so the temporary directory is still removed."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
