@@ -78,10 +78,9 @@ def watch(
     watch (--on-alert exit or cancel), 130 on Ctrl-C.
     """
     from arkor_cli_studio.app import settings_of
+    from arkor_cli_studio.commands._alerts import alert_settings
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.run import WatchOptions, pick_mode, watch_job
-
-    from arkor_cli_studio.commands._alerts import alert_settings
 
     settings = settings_of(ctx)
     alerts = alert_settings(settings, alert, on_alert)

@@ -25,8 +25,8 @@ from arkor_cli_studio.errors import ArkorStudioError, ExitCode
 
 if TYPE_CHECKING:
     from arkor_cli_studio.alerts import Alert, AlertSettings, Rule
-    from arkor_cli_studio.config import Settings
     from arkor_cli_studio.cloud.client import Backend
+    from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import Event
     from arkor_cli_studio.session.engine import WatchSession
 
