@@ -13,7 +13,6 @@ on the main thread after the watch (`finish()`), then the exit code is 6.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import deque
@@ -166,6 +165,7 @@ class AlertGuard:
     def finish(self, backend: Backend, job_id: str) -> None:
         """`--on-alert cancel`: the one cancel request. A failed request is
         the watch's error (its own exit code: the job may still be running)."""
+        from arkor_cli_studio.output import say
         from arkor_cli_studio.textsafe import clean_line
 
         alert = self.acting
@@ -185,7 +185,7 @@ class AlertGuard:
             what = f"cancelled job {clean_line(job_id)}"
         else:
             what = "stopped watching (the job goes on)"
-        print(f"arkor-studio: {clean_line(alert.line())}: {what}.", file=sys.stderr, flush=True)
+        say(f"{alert.line()}: {what}.")
 
 
 def rules_of(settings: Settings, alerts: AlertSettings | None, job_id: str) -> list[Rule]:
