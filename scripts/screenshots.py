@@ -227,6 +227,28 @@ def compare_picture() -> RenderableType:
     return compare_view(sweep_runs(), "loss", WIDTH)  # type: ignore[arg-type]
 
 
+def board_picture() -> RenderableType:
+    """`arkor-studio jobs --follow` on a terminal: the board, the second job
+    selected, the running job's progress and loss from its stream."""
+    from arkor_cli_studio.board import Board
+    from arkor_cli_studio.render.board import board_view
+
+    board = Board()
+    board.update(demo_jobs())
+    events = demo_events(until_step=70)
+    for job in board.jobs:
+        if job.status == "running":
+            live = board.live_for(job.id)
+            live.total = 120
+            for event in events:
+                if event.name == "training.log" and event.step is not None:
+                    live.step = event.step
+                    if event.loss is not None:
+                        live.losses.append(event.loss)
+    board.key("down", NOW)
+    return board_view(board, NOW, WIDTH, 14)
+
+
 # name -> (picture, terminal title)
 PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
     "jobs": (jobs_picture, "arkor-studio jobs"),
@@ -241,6 +263,7 @@ PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
         "arkor-studio watch cm9x2k7q40001demo8r3tv5wz --alert eval_rises:3",
     ),
     "stats": (stats_picture, "arkor-studio stats cm9x2k7q40001demo8r3tv5wz"),
+    "board": (board_picture, "arkor-studio jobs --follow"),
     "compare": (compare_picture, "arkor-studio compare sweep-80 sweep-120 sweep-160"),
 }
 

@@ -69,10 +69,25 @@ def watch(
             "--plain: printed after the summary; --json: on stderr at the end.",
         ),
     ] = False,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            metavar="N",
+            min=1,
+            help="The Advanced cards over the chart's last N points, as Studio's are "
+            "(--last 2000: its exact numbers; see `stats --last`) instead of the whole run.",
+            show_default=False,
+        ),
+    ] = None,
     alert: AlertOption = None,
     on_alert: OnAlertOption = None,
 ) -> None:
     """Follow one job live: phase, metadata, progress, loss chart, events.
+
+    Keys on a terminal: a shows or hides the Advanced panel; ← → move a
+    cursor along the chart's steps (its values under the chart), Home/End
+    jump to the first/last step, Esc follows the latest step again.
 
     Exit status: 0 completed, 1 failed, 3 cancelled, 6 an alert ended the
     watch (--on-alert exit or cancel), 130 on Ctrl-C.
@@ -86,7 +101,13 @@ def watch(
     alerts = alert_settings(settings, alert, on_alert)
     mode = pick_mode(as_json=as_json, plain=plain, terminal=stream_is_terminal(sys.stdout))
     options = WatchOptions(
-        job_id, mode, max_retries, advanced=advanced, notify=notify, alerts=alerts
+        job_id,
+        mode,
+        max_retries,
+        advanced=advanced,
+        notify=notify,
+        last=last,
+        alerts=alerts,
     )
     code = watch_job(settings, options)
     if code:
