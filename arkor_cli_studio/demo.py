@@ -220,8 +220,8 @@ def plan(scenario: Scenario) -> list[Planned]:
             if kind == "overfit" and step >= trouble:
                 if base_eval != base_eval:
                     base_eval = eval_loss
-                # Rising by ~0.03 an evaluation: more than the noise.
-                eval_loss = round(base_eval + 0.03 * (step - trouble) / scenario.eval_every, 4)
+                # Rising by 0.05 an evaluation: well above the noise.
+                eval_loss = round(base_eval + 0.05 * (step - trouble) / scenario.eval_every, 4)
             elif kind == "nan" and step >= trouble:
                 eval_loss = math.nan
             last_eval = eval_loss

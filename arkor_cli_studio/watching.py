@@ -126,6 +126,10 @@ class JobView:
         self.ended = False  # `end` arrived
         self.error: str | None = None  # training.failed's error
         self.interrupted: StreamNotice | None = None
+        # The last alert that fired (its `ALERT ...` line) and whether its
+        # condition still holds: the live view's alert banner.
+        self.alert: str | None = None
+        self.alert_active = False
         self.artifacts: int | None = None
         self.log: deque[Event] = deque(maxlen=log_size)
         # Studio's `points`: the last `chart_size` training.log frames with a
@@ -238,6 +242,12 @@ class JobView:
         self.version += 1
         self.interrupted = notice if notice.kind == "interrupted" else None
 
+    def apply_alert(self, line: str | None, active: bool) -> None:
+        """The alert banner: the last alert's line, and whether it still holds."""
+        if (line, active) != (self.alert, self.alert_active):
+            self.alert, self.alert_active = line, active
+            self.version += 1
+
     def apply_job(self, job: Job) -> None:
         """The job as the poll saw it; a change bumps the version."""
         if self.over_when_first_polled is None:
@@ -332,12 +342,18 @@ class JobView:
     @property
     def banners(self) -> list[tuple[str, str]]:
         """(kind, text): `failed` (red, only with an error text to show: the
-        event's, else the job's) and `interrupted` (amber)."""
+        event's, else the job's), `alert` (highlighted while its condition
+        holds, `alert-cleared` after) and `interrupted` (amber)."""
         out = []
         if self.status == "failed":
             error = self.error or (self.job.error if self.job is not None else None)
             if error and error.strip():
                 out.append(("failed", f"Job failed: {error}"))
+        if self.alert is not None:
+            if self.alert_active:
+                out.append(("alert", self.alert))
+            else:
+                out.append(("alert-cleared", f"{self.alert} (cleared)"))
         if self.interrupted is not None:
             out.append(("interrupted", "Event stream interrupted."))
         return out

@@ -346,3 +346,22 @@ def test_the_key_help_names_the_cursor_keys():
     assert rows[0].endswith("←→ Home End: step  [a] Advanced")
     assert chart_text(training_view(20), width=60, toggle=False)[0].endswith("[a] Advanced")
     assert "Home End" not in chart_text(training_view(20), width=100)[0]  # no keys: no help
+
+
+def test_alert_banner_highlighted_while_it_holds_then_marked_cleared():
+    from arkor_cli_studio.render.watch import ALERT, ALERT_CLEARED, banner_lines
+
+    view = training_view(30)
+    assert not any("ALERT" in line.plain for line in banner_lines(view, 80))
+    version = view.version
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", True)
+    assert view.version > version  # the live view redraws for it
+    (line,) = banner_lines(view, 80)
+    assert line.plain == "ALERT loss>2 at step 30: loss 2.1 > 2" and line.style == ALERT
+    out = text(view, 200, width=80, height=30)
+    assert "ALERT loss>2 at step 30: loss 2.1 > 2" in out
+    # Above the chart: seen first.
+    assert out.index("ALERT loss>2") < out.index("Loss")
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", False)
+    (line,) = banner_lines(view, 80)
+    assert line.plain.endswith("(cleared)") and line.style == ALERT_CLEARED

@@ -85,6 +85,7 @@ def test_full_lifecycle_plain_with_odd_frames(arkor):
         "2026-03-01 12:00:06  training.log        step=3",
         "2026-03-01 12:00:07  training.log        step=- loss=0.2500",
         "-                    training.log        step=9",
+        "ALERT nan at step 9: loss is Infinity",  # the default `nan` rule, in turn
         "2026-03-01 12:00:08  checkpoint.saved    step=4",
         "2026-03-01 12:00:10  training.log        step=4 loss=0.2000 evalLoss=0.3000",
         "2026-03-01 12:00:12  training.completed  2 artifacts",

@@ -46,6 +46,9 @@ TEAL = "#2dd4bf"
 PINK = "#f472b6"
 AMBER = "bold #f59e0b"
 RED = "bold red"
+ALERT = "bold reverse #f59e0b"  # reverse: still a highlight without colours
+ALERT_CLEARED = "dim"
+BANNER_STYLES = {"failed": RED, "alert": ALERT, "alert-cleared": ALERT_CLEARED}
 CHART_MAX_HEIGHT = 14
 DASHED_SYMBOLS = ["┼", "┤", "╶", "╴", "╌", "╰", "╭", "╮", "╯", "╎"]
 WAITING_GPU = "Waiting for GPU"
@@ -283,7 +286,7 @@ def banner_lines(view: JobView, width: int, max_lines: int = BANNER_MAX_LINES) -
     one ends with an ellipsis when the text goes on)."""
     lines: list[Text] = []
     for kind, text in view.banners:
-        style = RED if kind == "failed" else AMBER
+        style = BANNER_STYLES.get(kind, AMBER)
         wrapped = _wrap_words(clean_line(text), width)
         if len(wrapped) > max_lines:
             wrapped = wrapped[:max_lines]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final
 from arkor_cli_studio.session.sinks import Sink
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.alerts import Alert
     from arkor_cli_studio.model import Event
     from arkor_cli_studio.render.console import Console
     from arkor_cli_studio.render.watch import Advanced
@@ -59,6 +60,9 @@ class LiveSink(Sink):
         self.keys = keys and available()
         self.leave_keys = leave_keys
         self.needs_stats = advanced or self.keys  # the `a` key may show them
+
+    def alert(self, alert: Alert) -> None:
+        """Nothing to print: the banner is the view's (`JobView.apply_alert`)."""
 
     def events(self, events: list[Event]) -> None:
         changed = self.session.changed

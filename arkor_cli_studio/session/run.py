@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from arkor_cli_studio.errors import ExitCode
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.alerts import AlertSettings
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.session.sinks import Sink
     from arkor_cli_studio.watching import JobView
@@ -32,6 +33,8 @@ class WatchOptions:
     advanced: bool = False
     notify: bool | None = None
     last: int | None = None  # the Advanced cards over the chart's last N points
+    #: The alert rules and `--on-alert` (`alerts.resolve_alerts`); None: none.
+    alerts: AlertSettings | None = None
 
 
 def pick_mode(*, as_json: bool, plain: bool, terminal: bool) -> Mode:
@@ -58,14 +61,18 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
     from arkor_cli_studio.config import env_float
     from arkor_cli_studio.model import validate_job_id
     from arkor_cli_studio.render.console import stream_is_terminal
+    from arkor_cli_studio.session.alerts import AlertGuard, guarding, rules_of
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.watching import CHART_SIZE, JobView
 
     validate_job_id(options.job_id)
     began = datetime.now(UTC)  # a replayed ending (older than this) is not news
     terminal = stream_is_terminal(sys.stdout)
+    notifying = options.notify if options.notify is not None else terminal
+    rules = rules_of(settings, options.alerts, options.job_id)  # (Studio: no cancel)
     mode = options.mode or pick_mode(as_json=False, plain=False, terminal=terminal)
     sink = make_sink(mode, advanced=options.advanced, no_color=settings.no_color, last=options.last)
+    guard: AlertGuard | None = None
     with connect(settings) as backend:
         session = WatchSession(
             backend,
@@ -76,8 +83,17 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
             # Retry-After) so retry paths can be tested in milliseconds.
             retry_scale=env_float(settings.env, "ARKOR_STUDIO_RETRY_SCALE", 1.0),
         )
-        status = session.run()
-    if options.notify if options.notify is not None else terminal:
+        if rules:
+            assert options.alerts is not None
+            guard = AlertGuard(session, rules, options.alerts.action, notify=notifying)
+        with guarding(guard):
+            status = session.run()
+        if guard is not None:
+            guard.finish(backend, options.job_id)  # `--on-alert cancel`: the request
+    if guard is not None and guard.acting is not None:
+        if notifying:
+            guard.notify_acted()
+    elif notifying:
         with session.lock:
             news = session.view.ending_is_news(began)
         if news:

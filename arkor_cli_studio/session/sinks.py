@@ -19,6 +19,7 @@ from arkor_cli_studio.session.engine import Stopped
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from arkor_cli_studio.alerts import Alert
     from arkor_cli_studio.model import Event, StreamNotice
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.stats import SeriesStats
@@ -52,6 +53,16 @@ class Sink:
 
     def notice(self, notice: StreamNotice) -> None:
         pass
+
+    def alert(self, alert: Alert) -> None:
+        """An alert fired (`alerts.Alert`), view lock held: on the stream
+        thread right after the event that fired it (`session.on_stream_thread()`:
+        a line sink adds its line to the batch's, in turn), or on the alert
+        clock's thread (`stall`: no event is flowing; show it at once). By
+        default a notice of kind "alert" whose reason is its `ALERT ...` line."""
+        from arkor_cli_studio.model import StreamNotice
+
+        self.notice(StreamNotice("alert", alert.line()))
 
     def run(self) -> None:
         """Until the stream has ended (`session.done`)."""
@@ -234,6 +245,16 @@ class JsonSink(LinesSink):
 
         self.writer.write_to(self.err, plain_notice_line(notice, datetime.now(UTC)) + "\n")
 
+    def alert(self, alert: Alert) -> None:
+        """A record on stdout, in turn with the events': `{"event": "alert", ...}`."""
+        from arkor_cli_studio.render.lines import alert_record_line
+
+        line = alert_record_line(alert)
+        if self.session.on_stream_thread():
+            self.pending.append(line)
+        else:
+            self.writer.write(line)
+
 
 class PlainSink(LinesSink):
     """`--plain` (and any pipe): one line per event, a progress line every
@@ -281,3 +302,13 @@ class PlainSink(LinesSink):
 
         self.writer.write(plain_notice_line(notice, datetime.now(UTC)) + "\n")
         self.writer.flush()
+
+    def alert(self, alert: Alert) -> None:
+        """`ALERT rule at step N: message`, right after its event's line."""
+        from arkor_cli_studio.textsafe import clean_line
+
+        line = clean_line(alert.line())
+        if self.session.on_stream_thread():
+            self.pending.append(line)
+        else:
+            self.writer.write(line + "\n")
