@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Any, Final
 
 from arkor_cli_studio.errors import ArkorStudioError, ConfigError, UsageError
+from arkor_cli_studio.signals import terminate_on
 from arkor_cli_studio.textsafe import clean, clean_line
 
 INSTALL_HINT = (
@@ -482,33 +483,12 @@ def _line_end(chunk: bytes, start: int, stop: int) -> int:
 # --- running `arkor start` ------------------------------------------------------
 
 
-class Terminated(BaseException):
-    """We got SIGTERM/SIGHUP outside the supervised run (e.g. during the build)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 @contextlib.contextmanager
 def terminate_on_signals() -> Iterator[None]:
     """SIGTERM/SIGHUP raise Terminated, so `subprocess.run` kills its child and
     every `finally` (the lock) runs."""
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise Terminated(signum)
-
-    # Under `nohup` SIGHUP is ignored: keep it so (and arkor start inherits that).
-    previous = {
-        sig: signal.signal(sig, handler)
-        for sig in (signal.SIGTERM, signal.SIGHUP)
-        if signal.getsignal(sig) is not signal.SIG_IGN
-    }
-    try:
+    with terminate_on(signal.SIGTERM, signal.SIGHUP):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @dataclass

@@ -48,8 +48,10 @@ def loaded(*args: str) -> tuple[int, str, set[str]]:
 
 
 def commands_in(modules: set[str]) -> set[str]:
+    """The command modules loaded (`commands/_x.py` are shared option helpers, not commands)."""
     prefix = "arkor_cli_studio.commands."
-    return {name.removeprefix(prefix) for name in modules if name.startswith(prefix)}
+    names = {name.removeprefix(prefix) for name in modules if name.startswith(prefix)}
+    return {name for name in names if not name.startswith("_")}
 
 
 def test_version_imports_no_command_no_config_no_http_no_rich():
