@@ -271,7 +271,7 @@ def test_narrow_terminal_keeps_the_id_whole(arkor, columns):
 def test_follow_board_on_a_terminal_is_bounded_and_stops_on_ctrl_c(arkor):
     for i in range(300):
         add(arkor.sim, f"job-{i:04d}", f"run {i}", "running" if i < 3 else "completed")
-    run = arkor.pty("--no-color", "jobs", "--follow", columns=100, rows=20)
+    run = arkor.pty("--no-color", "jobs", "--follow", "--no-keys", columns=100, rows=20)
     assert run.read_until(lambda out: b"more" in out and b"Ctrl-C" in out)
     run.signal(signal.SIGINT)
     assert run.wait(timeout=20) == 130

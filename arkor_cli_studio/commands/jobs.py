@@ -82,6 +82,13 @@ def jobs(
             help="Seconds between polls with --follow.",
         ),
     ] = 5.0,
+    no_keys: Annotated[
+        bool,
+        typer.Option(
+            "--no-keys",
+            help="With --follow on a terminal: the plain redrawn table, not the keyboard board.",
+        ),
+    ] = False,
 ) -> None:
     """The jobs table: Status, Name, Duration, Created, ID, in the server's order.
 
@@ -96,7 +103,7 @@ def jobs(
     with connect(settings) as backend:
         _say_when_no_project(backend)
         if follow:
-            _follow(backend, settings, chosen, interval, as_json)
+            _follow(backend, settings, chosen, interval, as_json, keys=not no_keys)
         else:
             _once(backend, settings, chosen, as_json)
 
@@ -221,7 +228,13 @@ def write_rows(rows: list[Row], settings: Settings) -> None:
 
 
 def _follow(
-    backend: Backend, settings: Settings, chosen: Filter, interval: float, as_json: bool
+    backend: Backend,
+    settings: Settings,
+    chosen: Filter,
+    interval: float,
+    as_json: bool,
+    *,
+    keys: bool = True,
 ) -> None:
     from arkor_cli_studio.render.console import stream_is_terminal
 
@@ -235,9 +248,29 @@ def _follow(
                 _print_json(json_jobs(jobs, datetime.now(UTC)), pretty=False)
             sleep_unless_closed(interval)  # `| head -1` ends us, not the next change
     elif stream_is_terminal(sys.stdout):
-        _follow_live(backend, settings, chosen, interval)
+        from arkor_cli_studio import keys as keyboard
+
+        if keys and keyboard.available():
+            _board(backend, settings, chosen, interval)
+        else:
+            _follow_live(backend, settings, chosen, interval)
     else:
         _follow_lines(backend, settings, chosen, interval)
+
+
+def _board(backend: Backend, settings: Settings, chosen: Filter, interval: float) -> None:
+    """The keyboard board: select, open a job's live view, cancel, filter, sort."""
+    from arkor_cli_studio.commands._board import BoardApp
+    from arkor_cli_studio.render.console import make_console
+
+    console = make_console(no_color=settings.no_color)
+
+    def open_job(job_id: str) -> None:
+        from arkor_cli_studio.commands._board import watch_from_board
+
+        watch_from_board(settings, job_id)
+
+    BoardApp(backend, settings, console, chosen, interval, open_job).run()
 
 
 def _stderr_line(text: str) -> None:
