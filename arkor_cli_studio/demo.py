@@ -40,12 +40,28 @@ OOM_ERROR = (
 )
 
 
+#: Runs that go wrong (`demo --scenario`), each with the alert rule that notices it.
+KINDS = ("normal", "nan", "diverge", "plateau", "stall", "overfit")
+STALL_GAP = 120.0  # simulated seconds without a training.log in the `stall` scenario
+
+
 @dataclass(frozen=True)
 class Scenario:
     steps: int = DEFAULT_STEPS
     speed: float = DEFAULT_SPEED
     fail: bool = False
     seed: int = DEFAULT_SEED
+    # What goes wrong from about the middle of the run (KINDS): "normal" is a
+    # clean run. The shape of a clean run varies with the knobs below (their
+    # defaults are the demo's own run).
+    kind: str = "normal"
+    noise: float = 1.0  # scales the loss's noise
+    start: float = 1.9  # the loss above its floor at step 0
+    floor: float = 0.48  # where the loss levels off
+    decay: float = 4.5  # how fast it gets there
+    bump: float = 0.0  # a rise of the loss during the LR warm-up (fraction of the loss)
+    spikes: float = 0.0  # chance per step of a one-step spike (x1.5 to x3)
+    eval_steps: int | None = None  # evaluate every N steps (default: about 12 evals)
     warmup: float = 40.0  # simulated seconds queued while a GPU is allocated
     step_time: float = 1.5  # simulated seconds per optimizer step
     eval_time: float = 6.0  # one eval pass
@@ -57,7 +73,31 @@ class Scenario:
 
     @property
     def eval_every(self) -> int:
+        if self.eval_steps is not None:
+            return max(1, self.eval_steps)
         return max(1, round(self.steps / 12))
+
+    @property
+    def trouble_step(self) -> int:
+        """Where the `kind` of trouble starts (about the middle of the run)."""
+        share = {"plateau": 0.35, "overfit": 0.4, "diverge": 0.5, "stall": 0.5}.get(self.kind, 0.55)
+        return max(1, int(self.steps * share))
+
+    def alert_rules(self) -> list[str]:
+        """The `--alert` rules that notice this scenario's trouble (none for a
+        clean run: the watch's default rules apply)."""
+        if self.kind == "plateau":
+            return [f"plateau:{max(5, self.steps // 5)}"]
+        if self.kind == "stall":
+            # A third of the silence, in real seconds at this speed: the
+            # normal gaps (an eval pass, a checkpoint) are far shorter.
+            seconds = STALL_GAP / self.speed / 3
+            return [f"stall:{seconds:.2g}s"]
+        if self.kind == "overfit":
+            return ["eval_rises:3"]
+        if self.kind in ("nan", "diverge"):
+            return [self.kind]
+        return []
 
     @property
     def save_every(self) -> int:
@@ -139,11 +179,32 @@ def plan(scenario: Scenario) -> list[Planned]:
     last_eval: float | None = None
     evals = 0
     end_step = scenario.fail_step if scenario.fail else scenario.steps
+    trouble = scenario.trouble_step if scenario.kind != "normal" else end_step + 1
+    kind = scenario.kind
+    base_loss = base_eval = math.nan  # at the trouble step
+    warm = scenario.warmup_steps
     for step in range(1, end_step + 1):
         progress = step / scenario.steps
         t += scenario.step_time * (0.9 + 0.2 * rng.random())
-        trend = 0.48 + 1.9 * math.exp(-4.5 * progress)
-        loss = max(0.05, trend + rng.gauss(0.0, 0.05 + 0.07 * (1.0 - progress)))
+        if kind == "stall" and step == trouble + 1:
+            t += STALL_GAP  # the trainer hangs, then comes back
+        if kind == "plateau" and step >= trouble:
+            progress = trouble / scenario.steps  # the loss stops improving
+        trend = scenario.floor + scenario.start * math.exp(-scenario.decay * progress)
+        if scenario.bump and step <= 2 * warm:
+            trend *= 1.0 + scenario.bump * math.sin(math.pi * step / (2 * warm))
+        sigma = (0.05 + 0.07 * (1.0 - progress)) * scenario.noise
+        if kind == "plateau" and step >= trouble:
+            sigma = 0.002 * trend
+        loss = max(0.05, trend + rng.gauss(0.0, sigma))
+        if scenario.spikes and rng.random() < scenario.spikes:
+            loss *= rng.uniform(1.5, 3.0)
+        if step == trouble:
+            base_loss = loss
+        if kind == "diverge" and step > trouble:
+            loss = base_loss * 1.07 ** (step - trouble) * (1.0 + rng.gauss(0.0, 0.02))
+        elif kind == "nan" and step >= trouble:
+            loss = math.nan
         losses.append(loss)
         log: dict[str, Any] = {
             "step": step,
@@ -156,6 +217,13 @@ def plan(scenario: Scenario) -> list[Planned]:
         if step % scenario.eval_every == 0:
             evals += 1
             eval_loss = round(0.55 + 1.75 * math.exp(-4.0 * progress) + rng.gauss(0.0, 0.015), 4)
+            if kind == "overfit" and step >= trouble:
+                if base_eval != base_eval:
+                    base_eval = eval_loss
+                # Rising by 0.05 an evaluation: well above the noise.
+                eval_loss = round(base_eval + 0.05 * (step - trouble) / scenario.eval_every, 4)
+            elif kind == "nan" and step >= trouble:
+                eval_loss = math.nan
             last_eval = eval_loss
             if evals % 2 == 0:
                 log["evalLoss"] = eval_loss  # this trainer logged train and eval together
@@ -261,6 +329,8 @@ class Player:
                     return
                 if self._stop.is_set():
                     return
+                if self.sim.jobs[self.job_id].job.get("status") == "cancelled":
+                    return  # cancelled through the API: the cloud stops the run
                 if planned.event == END:
                     self.sim.end(self.job_id)
                 else:
@@ -356,3 +426,64 @@ def seed_jobs(sim: Simulator, now: float) -> list[str]:
         created = times.pop("createdAt")
         sim.add_job(job_id, name=name, status=status, created_at=created, config=cfg, **times)
     return [job[0] for job in jobs]
+
+
+# --------------------------------------------------------------------------
+# `demo --serve`: several jobs to try every command on
+
+
+@dataclass(frozen=True)
+class Served:
+    """What `demo --serve` put in the simulator, for the lines it prints."""
+
+    sweep: list[str]  # completed runs with their whole history (compare, stats)
+    live: list[str]  # runs played live (watch, wait, the board, cancel)
+    players: list[Player]
+
+
+def replay_history(sim: Simulator, job_id: str, scenario: Scenario, created: float) -> None:
+    """Every event of `scenario` at once, stamped as if it ran from `created`."""
+    for planned in plan(scenario):
+        if planned.event == END:
+            sim.end(job_id)
+        else:
+            moment = created + planned.at / scenario.speed
+            sim.emit(job_id, planned.event, planned.payload, timestamp=iso(moment))
+
+
+def seed_serve(sim: Simulator, now: float, *, speed: float = 2.0) -> Served:
+    """A maxSteps sweep that finished an hour ago (three runs with their
+    histories), and three runs played live from now: one that completes,
+    one that runs out of GPU memory, one still queued for a GPU."""
+    sweep = []
+    for steps, seed in ((80, 11), (120, 12), (160, 13)):
+        scenario = Scenario(steps=steps, seed=seed, speed=1.0)
+        created = now - 3600 - plan(scenario)[-1].at
+        job_id = f"sweep-{steps}"
+        sim.add_job(
+            job_id,
+            name=f"{DEMO_JOB_NAME}-steps{steps}",
+            status="queued",
+            created_at=created,
+            config=job_config(scenario),
+        )
+        replay_history(sim, job_id, scenario, created)
+        sweep.append(job_id)
+    players = []
+    live = []
+    for job_id, scenario, delay in (
+        ("live-ok", Scenario(steps=200, seed=21, speed=speed), 0.0),
+        ("live-oom", Scenario(steps=200, seed=22, speed=speed, fail=True), 0.0),
+        ("live-queued", Scenario(steps=120, seed=23, speed=speed, warmup=240.0), 0.0),
+    ):
+        created = now + delay
+        sim.add_job(
+            job_id,
+            name=f"{DEMO_JOB_NAME}-{job_id}",
+            status="queued",
+            created_at=created,
+            config=job_config(scenario),
+        )
+        players.append(Player(sim, job_id, scenario, created=created))
+        live.append(job_id)
+    return Served(sweep, live, players)

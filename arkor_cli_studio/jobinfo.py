@@ -13,9 +13,20 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
-from arkor_cli_studio.model import CHECKPOINT, COMPLETED, FAILED, Event, Job, base_model
+from arkor_cli_studio.model import (
+    CHECKPOINT,
+    COMPLETED,
+    FAILED,
+    STARTED,
+    Event,
+    Job,
+    RunTimes,
+    base_model,
+    run_times,
+)
 
 # --------------------------------------------------------------------------
 # Training configuration
@@ -59,9 +70,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _is_secret(key: str) -> bool:
+def is_secret_key(key: str) -> bool:
+    """Whether a config key names a secret (its value is shown as `(hidden)`)."""
     lowered = key.lower()
     return any(word in lowered for word in _SECRET_WORDS)
+
+
+_is_secret = is_secret_key
 
 
 def _redacted(value: Any) -> Any:
@@ -204,9 +219,32 @@ def collect_artifacts(events: Iterable[Event]) -> list[Artifact]:
 
 
 def final_artifact_count(events: Iterable[Event]) -> int | None:
-    """The Artifacts row of Studio's sidebar: the `training.completed` count, if seen."""
+    """The Artifacts row of Studio's sidebar: the last terminal event's count
+    (`training.completed`'s artifacts; 0 for `training.failed`), if one was seen."""
     count = None
     for event in events:
         if event.name == COMPLETED:
             count = len(event.artifacts)
+        elif event.name == FAILED:
+            count = 0
     return count
+
+
+def times_of(job: Job, events: Iterable[Event] | None, now: datetime) -> RunTimes:
+    """Started, Completed and Duration as Studio's Job detail computes them
+    (`model.run_times`) from the job and, when known, its events: the first
+    `training.started`'s time, the last terminal event's time."""
+    live_started = None
+    terminal = False
+    terminal_at = None
+    for event in events or ():
+        name = event.name
+        if name == STARTED:
+            if live_started is None:
+                live_started = event.timestamp
+        elif name in (COMPLETED, FAILED):
+            terminal = True
+            terminal_at = event.timestamp
+    return run_times(
+        job, now, live_started=live_started, terminal=terminal, terminal_at=terminal_at
+    )

@@ -2,7 +2,8 @@
 
 `read_keys(on_key)` puts stdin in cbreak mode (keys arrive one by one, no
 echo; Ctrl-C and Ctrl-Z still send their signals) and hands each key to
-`on_key` from a daemon thread, only when stdin is a terminal and this
+`on_key` from a daemon thread (a printable character as itself, arrows and
+the like by name: `decode_keys`), only when stdin is a terminal and this
 process is in its foreground (a background job touching the terminal would
 be stopped by SIGTTOU/SIGTTIN). The terminal's settings are put back on
 every way out: a normal exit, an exception (Ctrl-C's KeyboardInterrupt),
@@ -22,6 +23,66 @@ from types import FrameType
 from typing import IO, Any
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None
+
+#: The names `on_key` gets for keys that are not one printable character.
+UP, DOWN, LEFT, RIGHT = "up", "down", "left", "right"
+HOME, END, PAGE_UP, PAGE_DOWN = "home", "end", "pgup", "pgdn"
+ENTER, ESC, BACKSPACE = "enter", "esc", "backspace"
+_SEQUENCES = {
+    "\x1b[A": UP,
+    "\x1bOA": UP,
+    "\x1b[B": DOWN,
+    "\x1bOB": DOWN,
+    "\x1b[C": RIGHT,
+    "\x1bOC": RIGHT,
+    "\x1b[D": LEFT,
+    "\x1bOD": LEFT,
+    "\x1b[H": HOME,
+    "\x1b[1~": HOME,
+    "\x1b[7~": HOME,
+    "\x1bOH": HOME,
+    "\x1b[F": END,
+    "\x1b[4~": END,
+    "\x1b[8~": END,
+    "\x1bOF": END,
+    "\x1b[5~": PAGE_UP,
+    "\x1b[6~": PAGE_DOWN,
+}
+
+
+def decode_keys(data: str) -> list[str]:
+    """The keys of one chunk read from a terminal in cbreak mode: a
+    printable character as itself; arrows, Home/End, Page Up/Down, Enter,
+    Esc and Backspace as the names above; other escape sequences (F keys,
+    Alt-...) skipped whole."""
+    keys: list[str] = []
+    i = 0
+    while i < len(data):
+        char = data[i]
+        if char == "\x1b":
+            for sequence, name in _SEQUENCES.items():
+                if data.startswith(sequence, i):
+                    keys.append(name)
+                    i += len(sequence)
+                    break
+            else:
+                if data.startswith(("\x1b[", "\x1bO"), i) and i + 2 < len(data):
+                    j = i + 2
+                    while j < len(data) and not "@" <= data[j] <= "~":
+                        j += 1
+                    i = j + 1
+                else:
+                    keys.append(ESC)
+                    i += 1
+            continue
+        if char in ("\r", "\n"):
+            keys.append(ENTER)
+        elif char in ("\x7f", "\x08"):
+            keys.append(BACKSPACE)
+        elif char.isprintable():
+            keys.append(char)
+        i += 1
+    return keys
 
 
 def available(stream: IO[str] | None = None) -> bool:
@@ -114,7 +175,7 @@ def _read(fd: int, wake: int, on_key: Callable[[str], None]) -> None:
             return
         if not data:
             return  # end of input (the terminal hung up)
-        for key in data.decode("utf-8", "ignore"):
+        for key in decode_keys(data.decode("utf-8", "ignore")):
             on_key(key)
 
 

@@ -67,19 +67,34 @@ def number(value: Any, _isfinite: Any = math.isfinite) -> float | None:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 timestamp as an aware datetime (naive ones are UTC), else None."""
+    """An ISO-8601 timestamp as an aware datetime (naive ones are UTC), else None.
+
+    A time in the first or the last year of the calendar (`0001-01-01T00:00:00Z`,
+    `9999-12-31T23:59:59-05:00`) is None too: moved to UTC or to a local zone,
+    or given the 90 s of the warm-up rule, it would leave `datetime`'s range
+    (OverflowError); a day's margin each side keeps every such step safe."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
+    try:  # the usual `2026-03-01T12:00:00.000Z` (3.11 reads the Z): `jobs` of 50,000
+        parsed = datetime.fromisoformat(value)
     except ValueError:
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if not _FIRST_YEAR < parsed.year < _LAST_YEAR:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+# datetime's range (years 1..9999), less the first and the last year.
+_FIRST_YEAR: Final = 1
+_LAST_YEAR: Final = 9999
 
 
 # --------------------------------------------------------------------------
@@ -166,25 +181,45 @@ def base_model(config: dict[str, Any]) -> str | None:
 
 
 def describe_dataset(config: dict[str, Any]) -> str | None:
-    """`datasetSource` (or the older `dataset`) as one line of text."""
-    source = config.get("datasetSource", config.get("dataset"))
-    if isinstance(source, str):
-        return source or None
-    if not isinstance(source, dict):
-        return None
-    kind = source.get("type")
-    if kind == "blob" or (kind is None and isinstance(source.get("url"), str)):
-        url = source.get("url")
-        return url if isinstance(url, str) and url else None
-    name = source.get("name")
-    if not isinstance(name, str) or not name:
-        return None
-    qualifiers = [
-        part
-        for part in (source.get("subset"), source.get("split"))
-        if isinstance(part, str) and part
-    ]
-    return f"{name} ({'/'.join(qualifiers)})" if qualifiers else name
+    """The dataset as Studio's `getDatasetLabel()` names it.
+
+    `datasetSource`, then the older `dataset`, the first object that names
+    something: a Hugging Face `name (subset/split)`, a blob `url`, then the
+    legacy `source.name` / `source.url`, then a bare `name` / `url`. A
+    `datasetSource: null` beside a legacy `dataset` names the legacy one."""
+    for candidate in (config.get("datasetSource"), config.get("dataset")):
+        if not isinstance(candidate, dict) or not candidate:
+            continue
+        kind = candidate.get("type")
+        if kind == "huggingface":
+            name = candidate.get("name")
+            if not isinstance(name, str) or not name:
+                continue
+            qualifiers = [
+                part
+                for part in (candidate.get("subset"), candidate.get("split"))
+                if isinstance(part, str) and part
+            ]
+            return f"{name} ({'/'.join(qualifiers)})" if qualifiers else name
+        url = candidate.get("url")
+        if kind == "blob" and isinstance(url, str):
+            return url or None
+        source = candidate.get("source")
+        if isinstance(source, dict) and source:
+            for key in ("name", "url"):
+                found = source.get(key)
+                if isinstance(found, str):
+                    return found or None
+        for key in ("name", "url"):
+            found = candidate.get(key)
+            if isinstance(found, str):
+                return found or None
+    return None
+
+
+#: Studio's placeholder for a value that is missing or does not apply yet
+#: (`NO_VALUE_PLACEHOLDER` in its `lib/format.ts`).
+NO_VALUE: Final = "N/A"
 
 
 def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
@@ -195,7 +230,7 @@ def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
 
 def format_duration(value: timedelta | None) -> str:
     if value is None:
-        return "N/A"
+        return NO_VALUE
     total = int(value.total_seconds())
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
@@ -206,21 +241,57 @@ def format_duration(value: timedelta | None) -> str:
     return f"{seconds}s"
 
 
-def local_time(value: datetime | None, tz: tzinfo | None = None) -> str:
+def local_time(value: datetime | None, tz: tzinfo | None = None, missing: str = "-") -> str:
     """Local date and time (the user's zone unless `tz`), as Studio's toLocaleString()."""
     if value is None:
-        return "-"
+        return missing
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def job_duration(job: Job, now: datetime, status: str | None = None) -> timedelta | None:
-    """Ticks while the job runs; frozen at its end; None (N/A) for a terminal
-    job without an end time. Counted from startedAt, else createdAt."""
-    status = status or job.status
-    start = job.started_at or job.created_at
-    if status in TERMINAL_STATUSES:
-        return duration(start, job.completed_at)
-    return duration(start, now)
+@dataclass(frozen=True, slots=True)
+class RunTimes:
+    """Started, Completed and Duration of Studio's Job detail (`JobDetail.tsx`)."""
+
+    started: datetime | None
+    completed: datetime | None
+    duration: timedelta | None
+
+
+def run_times(
+    job: Job | None,
+    now: datetime,
+    *,
+    live_started: datetime | None = None,
+    terminal: bool = False,
+    terminal_at: datetime | None = None,
+) -> RunTimes:
+    """Studio's `computeDuration()` and its Started / Completed rows.
+
+    Started: the job's `startedAt`, else `live_started` (the first
+    `training.started` event's time). Completed: `completedAt`, else
+    `terminal_at` (the time of the terminal event, `terminal`: one was seen).
+    Duration runs from Started: to Completed when known; None (N/A) when the
+    job ended without an end time, and before the start (queued, warming up:
+    the queue and the GPU warm-up are not the run); it ticks (to `now`) once
+    the job runs (the poll says `running`, or training.started was seen).
+    Without stream values this is the Jobs list's Duration cell too.
+    """
+    started = (job.started_at if job is not None else None) or live_started
+    completed = (job.completed_at if job is not None else None) or terminal_at
+    if started is None:
+        return RunTimes(None, completed, None)
+    if completed is not None:
+        return RunTimes(started, completed, duration(started, completed))
+    if terminal or (job is not None and job.status in TERMINAL_STATUSES):
+        return RunTimes(started, None, None)
+    running = (job is not None and job.status == "running") or live_started is not None
+    return RunTimes(started, None, duration(started, now) if running else None)
+
+
+def job_duration(job: Job, now: datetime) -> timedelta | None:
+    """The Jobs list's Duration (`JobsTable.jobDurationMs()`): startedAt to
+    completedAt, ticking only while running; None (N/A) otherwise."""
+    return run_times(job, now).duration
 
 
 def metadata_rows(
@@ -229,28 +300,29 @@ def metadata_rows(
     *,
     status: str | None = None,
     artifacts: int | None = None,
+    times: RunTimes | None = None,
     tz: tzinfo | None = None,
 ) -> list[tuple[str, str]]:
     """The metadata sidebar of Studio's Job detail, as (label, value) text rows.
 
     `status` overrides the job's (watch derives it from the stream);
-    `artifacts` is the count once known (shown for completed jobs).
-    Values are raw server text: callers sanitise before display.
+    `artifacts`: the count once a terminal event told it (Studio: the
+    completed event's count, 0 for a failed job; N/A otherwise); `times`:
+    Started / Completed / Duration with the stream's fallbacks (default: the
+    job's own, `run_times(job, now)`). Missing values read `N/A`, as in
+    Studio. Values are raw server text: callers sanitise before display.
     """
     shown = status or display_status(job, now)
-    effective = job.status if shown == WARMING_UP else shown
+    times = times if times is not None else run_times(job, now)
     return [
         ("Status", shown),
-        ("Duration", format_duration(job_duration(job, now, effective))),
-        ("Created", local_time(job.created_at, tz)),
-        ("Started", local_time(job.started_at, tz)),
-        ("Completed", local_time(job.completed_at, tz)),
-        ("Base model", base_model(job.config) or "-"),
-        ("Dataset", describe_dataset(job.config) or "-"),
-        (
-            "Artifacts",
-            str(artifacts) if artifacts is not None and effective == "completed" else "-",
-        ),
+        ("Duration", format_duration(times.duration)),
+        ("Created", local_time(job.created_at, tz, NO_VALUE)),
+        ("Started", local_time(times.started, tz, NO_VALUE)),
+        ("Completed", local_time(times.completed, tz, NO_VALUE)),
+        ("Base model", base_model(job.config) or NO_VALUE),
+        ("Dataset", describe_dataset(job.config) or NO_VALUE),
+        ("Artifacts", str(artifacts) if artifacts is not None else NO_VALUE),
         ("Job ID", job.id),
     ]
 

@@ -8,10 +8,16 @@ default method does.
 
 Values are kept compactly in `array('d')`. The moments are exact-rounded
 sums (`math.fsum`: the mean, then one pass for the squared deviations);
-the order statistics come from one sort. `LossSeries` takes points one at
-a time (the live panel) and folds new points into its moments and its
-sorted copy only when a summary is asked for, so a summary after k new
-points costs about O(k log k + n) in C, not a fresh Python pass over n.
+the order statistics come from one sort. A growing series
+(`RunningSummary`: the live panel, `LossSeries`) folds new points into
+running moments (Chan et al.'s pairwise update) and into sorted blocks
+(`SortedBlocks`), so a summary after k new points costs O(k log k) plus
+one pass over the blocks' lengths, whatever the length of the run.
+
+Losses near the largest float (two of 1.7e308: their sum overflows) are
+summed scaled by a power of two, which is exact; a statistic that itself
+exceeds the largest float (the variance of 1.7e308 and -1.7e308) is
+`inf`, shown as "overflow" and written as null in JSON.
 """
 
 from __future__ import annotations
@@ -20,10 +26,10 @@ import math
 import threading
 import time
 from array import array
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any, Final
 
 from arkor_cli_studio.model import LOG, Event
@@ -38,14 +44,16 @@ Z_95: Final = 1.96
 #: The largest sample that still uses the t table (n = 31, df = 30).
 T_TABLE_MAX_N: Final = len(T_TABLE_95) + 1
 
-# Inserting one by one into the sorted copy (a memmove each) beats a merge
-# sort of everything only for a handful of new points.
-_INSORT_MAX = 32
-# Up to n / _SPLICE_RATIO new points are spliced into the sorted copy (sort
-# them, find each one's place by bisection, copy the runs between): C copies
-# of the old values instead of a Python float object for each of them, ~30x
-# faster than the merge sort for 2,000 new points on a million.
-_SPLICE_RATIO = 8
+# Sorted blocks hold _BLOCK..2 * _BLOCK values (the last and a lone one may
+# hold fewer): an insertion moves at most 16 KiB, a merge sorts one block.
+_BLOCK = 1024
+# New points for one block: inserted one by one (a memmove each) up to this
+# many, else merged by one sort of the block and them.
+_INSORT_MAX = 24
+# Below this magnitude squares and sums of squares cannot overflow for any
+# realistic count (2**802 * 2**60 < 2**1024); above it the moments are
+# computed on values scaled by 2**-e (exact: a power of two).
+_SCALE_ABOVE: Final = 2.0**400
 
 
 def t_critical_95(n: int) -> float | None:
@@ -107,12 +115,14 @@ def percentile_sorted(ordered: Any, q: float) -> float:
     a = float(ordered[below])
     b = float(ordered[below + 1])
     diff = b - a
+    if math.isinf(diff):  # a and b of opposite signs near the largest float
+        return a * (1 - gamma) + b * gamma
     if gamma >= 0.5:
         return b - diff * (1 - gamma)
     return a + diff * gamma
 
 
-def _moments(values: Any) -> tuple[float, float]:
+def _moments_of(values: Any) -> tuple[float, float]:
     """(mean, sum of squared deviations) of a non-empty sequence of floats."""
     n = len(values)
     mean = math.fsum(values) / n
@@ -120,17 +130,50 @@ def _moments(values: Any) -> tuple[float, float]:
     return mean, m2
 
 
-def _make(n: int, mean: float, m2: float, ordered: Any) -> SeriesStats:
+def _scale_of(values: Any) -> int:
+    """The power of two e to divide `values` by before summing: 0 (none) for
+    ordinary magnitudes, else the binary exponent of the largest |value|, so
+    that every scaled value is below 1 in magnitude."""
+    biggest = max(max(values), -min(values))
+    return math.frexp(biggest)[1] if biggest > _SCALE_ABOVE else 0
+
+
+def _scaled(values: Any, e: int) -> Any:
+    return values if e == 0 else array("d", [math.ldexp(x, -e) for x in values])
+
+
+def _moments(values: Any) -> tuple[float, float, int]:
+    """(mean, sum of squared deviations, e) of a non-empty sequence of finite
+    floats, the first two in units of 2**e (e = 0 unless values are huge)."""
+    e = _scale_of(values)
+    mean, m2 = _moments_of(_scaled(values, e))
+    return mean, m2, e
+
+
+def _ldexp(x: float, e: int) -> float:
+    """x * 2**e, `inf` (with x's sign) past the largest float."""
+    try:
+        return math.ldexp(x, e)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def _make(n: int, mean: float, m2: float, ordered: Any, e: int = 0) -> SeriesStats:
+    """The card from n, the moments in units of 2**e, and the ascending values."""
     if n == 0:
         return EMPTY
     p90 = percentile_sorted(ordered, 90)
     p95 = percentile_sorted(ordered, 95)
+    mean = _ldexp(mean, e)
     t = t_critical_95(n)
     if t is None:  # n == 1
         return SeriesStats(1, mean, 0.0, 0.0, 0.0, p90, p95)
     variance = m2 / (n - 1)
     stddev = math.sqrt(variance)
-    return SeriesStats(n, mean, t * stddev / math.sqrt(n), stddev, variance, p90, p95)
+    ci = t * stddev / math.sqrt(n)
+    if e:
+        variance, stddev, ci = _ldexp(variance, 2 * e), _ldexp(stddev, e), _ldexp(ci, e)
+    return SeriesStats(n, mean, ci, stddev, variance, p90, p95)
 
 
 def summarize(values: Iterable[float]) -> SeriesStats:
@@ -138,28 +181,140 @@ def summarize(values: Iterable[float]) -> SeriesStats:
     data = values if isinstance(values, array) else array("d", values)
     if not data:
         return EMPTY
-    mean, m2 = _moments(data)
+    mean, m2, e = _moments(data)
     ordered = data.tolist()
     ordered.sort()  # the one sort (faster from a list than sorted() of an array)
-    return _make(len(data), mean, m2, ordered)
+    return _make(len(data), mean, m2, ordered, e)
+
+
+class SortedBlocks:
+    """A multiset of floats in ascending order, for order statistics of a
+    series that keeps growing: sorted `array('d')` blocks of about `_BLOCK`
+    values and each block's largest value.
+
+    Adding k values sorts them, then inserts each group into the one block
+    where it belongs (a memmove, or one sort of that block): O(k log k +
+    k * _BLOCK) moved in C, whatever the length. `ordered[i]` finds the i-th
+    value from a running total of the blocks' lengths (one C pass over
+    n / _BLOCK lengths, kept until the next addition). 8 bytes a value, plus
+    the blocks' slack.
+    """
+
+    __slots__ = ("_blocks", "_len", "_maxes", "_starts")
+
+    def __init__(self) -> None:
+        self._blocks: list[array[float]] = []
+        self._maxes: list[float] = []
+        self._len = 0
+        self._starts: list[int] | None = None  # each block's first index, once asked
+
+    def __len__(self) -> int:
+        return self._len
+
+    def update(self, values: Iterable[float]) -> None:
+        new = sorted(values)
+        if not new:
+            return
+        self._len += len(new)
+        self._starts = None
+        blocks, maxes = self._blocks, self._maxes
+        if not blocks:
+            for start in range(0, len(new), _BLOCK):
+                block = array("d", new[start : start + _BLOCK])
+                blocks.append(block)
+                maxes.append(block[-1])
+            return
+        i, n, last = 0, len(new), len(blocks) - 1
+        while i < n:
+            b = bisect_left(maxes, new[i])  # the first block whose largest >= it
+            if b >= last:
+                b, j = last, n  # everything from here belongs to the last block
+            else:
+                j = bisect_right(new, maxes[b], i)
+            block = blocks[b]
+            if j - i <= _INSORT_MAX:
+                for value in new[i:j]:
+                    insort(block, value)
+            else:
+                block = blocks[b] = array("d", sorted(chain(block, new[i:j])))
+            maxes[b] = block[-1]
+            if len(block) > 2 * _BLOCK:
+                pieces = [block[k : k + _BLOCK] for k in range(0, len(block), _BLOCK)]
+                blocks[b : b + 1] = pieces
+                maxes[b : b + 1] = [piece[-1] for piece in pieces]
+                last += len(pieces) - 1
+            i = j
+
+    def __getitem__(self, index: int) -> float:
+        if not 0 <= index < self._len:
+            raise IndexError(index)
+        starts = self._starts
+        if starts is None:
+            starts = self._starts = [0, *accumulate(map(len, self._blocks))]
+        b = bisect_right(starts, index) - 1
+        return self._blocks[b][index - starts[b]]
+
+    def tolist(self) -> list[float]:
+        return [value for block in self._blocks for value in block]
+
+
+class RunningSummary:
+    """The exact statistics of a growing series, without its arrival order:
+    running moments and sorted blocks (what the live panel keeps, ~8 bytes
+    a point). `extend` folds a batch; `summary` reads the card off."""
+
+    __slots__ = ("_e", "_m2", "_mean", "_n", "_ordered")
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._mean = 0.0  # in units of 2**_e
+        self._m2 = 0.0  # in units of 2**(2 * _e)
+        self._e = 0
+        self._ordered = SortedBlocks()
+
+    def __len__(self) -> int:
+        return self._n
+
+    def extend(self, batch: array[float]) -> None:
+        """Fold finite points in (any order)."""
+        n_b = len(batch)
+        if not n_b:
+            return
+        e = max(self._e, _scale_of(batch))
+        if e != self._e:  # huge values arrived: rescale what is folded (exact)
+            shift = self._e - e
+            self._mean, self._m2 = math.ldexp(self._mean, shift), math.ldexp(self._m2, 2 * shift)
+            self._e = e
+        mean_b, m2_b = _moments_of(_scaled(batch, e))
+        n_a = self._n
+        n = n_a + n_b
+        if n_a == 0:
+            self._mean, self._m2 = mean_b, m2_b
+        else:
+            delta = mean_b - self._mean
+            self._mean += delta * n_b / n
+            self._m2 += m2_b + delta * delta * n_a * n_b / n
+        self._n = n
+        self._ordered.update(batch)
+
+    def summary(self) -> SeriesStats:
+        return _make(self._n, self._mean, self._m2, self._ordered, self._e)
 
 
 class LossSeries:
     """One series of the chart, point by point, with summaries on demand.
 
-    `add` only appends to an `array('d')`; `summary()` folds the points
-    added since the last summary into the running moments (Chan et al.'s
-    pairwise update) and the sorted copy, then reads the statistics off.
+    `add` only appends to an `array('d')` (the arrival order, for `last`);
+    `summary()` folds the points added since the last summary into a
+    `RunningSummary`, then reads the statistics off.
     """
 
-    __slots__ = ("_folded", "_m2", "_mean", "_sorted", "_values")
+    __slots__ = ("_folded", "_running", "_values")
 
     def __init__(self, values: Iterable[float] = ()) -> None:
         self._values = array("d")
-        self._sorted = array("d")
+        self._running = RunningSummary()
         self._folded = 0
-        self._mean = 0.0
-        self._m2 = 0.0
         self.extend(values)
 
     def add(self, value: float) -> None:
@@ -186,44 +341,10 @@ class LossSeries:
                 raise ValueError("last must be >= 0")
             if last < len(self._values):
                 return summarize(self._values[len(self._values) - last :])
-        self._fold()
-        return _make(len(self._values), self._mean, self._m2, self._sorted)
-
-    def _fold(self) -> None:
-        n_a, n = self._folded, len(self._values)
-        if n_a == n:
-            return
-        new = self._values[n_a:]
-        n_b = n - n_a
-        mean_b, m2_b = _moments(new)
-        if n_a == 0:
-            self._mean, self._m2 = mean_b, m2_b
-        else:
-            delta = mean_b - self._mean
-            self._mean += delta * n_b / n
-            self._m2 += m2_b + delta * delta * n_a * n_b / n
-        if n_b <= _INSORT_MAX and n_a:
-            for value in new:
-                insort(self._sorted, value)
-        elif n_b * _SPLICE_RATIO <= n_a:
-            self._sorted = _splice(self._sorted, sorted(new))
-        else:
-            # Timsort finds the sorted run and merges the new points into it.
-            self._sorted = array("d", sorted(chain(self._sorted, new)))
-        self._folded = n
-
-
-def _splice(ordered: array[float], new: list[float]) -> array[float]:
-    """Ascending `ordered` with the ascending `new` merged in (ties: new last)."""
-    merged = array("d")
-    start = 0
-    for value in new:
-        end = bisect_right(ordered, value, start)
-        merged += ordered[start:end]
-        merged.append(value)
-        start = end
-    merged += ordered[start:]
-    return merged
+        if self._folded < len(self._values):
+            self._running.extend(self._values[self._folded :])
+            self._folded = len(self._values)
+        return self._running.summary()
 
 
 class ChartSeries:
@@ -266,8 +387,10 @@ class LiveStats:
 
     `observe` only appends to a pending buffer under a private lock (no
     folding, no sorting); `summaries` swaps the buffers out under that lock
-    and folds them into its own `ChartSeries` outside it, so the stream
-    thread never waits for a sort. Summaries are throttled by their own
+    and folds them into its own `RunningSummary`s outside it, so the stream
+    thread never waits for a sort. A fold costs what its new points cost,
+    not what the run's length does, and nothing keeps the points' order:
+    ~8 bytes a point. Summaries are throttled by their own
     cost: after one that took `c` seconds, the next is computed no sooner
     than `c / max_share` later (the cached one is returned meanwhile), so a
     very long run spends at most ~`max_share` of the time on statistics.
@@ -278,7 +401,8 @@ class LiveStats:
         self._read_lock = threading.Lock()  # the folded series and the cache
         self._loss = array("d")
         self._eval = array("d")
-        self._series = ChartSeries()
+        self._loss_summary = RunningSummary()
+        self._eval_summary = RunningSummary()
         self._cached: tuple[SeriesStats, SeriesStats] = (EMPTY, EMPTY)
         self._next_due = 0.0
         self._max_share = max_share
@@ -304,9 +428,9 @@ class LiveStats:
                 if not loss and not evals:
                     return self._cached  # nothing new: still exact
                 self._loss, self._eval = array("d"), array("d")
-            self._series.loss.extend(loss)
-            self._series.eval_loss.extend(evals)
-            self._cached = self._series.summaries()
+            self._loss_summary.extend(loss)
+            self._eval_summary.extend(evals)
+            self._cached = (self._loss_summary.summary(), self._eval_summary.summary())
             took = self._clock() - now
             self._next_due = now + took / self._max_share
             return self._cached

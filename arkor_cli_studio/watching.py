@@ -4,7 +4,7 @@ No I/O, no terminals, no HTTP: `JobView` is fed `model.Event`s and
 `model.StreamNotice`s from the stream and `model.Job`s from the 5-second
 poll, and keeps exactly what Studio's Job-detail page shows (status,
 phase, banners, the 500-entry event log, the loss chart's last 2,000
-points) plus the progress figures and the final summary. Memory is
+frames: `chart.py`) plus the progress figures and the final summary. Memory is
 bounded whatever the run's length. `version` grows on every change, so a
 renderer redraws only when something changed.
 """
@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from arkor_cli_studio import progress
+from arkor_cli_studio.chart import CHART_SIZE, ChartPoint, merge_by_step
 from arkor_cli_studio.model import (
     CHECKPOINT,
     COMPLETED,
@@ -31,16 +32,20 @@ from arkor_cli_studio.model import (
     WARMING_UP,
     Event,
     Job,
+    RunTimes,
     StreamNotice,
-    display_status,
     duration,
     format_duration,
     number,
+    run_times,
 )
 from arkor_cli_studio.progress import format_step
 
 LOG_SIZE: Final = 500
-CHART_SIZE: Final = 2000
+#: An ending this much older than the start of the watch is still news
+#: (Studio's `notify.ts`: the page's opening minus 5 s).
+NEWS_GRACE: Final = timedelta(seconds=5)
+__all__ = ["CHART_SIZE", "ChartPoint", "JobView", "Summary", "event_message", "summary_line"]
 
 #: Called with (loss, evalLoss) for every training.log frame of the run that
 #: carries either number (e.g. a statistics accumulator for --advanced).
@@ -66,7 +71,7 @@ def event_message(event: Event) -> str:
         return f"{count} artifact" if count == 1 else f"{count} artifacts"
     if name == FAILED:
         error = event.data.get("error")
-        return error if isinstance(error, str) else "" if error is None else json.dumps(error)
+        return error if isinstance(error, str) else "failed"  # (Studio's words)
     return ""
 
 
@@ -86,15 +91,6 @@ def log_message(step: float | None, loss: float | None, eval_loss: float | None)
     if eval_loss is not None:
         text += f" evalLoss={eval_loss:.4f}"
     return text
-
-
-@dataclass(slots=True)  # not frozen: its __init__ is 3x cheaper, one per event
-class ChartPoint:
-    """One training.log frame with a numeric loss and/or evalLoss (read-only)."""
-
-    step: float | None
-    loss: float | None
-    eval_loss: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +126,24 @@ class JobView:
         self.ended = False  # `end` arrived
         self.error: str | None = None  # training.failed's error
         self.interrupted: StreamNotice | None = None
+        # The last alert that fired (its `ALERT ...` line) and whether its
+        # condition still holds: the live view's alert banner.
+        self.alert: str | None = None
+        self.alert_active = False
         self.artifacts: int | None = None
         self.log: deque[Event] = deque(maxlen=log_size)
+        # Studio's `points`: the last `chart_size` training.log frames with a
+        # step and a loss or evalLoss (`chart_points()` merges them by step).
         self.points: deque[ChartPoint] = deque(maxlen=chart_size)
-        self.eval_points = 0  # eval points among `points`
+        self._points_added = 0
+        self._merged: tuple[int, list[ChartPoint]] = (0, [])
         self.events_seen = 0
+        # The stream's own times (Studio's `liveStartedAt` and the terminal
+        # event's `completedAt`): Started, Completed and Duration fall back to them.
+        self.live_started_at: datetime | None = None
+        self.terminal_at: datetime | None = None
+        # The first poll already said the job was over (a replayed ending).
+        self.over_when_first_polled: bool | None = None
         # Latest values of the run (not only of the chart's window).
         self.step: float | None = None
         self.loss: float | None = None
@@ -142,8 +151,6 @@ class JobView:
         self.learning_rate: float | None = None
         self.epoch: float | None = None
         self.samples_per_second: float | None = None
-        self.first_event_time: datetime | None = None
-        self.last_event_time: datetime | None = None
         self.steps_rate = progress.RateWindow()
         self._first_step: tuple[float, float] | None = None  # (event time, step)
         self._last_step: tuple[float, float] | None = None
@@ -167,20 +174,22 @@ class JobView:
         self.events_seen += 1
         self.log.append(event)
         when = event.timestamp
-        if when is not None:
-            if self.first_event_time is None:
-                self.first_event_time = when
-            self.last_event_time = when
         if name == LOG:
             self._apply_log(event, when)
         elif name == STARTED:
             self.started = True
+            if self.live_started_at is None:
+                self.live_started_at = when
         elif name == COMPLETED:
             self.stream_status = "completed"
             self.artifacts = len(event.artifacts)
+            self.terminal_at = when
         elif name == FAILED:
             self.stream_status = "failed"
-            self.error = event_message(event)
+            error = event.data.get("error")
+            self.error = error if isinstance(error, str) else None
+            self.artifacts = 0  # as Studio's sidebar says for a failed job
+            self.terminal_at = when
             step = event.step
             if step is not None and self.step is None:
                 self.step = step
@@ -219,12 +228,9 @@ class JobView:
         loss, eval_loss = event.loss, event.eval_loss
         if loss is None and eval_loss is None:
             return  # neither number: the chart ignores the frame
-        points = self.points
-        if eval_loss is not None:
-            self.eval_points += 1
-        if len(points) == points.maxlen and points[0].eval_loss is not None:
-            self.eval_points -= 1
-        points.append(ChartPoint(step, loss, eval_loss))
+        if step is not None:  # (Studio's chart drops a frame without a step)
+            self.points.append(ChartPoint(step, loss, eval_loss))
+            self._points_added += 1
         if loss is not None:
             self.loss = loss
         if eval_loss is not None:
@@ -236,8 +242,16 @@ class JobView:
         self.version += 1
         self.interrupted = notice if notice.kind == "interrupted" else None
 
+    def apply_alert(self, line: str | None, active: bool) -> None:
+        """The alert banner: the last alert's line, and whether it still holds."""
+        if (line, active) != (self.alert, self.alert_active):
+            self.alert, self.alert_active = line, active
+            self.version += 1
+
     def apply_job(self, job: Job) -> None:
         """The job as the poll saw it; a change bumps the version."""
+        if self.over_when_first_polled is None:
+            self.over_when_first_polled = job.status in TERMINAL_STATUSES
         if job != self.job:
             self.job = job
             self.version += 1
@@ -260,10 +274,13 @@ class JobView:
         return "queued"
 
     def display_status(self, now: datetime) -> str:
-        """The status, or Studio's `Warming up GPU` for a young queued job."""
+        """The status, `Warming up GPU` while queued: with the stream open, a
+        queued job is warming up for as long as that lasts (the 90 s rule is
+        the Jobs list's, which has no stream), so the badge, the Status row
+        and the Phase row agree."""
         status = self.status
-        if status == "queued" and self.job is not None:
-            return display_status(self.job, now)
+        if status == "queued" and not self.ended:
+            return WARMING_UP
         return status
 
     @property
@@ -285,17 +302,58 @@ class JobView:
             return None
         return duration(self.job.created_at, now)
 
+    def ending_is_news(self, since: datetime) -> bool:
+        """Whether the job's end should be announced (notification, title) to
+        someone who started watching at `since`: Studio announces a terminal
+        event only when it is newer than the page's opening minus
+        NEWS_GRACE, so a replayed ending is shown, not announced.
+
+        The terminal event's time decides; without one (a cancelled job has
+        no terminal event; an event may lack its time), the job's
+        `completedAt`; without that, whether the first poll already saw the
+        job over."""
+        if not self.finished:
+            return False
+        when = self.terminal_at if self.stream_status is not None else None
+        if when is None and self.job is not None and self.stream_status is None:
+            when = self.job.completed_at
+        if when is not None:
+            return when >= since - NEWS_GRACE
+        return not self.over_when_first_polled
+
     @property
     def display_name(self) -> str:
         return self.job.name if self.job is not None and self.job.name else self.job_id
 
+    def window_frames(self, last: int) -> list[ChartPoint]:
+        """The chart's last `last` frames (a copy: merge and summarise them
+        outside the lock, `chart.window_summaries(merge_by_step(...))`)."""
+        points = self.points
+        return list(points)[-last:] if last < len(points) else list(points)
+
+    def chart_points(self) -> list[ChartPoint]:
+        """The chart's points: `points` merged by step (cached until a new frame)."""
+        added, merged = self._merged
+        if added != self._points_added:
+            merged = merge_by_step(self.points)
+            self._merged = (self._points_added, merged)
+        return merged
+
     @property
     def banners(self) -> list[tuple[str, str]]:
-        """(kind, text): `failed` (red) and `interrupted` (amber)."""
+        """(kind, text): `failed` (red, only with an error text to show: the
+        event's, else the job's), `alert` (highlighted while its condition
+        holds, `alert-cleared` after) and `interrupted` (amber)."""
         out = []
         if self.status == "failed":
-            error = self.error if self.error is not None else (self.job and self.job.error)
-            out.append(("failed", f"Job failed: {error or 'unknown error'}"))
+            error = self.error or (self.job.error if self.job is not None else None)
+            if error and error.strip():
+                out.append(("failed", f"Job failed: {error}"))
+        if self.alert is not None:
+            if self.alert_active:
+                out.append(("alert", self.alert))
+            else:
+                out.append(("alert-cleared", f"{self.alert} (cleared)"))
         if self.interrupted is not None:
             out.append(("interrupted", "Event stream interrupted."))
         return out
@@ -338,18 +396,22 @@ class JobView:
             now=now.timestamp() if now is not None else None,
         )
 
+    def times(self, now: datetime) -> RunTimes:
+        """Started, Completed and Duration as Studio's Job detail computes
+        them (`model.run_times`), with the stream's fallbacks."""
+        return run_times(
+            self.job,
+            now,
+            live_started=self.live_started_at,
+            terminal=self.stream_status is not None,
+            terminal_at=self.terminal_at,
+        )
+
     def run_duration(self, now: datetime) -> timedelta | None:
-        """Ticks while running; frozen at the end; from the poll when known,
-        else from the events' own timestamps."""
-        job = self.job
-        if self.finished:
-            end = (job.completed_at if job is not None else None) or (
-                self.last_event_time if self.stream_status else None
-            )
-        else:
-            end = now
-        start = (job.started_at or job.created_at) if job is not None else None
-        return duration(start or self.first_event_time, end)
+        """Studio's Duration: from the start (not the queue, not the warm-up),
+        ticking while running, frozen at the end; None (N/A) before the start
+        and for an end without a time."""
+        return self.times(now).duration
 
     def summary(self, now: datetime) -> Summary:
         return Summary(

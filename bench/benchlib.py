@@ -66,12 +66,33 @@ def machine() -> str:
     )
 
 
+# What in the environment changes how a Python CLI runs (buffering, bytecode,
+# locale, colour, terminal): recorded in each result file, as the runs saw it.
+_RECORDED_ENV = ("PYTHON", "LANG", "LC_", "TERM", "TZ", "COLUMNS", "LINES", "CI")
+
+
+def environment(env: dict[str, str] | None = None) -> str:
+    """The variables of `env` (default: what `clean_env()` passes the runs)
+    that can change a run, as one line."""
+    env = clean_env() if env is None else env
+    shown = sorted(
+        f"{key}={value}"
+        for key, value in env.items()
+        if key.startswith(_RECORDED_ENV) and key != "PYTHONPATH"
+    )
+    return "env of the runs: " + (
+        shlex.join(shown) if shown else "(none of PYTHON*, LANG, LC_*, TERM, TZ)"
+    )
+
+
 def banner() -> None:
-    """First lines of every benchmark's output: when, the exact command, machine, load."""
+    """First lines of every benchmark's output: when, the exact command, machine,
+    the environment the runs get, load."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
     command = shlex.join([Path(sys.executable).name, *sys.argv])
     print(f"# {now}  {command}")
     print(f"# {machine()}")
+    print(f"# {environment()}")
     print(f"# {load()} at start", flush=True)
 
 
@@ -117,18 +138,70 @@ def run_quiet(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> 
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
+def run_peak(
+    argv: list[str], env: dict[str, str], cwd: Path | None = None, stdout: Any = None
+) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS KiB) of one command that must exit 0.
+
+    The peak comes from `/usr/bin/time -f %M`, i.e. the `wait4` of a small
+    process that forked the command: the exec'd command's own memory only.
+    (This process's own `wait4` would also count, for a child forked from
+    this big process, the pages it had before `exec`.)"""
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile() as report:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-q", "-o", report.name, "-f", "%M %U %S", *argv],
+            env=env,
+            cwd=cwd,
+            stdout=stdout if stdout is not None else subprocess.DEVNULL,
+            stderr=err,
+        )
+        proc.wait()
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(
+                f"{shlex.join(argv[:6])} exited {proc.returncode}: {err.read()[-500:]!r}"
+            )
+        peak, user, system = Path(report.name).read_text().split()[-3:]
+    return elapsed, float(user) + float(system), int(peak)
+
+
+def exec_hwm_kib(pid: int, argv: list[str]) -> int:
+    """VmHWM of `pid` once it runs `argv` (0 before its `exec`: between fork
+    and exec the child still reports the forking process's memory)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if f.read().split(b"\0")[:-1] != [os.fsencode(a) for a in argv]:
+                return 0
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def median_ms(values: Iterable[float]) -> float:
     return statistics.median(values) * 1000
 
 
+# Set in some shells and CI images, each changes what a run costs: no .pyc
+# (every import compiles), unbuffered stdio (a write per line: --plain ingest
+# reads ~2.3x instead of ~1.9x with it), colour forced or off.
+_DROPPED_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "FORCE_COLOR", "NO_COLOR")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment minus what would change a run (completion variables, no .pyc)."""
+    """The environment minus what would change a run (completion variables, no
+    .pyc, unbuffered output, colour settings)."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.endswith("_COMPLETE")
         and not key.startswith(("_TYPER", "COMP_", "ARKOR_"))
-        and key not in ("PYTHONDONTWRITEBYTECODE", "FORCE_COLOR", "NO_COLOR")
+        and key not in _DROPPED_ENV
     }
     env.update(extra)
     return env

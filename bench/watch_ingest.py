@@ -13,10 +13,10 @@ these run interleaved, --runs times each:
   (each starts with CR + erase-line) are the frames.
 
 Reports per N: median seconds, events/s, ratio to the baseline (target: 2x
-at most, every mode); peak RSS (VmHWM, sampled every few ms) of every command
-at each N, and its growth from 10k to the largest N (target: under 20 MiB);
-and for the live view, bytes and frames against events and seconds (target:
-frames bounded by the ~10 fps cap x seconds, not by events).
+at most, every mode); peak RSS (VmHWM, sampled every few ms, of the exec'd
+command only) of every command at each N, and its growth from 10k to the
+largest N (target: under 20 MiB); and for the live view, bytes and frames
+against events and seconds (target: frames bounded by the ~10 fps cap x seconds, not by events).
 
     python bench/watch_ingest.py                 # N = 10k, 100k; 3 runs (~1 min)
     python bench/watch_ingest.py --full          # N = 10k, 100k, 1M (~5 min)
@@ -72,6 +72,7 @@ class Run:
     peak_kib: int
     tty_bytes: int = 0
     frames: int = 0
+    max_gap: float = 0.0  # the longest time between two redraws reaching the terminal
 
 
 @dataclass
@@ -88,19 +89,6 @@ class Results:
         return max(r.peak_kib for r in self.runs[name][n]) / 1024
 
 
-def vm_hwm_kib(pid: int) -> int:
-    """Peak RSS of a running process. (Not the parent's ru_maxrss after wait:
-    that also counts the pages the child shared with this big parent before exec.)"""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def run_pipe(argv: list[str], env: dict[str, str]) -> Run:
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -108,7 +96,7 @@ def run_pipe(argv: list[str], env: dict[str, str]) -> Run:
     )
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, vm_hwm_kib(proc.pid))
+        peak = max(peak, benchlib.exec_hwm_kib(proc.pid, argv))
         time.sleep(0.003)
     elapsed = time.perf_counter() - started
     stderr = proc.stderr.read() if proc.stderr else b""
@@ -127,6 +115,7 @@ def run_pty(argv: list[str], env: dict[str, str], size: tuple[int, int] = (40, 1
     total = frames = 0
     tail = b""
     peak = 0
+    last_frame = max_gap = 0.0
     while True:
         ready, _, _ = select.select([fd], [], [], 0.003)
         if ready:
@@ -138,16 +127,23 @@ def run_pty(argv: list[str], env: dict[str, str], size: tuple[int, int] = (40, 1
                 break
             total += len(data)
             joined = tail + data
-            frames += joined.count(FRAME_START)
+            redraws = joined.count(FRAME_START)
+            if redraws:
+                now = time.perf_counter()
+                if last_frame:
+                    max_gap = max(max_gap, now - last_frame)
+                last_frame = now
+            frames += redraws
             tail = joined[-(len(FRAME_START) - 1) :]
-        peak = max(peak, vm_hwm_kib(pid))
+        peak = max(peak, benchlib.exec_hwm_kib(pid, argv))
     _, status = os.waitpid(pid, 0)
     elapsed = time.perf_counter() - started
     os.close(fd)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"live watch exited {code}")
-    return Run(elapsed, peak, total, frames + 1)  # + the first frame (no redraw prefix)
+    # + the first frame (no redraw prefix)
+    return Run(elapsed, peak, total, frames + 1, max_gap)
 
 
 def main() -> int:

@@ -172,3 +172,42 @@ def test_id_with_reserved_characters(arkor):
 def test_help_has_examples(arkor):
     result = arkor.cli("artifacts", "--help")
     assert result.code == 0 and "Examples:" in result.stdout
+
+
+def test_artifacts_of_a_long_stream_keep_only_the_artifacts(arkor, monkeypatch):
+    """Issue 22, item 2: the events are folded as they arrive, not held."""
+    from arkor_cli_studio import jobinfo
+    from tests.test_stats_command import live_events
+
+    arkor.sim.add_job("long", status="queued")
+    arkor.sim.emit("long", "training.started", {})
+    for step in range(1, 3001):
+        arkor.sim.emit("long", "training.log", {"step": step, "loss": 1.0 / step})
+        if step % 1000 == 0:
+            arkor.sim.emit(
+                "long", "checkpoint.saved", {"step": step, "artifacts": [{"pathname": f"c{step}"}]}
+            )
+    arkor.sim.emit("long", "training.completed", {"artifacts": [{"pathname": "final"}]})
+    arkor.sim.end("long")
+    alive: list[int] = []
+    collect = jobinfo.collect_artifacts
+
+    def watching_collect(events):  # type: ignore[no-untyped-def]
+        def watched():  # type: ignore[no-untyped-def]
+            for event in events:
+                if event.name == "training.completed":
+                    alive.append(live_events())
+                yield event
+
+        return collect(watched())
+
+    monkeypatch.setattr(jobinfo, "collect_artifacts", watching_collect)
+    result = arkor.cli("artifacts", "long", "--json")
+    assert result.code == 0, result.stderr
+    assert [a["artifact"]["pathname"] for a in json.loads(result.stdout)] == [
+        "c1000",
+        "c2000",
+        "c3000",
+        "final",
+    ]
+    assert alive and alive[0] < 300, alive

@@ -76,7 +76,7 @@ def test_show_failed_with_error_and_no_config(snapshot):
     assert text_of(view) == snapshot
 
 
-def test_show_warming_up_ticks_from_created(snapshot):
+def test_show_warming_up_has_no_duration(snapshot):
     j = job(status="queued", createdAt="2026-03-01T11:59:30Z", startedAt=None, completedAt=None)
     view = job_view(j, NOW, UTC, config=config_rows(j.config))
     assert text_of(view, width=60) == snapshot
@@ -166,3 +166,71 @@ def test_artifact_location_and_details():
     assert a.details == [("size", "1"), ("uri", "gs://x"), ("path", "")]
     assert Artifact("final", None, "s").details == []
     assert Artifact("final", None, {"n": 1}).location is None
+
+
+# --------------------------------------------------------------------------
+# Issue 15: Studio's times, N/A and dataset labels
+
+
+def rows_of(j, **kw):  # type: ignore[no-untyped-def]
+    from arkor_cli_studio.model import metadata_rows
+
+    return dict(metadata_rows(j, NOW, tz=UTC, **kw))
+
+
+def test_a_queued_job_has_no_duration_and_does_not_tick():
+    j = job(status="queued", createdAt="2026-03-01T11:58:00Z", startedAt=None, completedAt=None)
+    for now in (NOW, NOW + timedelta(minutes=5)):
+        from arkor_cli_studio.model import metadata_rows
+
+        rows = dict(metadata_rows(j, now, tz=UTC))
+        assert rows["Duration"] == "N/A"  # not 2m00s: the queue is not the run
+    assert rows["Started"] == rows["Completed"] == rows["Artifacts"] == "N/A"
+
+
+def test_started_and_completed_fall_back_to_the_events():
+    from arkor_cli_studio.jobinfo import times_of
+
+    j = job(status="completed", startedAt=None, completedAt=None)
+    events = [
+        ev("training.started", timestamp="2026-03-01T10:01:40Z"),
+        ev("training.started", timestamp="2026-03-01T10:02:00Z"),  # the first one counts
+        ev("training.completed", timestamp="2026-03-01T10:02:02Z"),
+    ]
+    rows = rows_of(j, times=times_of(j, events, NOW))
+    assert rows["Started"] == "2026-03-01 10:01:40"
+    assert rows["Completed"] == "2026-03-01 10:02:02"
+    assert rows["Duration"] == "22s"
+    assert rows_of(j)["Duration"] == "N/A"  # no events: ended without times
+
+
+def test_legacy_dataset_fields_are_named_as_studio_names_them():
+    from arkor_cli_studio.model import describe_dataset
+
+    assert describe_dataset({"datasetSource": None, "dataset": {"name": "old/set"}}) == "old/set"
+    assert describe_dataset({"dataset": {"source": {"name": "legacy/src"}}}) == "legacy/src"
+    assert describe_dataset({"dataset": {"source": {"url": "https://x/d.jsonl"}}}) == (
+        "https://x/d.jsonl"
+    )
+    assert (
+        describe_dataset({"datasetSource": {"type": "huggingface"}, "dataset": {"url": "u"}}) == "u"
+    )
+    assert describe_dataset({"datasetSource": {"type": "blob", "url": "b"}}) == "b"
+    assert describe_dataset({"datasetSource": {}}) is None
+
+
+def test_a_failed_job_shows_zero_artifacts():
+    assert final_artifact_count([ev("training.failed", error="x")]) == 0
+    assert final_artifact_count([ev("training.completed", artifacts=[1, 2])]) == 2
+    assert final_artifact_count([ev("checkpoint.saved", artifacts=[1])]) is None
+
+
+def test_times_at_the_calendars_edge_are_absent_not_a_crash():
+    from arkor_cli_studio.model import parse_time
+
+    for text in ("9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
+        assert parse_time(text) is None
+    edge = job(createdAt="0001-01-01T00:00:00Z", startedAt="9999-12-31T23:59:59-05:00")
+    out = text_of(job_view(edge, NOW, timezone(timedelta(hours=-5)), config=[]))
+    rows = {line.split()[1]: line.split()[2] for line in out.splitlines() if len(line.split()) == 4}
+    assert rows["Created"] == rows["Started"] == "N/A"

@@ -221,4 +221,160 @@ def test_advanced_frame_never_taller_or_wider_than_the_terminal(width, height, s
         assert "╭─ Advanced" in out  # the cards fit
     elif (width, height) in ((80, 24), (60, 15)) and steps:
         assert "╭─ Advanced" not in out
-        assert "Advanced  so far" in out and "Training loss  n 400" in out  # compacted
+        assert "Advanced · whole run  so far" in out and "Training loss  n 400" in out  # compacted
+
+
+# --------------------------------------------------------------------------
+# Issue 15: the chart's x-axis is the step
+
+
+def chart_text(view: JobView, width: int = 80, height: int = 12, **kw: object) -> list[str]:
+    from arkor_cli_studio.render.watch import chart_block
+
+    return [line.plain for line in chart_block(view, width, height, **kw)]  # type: ignore[arg-type]
+
+
+def plot_columns(rows: list[str]) -> list[int]:
+    """The columns right of the y axis that hold any line character."""
+    plot = [row for row in rows if "┤" in row or "┼" in row]
+    axis = plot[0].index("┤") if "┤" in plot[0] else plot[0].index("┼")
+    width = max(len(row) for row in plot)
+    return [c for c in range(axis + 1, width) if any(c < len(r) and r[c] != " " for r in plot)]
+
+
+def feed(view: JobView, frames: list[dict[str, object]]) -> JobView:
+    for i, data in enumerate(frames):
+        view.apply(Event("training.log", str(i), {"timestamp": ts(i), **data}))
+    return view
+
+
+def test_an_eval_frame_does_not_break_the_training_line():
+    frames: list[dict[str, object]] = []
+    for step in range(1, 41):
+        frames.append({"step": step, "loss": 2.0 - step / 40})
+        if step % 10 == 0:
+            frames.append({"step": step, "evalLoss": 1.9 - step / 50})  # eval-only frame
+    rows = chart_text(feed(JobView("j"), frames))
+    columns = plot_columns(rows)
+    assert columns == list(range(columns[0], columns[-1] + 1))  # no gap anywhere
+    assert sum(row.count("●") for row in rows[1:]) == 4  # one marker per eval step
+
+
+def test_points_are_placed_by_step_and_labelled_with_steps():
+    from arkor_cli_studio.render.watch import chart_geometry, place_by_step
+
+    view = feed(JobView("j"), [{"step": s, "loss": 1.0 / s} for s in (1, 2, 3, 1000)])
+    points = view.chart_points()
+    geometry = chart_geometry(points, 80)
+    assert geometry is not None
+    train, _, _ = place_by_step(points, geometry)
+    filled = [i for i, v in enumerate(train) if not math.isnan(v)]
+    assert filled[-1] == geometry.columns - 1  # step 1000 at the right edge
+    assert filled == [0, 1, geometry.columns - 1]  # steps 1-3 share the left edge (min, max)
+    rows = chart_text(view)
+    axis = next(row for row in rows if row.lstrip().startswith("step"))
+    assert axis.split() == ["step", "1", "334", "667", "1,000"]  # Studio's ticks (4 points)
+
+
+def test_a_repeated_step_is_one_point_and_a_stepless_loss_no_dip():
+    view = feed(
+        JobView("j"),
+        [
+            {"step": 1, "loss": 1.0},
+            {"step": 2, "loss": 0.9},
+            {"step": 2, "loss": 0.8},  # re-emitted: the later value, drawn once
+            {"loss": 0.0001},  # no step: not a dip to 0.0001
+            {"step": 3, "loss": 0.7},
+        ],
+    )
+    rows = chart_text(view)
+    assert not any(row.lstrip().startswith("0.0001") for row in rows)
+    assert [(p.step, p.loss) for p in view.chart_points()] == [(1, 1.0), (2, 0.8), (3, 0.7)]
+
+
+def test_legend_lists_only_the_series_that_have_points():
+    eval_only = feed(JobView("j"), [{"step": 10, "evalLoss": 0.5}, {"step": 20, "evalLoss": 0.4}])
+    legend = chart_text(eval_only)[0]
+    assert "Eval loss" in legend and "Training loss" not in legend
+    train_only = feed(JobView("j"), [{"step": 1, "loss": 0.5}])
+    legend = chart_text(train_only)[0]
+    assert "Training loss" in legend and "Eval loss" not in legend
+
+
+def test_chart_cursor_marks_a_step_and_shows_its_values():
+    view = training_view(150)
+    rows = chart_text(view, width=100, height=16, cursor=60)
+    assert rows[-1].startswith("Cursor  step 60 · loss ")
+    assert "evalLoss 1.2987" in rows[-1] and "Esc" in rows[-1]
+    assert any("┊" in row for row in rows)  # the vertical mark
+    # the nearest step when the cursor sits between two
+    sparse = feed(JobView("j"), [{"step": s, "loss": 1.0 / s} for s in (10, 20, 40)])
+    assert chart_text(sparse, cursor=31)[-1].startswith("Cursor  step 40 · loss 0.0250")
+    assert chart_text(sparse)[-1] == "Latest  step 40 · loss 0.0250"
+
+
+def test_an_event_without_a_time_keeps_the_log_aligned():
+    from arkor_cli_studio.render.watch import event_log_lines
+
+    view = JobView("j")
+    view.apply(Event("checkpoint.saved", "1", {"step": 5, "timestamp": ts(1)}))
+    view.apply(Event("checkpoint.saved", "2", {"step": 6}))  # no timestamp
+    first, second = (line.plain for line in event_log_lines(view, 80, 5, UTC))
+    assert first.index("checkpoint.saved") == second.index("checkpoint.saved")
+    assert second.startswith("-  ")
+
+
+def test_cursor_keys_move_along_the_steps():
+    from arkor_cli_studio.render.watch import move_cursor
+
+    few = feed(JobView("j"), [{"step": s, "loss": 1.0 / s} for s in (10, 20, 40)]).chart_points()
+    assert move_cursor(few, None, "left", 80) == 20  # from the latest, one point back
+    assert move_cursor(few, 20, "left", 80) == 10
+    assert move_cursor(few, 10, "left", 80) == 10  # the first stays
+    assert move_cursor(few, 10, "right", 80) == 20
+    assert move_cursor(few, None, "right", 80) == 40
+    assert (move_cursor(few, 20, "home", 80), move_cursor(few, 10, "end", 80)) == (10, 40)
+    assert move_cursor(few, 20, "esc", 80) is None  # back to following the latest
+    assert move_cursor(few, 20, "x", 80) == 20
+    many = training_view(300).chart_points()  # more points than columns: a column a press
+    first = move_cursor(many, None, "left", 80)
+    assert first is not None and 290 <= first < 300
+
+
+def test_the_key_help_names_the_cursor_keys():
+    rows = chart_text(training_view(20), width=100, toggle=False)
+    assert rows[0].endswith("←→ Home End: step  [a] Advanced")
+    assert chart_text(training_view(20), width=60, toggle=False)[0].endswith("[a] Advanced")
+    assert "Home End" not in chart_text(training_view(20), width=100)[0]  # no keys: no help
+
+
+def test_alert_banner_highlighted_while_it_holds_then_marked_cleared():
+    from arkor_cli_studio.render.watch import ALERT, ALERT_CLEARED, banner_lines
+
+    view = training_view(30)
+    assert not any("ALERT" in line.plain for line in banner_lines(view, 80))
+    version = view.version
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", True)
+    assert view.version > version  # the live view redraws for it
+    (line,) = banner_lines(view, 80)
+    assert line.plain == "ALERT loss>2 at step 30: loss 2.1 > 2" and line.style == ALERT
+    out = text(view, 200, width=80, height=30)
+    assert "ALERT loss>2 at step 30: loss 2.1 > 2" in out
+    # Above the chart: seen first.
+    assert out.index("ALERT loss>2") < out.index("Loss")
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", False)
+    (line,) = banner_lines(view, 80)
+    assert line.plain.endswith("(cleared)") and line.style == ALERT_CLEARED
+
+
+def test_badge_status_and_phase_agree_while_warming_up_past_90s():
+    view = JobView("job-7f3a")
+    view.apply_job(
+        Job(id="job-7f3a", name="gemma-sft", status="queued", created_at=T0, config=CONFIG)
+    )
+    out = text(view, 600)  # ten minutes in the queue: still warming up, on the job page
+    header, phase = out.splitlines()[:2]
+    assert "Warming up GPU" in header and "queued" not in out
+    assert phase.startswith("Phase      Warming up GPU  10m00s")  # the one clock
+    assert "Status     Warming up GPU" in out and "Duration   N/A" in out
+    assert "elapsed" not in out  # no second clock

@@ -47,7 +47,7 @@ def test_show_is_the_sidebar_plus_configuration(arkor):
         ("Completed", "2026-03-01 10:09:30"),
         ("Base model", "unsloth/gemma-3-270m-it"),
         ("Dataset", "acme/faq (train)"),
-        ("Artifacts", "-"),  # no detail events: the count is unknown
+        ("Artifacts", "N/A"),  # no detail events: the count is unknown
         ("Job ID", "job-1"),
         ("Max steps", "300"),
         ("Learning rate", "0.0002"),
@@ -123,7 +123,7 @@ def test_unknown_id_and_auth_errors(arkor):
 def test_no_state_means_no_such_job_without_a_request(arkor):
     arkor.state_file.unlink()
     result = arkor.cli("show", "job-1")
-    assert result.code == 1 and "No job job-1 in this project" in result.stderr
+    assert result.code == 1 and "No job job-1. No .arkor/state.json in " in result.stderr
     assert arkor.sim.requests == []
 
 

@@ -182,20 +182,44 @@ def test_loss_series_point_by_point_matches_numpy_at_every_summary():
     assert series.values == array("d", values[:seen].tolist())
 
 
-def test_loss_series_splices_small_batches_into_a_long_series():
-    """Batches of 33..n/8 points are spliced into the sorted copy (bisection):
-    exact order statistics, ties included, at every summary."""
+def test_sorted_blocks_stay_exact_through_inserts_merges_and_splits():
+    """Batches of every size land in the right blocks (insertion, one-block
+    merge, splits past 2 * _BLOCK): exact order, ties included, every index."""
+    from arkor_cli_studio.stats import _BLOCK, SortedBlocks
+
     rng = np.random.default_rng(9)
-    values = np.round(rng.gamma(2.0, 0.5, 6000), 2)  # rounded: many ties
-    series = LossSeries(values[:4000].tolist())
-    seen = 4000
-    assert_matches(series.summary(), values[:seen])
-    for size in (33, 100, 400, 1, 500, 966):  # 33..500: spliced; 966 > n/8: merge sort
-        series.extend(values[seen : seen + size].tolist())
+    values = np.round(rng.gamma(2.0, 0.5, 20_001), 2)  # rounded: many ties
+    ordered = SortedBlocks()
+    seen = 0
+    for size in (4000, 33, 100, 1, 2500, 966, 5, 7000, 1, 3000, 2395):
+        ordered.update(values[seen : seen + size].tolist())
         seen += size
-        assert_matches(series.summary(), values[:seen])
-        assert series._sorted == array("d", np.sort(values[:seen]).tolist())
-    assert seen == 6000
+        want = np.sort(values[:seen]).tolist()
+        assert ordered.tolist() == want and len(ordered) == seen
+        for index in (0, 1, seen // 3, seen // 2, seen - 2, seen - 1):
+            assert ordered[index] == want[index]
+        assert all(len(block) <= 2 * _BLOCK for block in ordered._blocks)
+        assert ordered._maxes == [block[-1] for block in ordered._blocks]
+    assert seen == 20_001 and len(ordered._blocks) > 10
+    with pytest.raises(IndexError):
+        ordered[seen]
+
+
+def test_a_fold_touches_only_the_blocks_its_points_land_in():
+    """Issue 22, item 3: folding k new points into a long series costs what
+    the k points cost, not what the series' length does: the other blocks
+    are neither copied nor rebuilt."""
+    from arkor_cli_studio.stats import RunningSummary
+
+    rng = np.random.default_rng(3)
+    running = RunningSummary()
+    running.extend(array("d", rng.normal(1.0, 0.2, 500_000).tolist()))
+    before = [(id(block), len(block)) for block in running._ordered._blocks]
+    assert len(before) > 400
+    running.extend(array("d", rng.normal(1.0, 0.2, 10).tolist()))
+    after = [(id(block), len(block)) for block in running._ordered._blocks]
+    changed = len(set(after) - set(before))
+    assert len(after) >= len(before) and changed <= 10 + (len(after) - len(before))
 
 
 def test_loss_series_rejects_what_the_chart_would_not_draw():
@@ -297,3 +321,57 @@ def test_live_stats_are_throttled_by_their_own_cost():
     live.observe(3.0, 0.5)
     assert live.summaries(fresh=True) == (summarize([1.0, 2.0, 3.0]), summarize([0.5]))
     assert live.summaries() == (summarize([1.0, 2.0, 3.0]), summarize([0.5]))  # nothing new
+
+
+# --------------------------------------------------------------------------
+# Losses near the largest float (issue 17, item 7): no "intermediate overflow
+# in fsum"; exact where the answer is a float, inf ("overflow") where it is not
+
+
+def test_two_huge_losses_are_summed_without_overflow():
+    from arkor_cli_studio.stats import LiveStats, RunningSummary
+
+    want = SeriesStats(2, 1.7e308, 0.0, 0.0, 0.0, 1.7e308, 1.7e308)
+    assert summarize([1.7e308, 1.7e308]) == want
+    assert LossSeries([1.7e308, 1.7e308]).summary() == want
+    live = LiveStats()
+    live.observe(1.7e308, None)
+    live.observe(1.7e308, -1.7e308)
+    live.observe(None, -1.7e308)
+    loss, eval_loss = live.summaries(fresh=True)
+    assert loss == want
+    assert eval_loss == SeriesStats(2, -1.7e308, 0.0, 0.0, 0.0, -1.7e308, -1.7e308)
+    running = RunningSummary()
+    running.extend(array("d", [1.7e308]))
+    running.summary()
+    running.extend(array("d", [1.7e308]))  # folded one at a time, too
+    assert running.summary() == want
+
+
+def test_huge_losses_after_ordinary_ones_rescale_exactly():
+    from arkor_cli_studio.stats import RunningSummary
+
+    values = [1.0, 2.0, 1.7e308, 1.7e308]
+    exact = [Fraction(v) for v in values]
+    mean = sum(exact) / 4
+    var = sum((x - mean) ** 2 for x in exact) / 3
+    stddev = math.sqrt(float(var / Fraction(2) ** 1100)) * 2.0**550
+    running = RunningSummary()
+    running.extend(array("d", values[:2]))
+    assert running.summary().mean == 1.5
+    running.extend(array("d", values[2:]))
+    for stats in (summarize(values), running.summary()):
+        assert stats.mean == float(mean)
+        assert close(stats.stddev, stddev, rel=1e-15)
+        assert stats.variance == math.inf  # ~9.6e615: past the largest float
+        assert stats.p90 == stats.p95 == 1.7e308
+        assert stats.to_json()["variance"] is None  # JSON has no infinity
+
+
+def test_opposite_huge_losses_overflow_only_where_the_answer_does():
+    stats = summarize([1.7e308, -1.7e308])
+    assert stats.mean == 0.0
+    assert stats.variance == stats.stddev == stats.ci95_half_width == math.inf
+    # p90 = a + 0.9 (b - a), where b - a itself is past the largest float
+    assert close(stats.p90, 1.36e308, rel=1e-15) and close(stats.p95, 1.53e308, rel=1e-15)
+    assert summarize([-1.7e308, -1.7e308, 1.0]).mean == float((Fraction(-1.7e308) * 2 + 1) / 3)

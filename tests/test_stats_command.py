@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import math
@@ -172,15 +173,20 @@ def test_all_sources_agree(arkor, tmp_path):
     assert stream["loss"]["count"] == 80 and stream["evalLoss"]["count"] == 9
 
 
-def test_last_n_keeps_each_series_tail(arkor):
+def test_last_n_is_studios_chart_window(arkor):
     loss, evals = run_job(arkor.sim, "j", n=50)
     finish(arkor.sim, "j")
     body = stats_json(arkor.cli("stats", "j", "--json", "--last", "3"))
-    assert body["last"] == 3
+    assert (body["last"], body["window"]) == (3, "chart")
+    # The last 3 chart frames are steps 48, 49, 50: one eval value among them
+    # (not the eval series' own last 3, which reach back to step 30).
     assert_series(body["loss"], loss[-3:])
-    assert_series(body["evalLoss"], evals[-3:])
-    text = arkor.cli("stats", "j", "--last", "2000")
-    assert "At most the last 2,000 points of each series." in text.stdout
+    assert_series(body["evalLoss"], evals[-1:])
+    assert stats_json(arkor.cli("stats", "j", "--json"))["window"] == "run"
+    text = arkor.cli("stats", "j", "--last", "2000").stdout
+    assert "Training loss · last 2,000 points" in text and "Eval loss · last 2,000" in text
+    assert "Studio's chart points" in text
+    assert "Training loss · whole run" in arkor.cli("stats", "j").stdout
     assert arkor.cli("stats", "j", "--last", "0").code == 2
 
 
@@ -331,6 +337,7 @@ def test_title_is_data_not_markup():
     [
         (None, "-"),
         (math.nan, "-"),
+        (math.inf, "overflow"),
         (0.0, "0"),
         (1.29264, "1.2926"),
         (0.2470, "0.2470"),
@@ -365,3 +372,128 @@ def test_a_lagging_detail_does_not_win_over_the_streams_end(arkor):
     text = arkor.cli("stats", "lag")
     assert "Job lag · completed · from the event stream" in text.stdout
     assert "So far" not in text.stdout
+
+
+# --------------------------------------------------------------------------
+# Memory: `stats JOB_ID` folds the events as they arrive (issue 22, item 2)
+
+
+def live_events() -> int:
+    """How many `model.Event` objects are alive in this process right now."""
+    from arkor_cli_studio.model import Event
+
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is Event)
+
+
+def test_stats_of_a_long_stream_does_not_hold_its_events(arkor, monkeypatch):
+    from arkor_cli_studio.stats import ChartSeries
+
+    n = 3000
+    loss, _ = run_job(arkor.sim, "long", n=n)
+    finish(arkor.sim, "long")
+    alive: list[int] = []
+    feed = ChartSeries.feed
+
+    def watching_feed(self, event):  # type: ignore[no-untyped-def]
+        if event.name == "training.completed":  # the last event: everything went by
+            alive.append(live_events())
+        return feed(self, event)
+
+    monkeypatch.setattr(ChartSeries, "feed", watching_feed)
+    body = stats_json(arkor.cli("stats", "long", "--json"))
+    assert body["loss"]["count"] == len(loss) and body["complete"] is True
+    # Holding the run's events would leave > 3,000 alive here; a read's batch is all.
+    assert alive and alive[0] < 300, alive
+
+
+# --------------------------------------------------------------------------
+# --file is linear in the events, whatever the number of jobs (issue 22, item 5)
+
+
+class CountingId(str):
+    """A job id that counts the equality checks made against it."""
+
+    compared = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountingId.compared += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_picking_a_job_out_of_many_does_not_search_a_list(tmp_path):
+    from arkor_cli_studio.commands.stats import series_of_job
+    from arkor_cli_studio.model import Event
+
+    jobs = 2000
+    events = [
+        Event("training.log", str(i), {"jobId": CountingId(f"job-{i % jobs}"), "loss": 1.0})
+        for i in range(4 * jobs)
+    ]
+    CountingId.compared = 0
+    picked = series_of_job(events, "job-7")
+    assert (picked.target, picked.seen, len(picked.others)) == ("job-7", True, jobs - 1)
+    assert len(picked.series.loss) == 4
+    # A list of the other jobs searched per event: ~16 million comparisons.
+    # An ordered set: a few per event.
+    assert CountingId.compared < 5 * len(events), CountingId.compared
+
+
+def test_file_of_many_jobs_end_to_end(arkor, tmp_path):
+    lines = [
+        json.dumps(
+            {"event": "training.log", "id": str(i), "data": {"jobId": f"j{i % 500}", "loss": i}}
+        )
+        for i in range(5000)
+    ]
+    path = tmp_path / "many.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    body = stats_json(arkor.cli("stats", "j3", "--file", str(path), "--json"))
+    assert body["loss"]["count"] == 10 and body["jobId"] == "j3"
+    result = arkor.cli("stats", "--file", str(path))
+    assert result.code == 2 and "500 jobs (j0, j1, j2, j3, j4)" in result.stderr
+
+
+# --------------------------------------------------------------------------
+# Losses near the largest float (issue 17, item 7)
+
+
+def huge_job(sim, job_id: str, losses: list[float]) -> None:
+    sim.add_job(job_id, status="queued")
+    sim.emit(job_id, "training.started", {})
+    for step, value in enumerate(losses, 1):
+        sim.emit(job_id, "training.log", {"step": step, "loss": value})
+    finish(sim, job_id)
+
+
+def test_two_losses_of_1_7e308_are_a_card_not_a_crash(arkor):
+    huge_job(arkor.sim, "huge", [1.7e308, 1.7e308])
+    body = stats_json(arkor.cli("stats", "huge", "--json"))
+    assert body["loss"] == {
+        "count": 2,
+        "mean": 1.7e308,
+        "ci95HalfWidth": 0.0,
+        "stddev": 0.0,
+        "variance": 0.0,
+        "p90": 1.7e308,
+        "p95": 1.7e308,
+    }
+    cards = arkor.cli("stats", "huge")
+    assert cards.code == 0 and "1.700e+308" in cards.stdout, cards.stderr
+    # watch --advanced prints the same cards at the end and exits by the
+    # job's outcome (completed: 0), not 1 for an "intermediate overflow"
+    watched = arkor.cli("watch", "huge", "--plain", "--advanced")
+    assert watched.code == 0, watched.stderr
+    assert "1.700e+308" in watched.stdout and "overflow" not in watched.stdout
+
+
+def test_a_variance_past_the_largest_float_reads_overflow(arkor):
+    huge_job(arkor.sim, "wide", [1.7e308, -1.7e308])
+    body = stats_json(arkor.cli("stats", "wide", "--json"))
+    assert body["loss"]["mean"] == 0.0 and body["loss"]["variance"] is None
+    cards = arkor.cli("stats", "wide")
+    assert cards.code == 0 and "overflow" in cards.stdout
+    watched = arkor.run("watch", "wide", "--plain", "--advanced")
+    assert watched.code == 0 and "overflow" in watched.stdout, watched.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from arkor_cli_studio.model import Event, Job, StreamNotice
+from arkor_cli_studio.model import Event, Job, RunTimes, StreamNotice
 from arkor_cli_studio.watching import JobView, event_message, summary_line
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -51,7 +51,10 @@ def test_status_precedence():
     view.apply_job(job("queued"))
     assert view.status == "queued"
     assert view.display_status(T0 + timedelta(seconds=10)) == "Warming up GPU"
-    assert view.display_status(T0 + timedelta(seconds=100)) == "queued"
+    # With the stream open, queued is warming up for as long as it lasts (the
+    # 90 s rule is the Jobs list's): the badge does not flip to `queued`.
+    assert view.display_status(T0 + timedelta(seconds=100)) == "Warming up GPU"
+    assert view.display_status(T0 + timedelta(hours=3)) == "Warming up GPU"
     assert view.warmup_elapsed(T0 + timedelta(seconds=42)) == timedelta(seconds=42)
     view.apply(ev("training.started"))
     assert (view.status, view.phase) == ("running", "Training run")
@@ -104,13 +107,11 @@ def test_chart_points_eval_only_null_and_non_finite():
     view.apply(log(2, evalLoss=2.0))  # eval-only counts
     view.apply(log(3, loss=None, evalLoss=None))  # neither: ignored
     view.apply(log(4, loss=float("nan"), evalLoss=float("inf")))  # non-finite = absent
-    view.apply(log(None, loss=0.5))  # no step: still a point
+    view.apply(log(None, loss=0.5))  # no step: not on the chart (Studio drops it)
     assert [(p.step, p.loss, p.eval_loss) for p in view.points] == [
         (1, 1.0, None),
         (2, None, 2.0),
-        (None, 0.5, None),
     ]
-    assert view.eval_points == 1
     assert (view.step, view.loss, view.eval_loss) == (4, 0.5, 2.0)
     assert len(view.log) == 5 and view.events_seen == 5
 
@@ -123,7 +124,7 @@ def test_bounded_log_and_chart_and_observers():
         view.apply(log(i, at=i, loss=1 / i, evalLoss=1.0 if i % 10 == 0 else None))
     assert len(view.log) == 500 and view.log[0].step == 2501
     assert len(view.points) == 2000 and view.points[0].step == 1001
-    assert view.eval_points == 200
+    assert sum(p.eval_loss is not None for p in view.chart_points()) == 200
     assert len(seen) == 3000 and seen[9] == (0.1, 1.0)  # the whole run, not the window
 
 
@@ -185,3 +186,95 @@ def test_numbers_that_do_not_fit_a_float_are_absent():
     view = JobView("j1")
     view.apply(event)  # never raises on a malformed payload
     assert event_message(event) == "step=- loss=0.5000"
+
+
+# --------------------------------------------------------------------------
+# Issue 15: times, warm-up, the chart's points, failed without an error
+
+
+def test_duration_runs_from_the_start_not_the_queue():
+    # Queued 100 s (GPU warm-up), then 22 s of training: Studio says 22s.
+    view = JobView("j1")
+    view.apply_job(job("queued"))
+    assert view.run_duration(T0 + timedelta(seconds=50)) is None  # warming up: N/A, no tick
+    assert view.times(T0 + timedelta(seconds=50)).started is None
+    view.apply(ev("training.started", timestamp=ts(100)))
+    now = T0 + timedelta(seconds=110)
+    times = view.times(now)
+    assert times.started == T0 + timedelta(seconds=100)  # from the event, before any poll
+    assert times.duration == timedelta(seconds=10)  # ticks from training.started
+    view.apply(ev("training.completed", artifacts=[], timestamp=ts(122)))
+    later = T0 + timedelta(hours=2)
+    times = view.times(later)
+    assert times.completed == T0 + timedelta(seconds=122)  # the terminal event's time
+    assert times.duration == timedelta(seconds=22)  # frozen there, not 2m02s
+    assert view.summary(later).duration == timedelta(seconds=22)
+    # The poll's startedAt / completedAt win once known (Studio's precedence).
+    view.apply_job(
+        job(
+            "completed",
+            started_at=T0 + timedelta(seconds=99),
+            completed_at=T0 + timedelta(seconds=123),
+        )
+    )
+    assert view.times(later).duration == timedelta(seconds=24)
+
+
+def test_duration_na_for_a_terminal_job_without_an_end_time():
+    view = JobView("j1")
+    view.apply_job(job("running", started_at=T0))
+    assert view.run_duration(T0 + timedelta(seconds=5)) == timedelta(seconds=5)
+    view.apply(ev("training.failed", error="x"))  # no timestamp: no Completed
+    assert view.times(T0 + timedelta(seconds=9)) == RunTimes(T0, None, None)
+
+
+def test_failed_without_an_error_says_failed_and_no_banner_text_it_lacks():
+    view = JobView("j1")
+    view.apply(ev("training.failed"))
+    assert event_message(view.log[-1]) == "failed"
+    assert view.banners == []  # nothing to say: no "unknown error"
+    assert view.artifacts == 0  # Studio's sidebar: 0 for a failed job
+    assert event_message(ev("training.failed", error={"code": 1})) == "failed"
+    view.apply_job(job("failed", error="OOM on the worker"))
+    assert view.banners == [("failed", "Job failed: OOM on the worker")]
+
+
+def test_chart_points_merge_same_step_frames_and_sort_by_step():
+    view = JobView("j1")
+    view.apply(log(10, loss=0.5))
+    view.apply(log(10, evalLoss=0.7))  # the eval frame of the same step: one point
+    view.apply(log(5, loss=0.9))  # out of order: placed by step
+    view.apply(log(10, loss=0.4))  # a re-emitted step: the later value wins
+    view.apply(log(None, loss=0.01))  # no step: dropped, not a dip
+    assert [(p.step, p.loss, p.eval_loss) for p in view.chart_points()] == [
+        (5, 0.9, None),
+        (10, 0.4, 0.7),
+    ]
+
+
+def test_only_an_ending_newer_than_the_watch_minus_5s_is_news():
+    since = T0 + timedelta(hours=1)
+    view = JobView("j1")
+    view.apply_job(job("running"))
+    assert not view.ending_is_news(since)  # not over
+    view.apply(ev("training.completed", timestamp=ts(3600 - 4)))  # 4 s before: news
+    assert view.ending_is_news(since)
+    old = JobView("j1")
+    old.apply_job(job("completed"))
+    old.apply(ev("training.completed", timestamp=ts(3600 - 6)))  # 6 s before: replayed
+    assert not old.ending_is_news(since)
+    # A cancelled job has no terminal event: the poll's completedAt decides...
+    cancelled = JobView("j1")
+    cancelled.apply_job(job("running"))
+    cancelled.apply_job(job("cancelled", completed_at=T0))
+    assert not cancelled.ending_is_news(since)
+    cancelled.apply_job(job("cancelled", completed_at=since))
+    assert cancelled.ending_is_news(since)
+    # ...and without any time, whether the first poll already saw it over.
+    seen_over = JobView("j1")
+    seen_over.apply_job(job("cancelled"))
+    assert not seen_over.ending_is_news(since)
+    untimed = JobView("j1")
+    untimed.apply_job(job("running"))
+    untimed.apply(ev("training.failed", error="x"))
+    assert untimed.ending_is_news(since)

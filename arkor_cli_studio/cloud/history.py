@@ -1,10 +1,12 @@
 """A job's whole history: from the detail's `events`, else the stream replayed.
 
+`replay_history()` hands the events over one at a time, so a command that
+folds them (`stats`, `artifacts`) holds none of them: memory stays what the
+fold keeps, not what the run emitted. `load_history()` keeps them in a list.
+
 For a job that is still running, the stream never ends: the replay stops
-once it has caught up with the present (`CaughtUp`), and the numbers are
-"so far". `Replay` gives the events one at a time as they are read, so a
-caller can fold them without holding them (`stats`); `load_history()` keeps
-them in a list.
+once it has caught up with the present (`CaughtUp`, the one rule for
+`stats` and `artifacts`), and the numbers are "so far".
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Final
 import httpx
 
 from arkor_cli_studio.cloud.client import Backend
-from arkor_cli_studio.cloud.events import StreamOptions, follow_event_batches
+from arkor_cli_studio.cloud.events import StreamOptions, follow_events
 from arkor_cli_studio.model import END, PING, Event, Job, StreamNotice
 
 #: No real event for this long (pings and comments don't count): caught up.
@@ -102,71 +104,59 @@ class History:
     source: str  # "detail" or "stream"
 
 
-class Replay:
-    """The job's history as it is read: iterate for the events (pings and
-    `end` left out); after that, `complete` says whether the run is over.
+class HistoryReplay:
+    """The job's events in order (without pings and the `end` sentinel), one
+    at a time: iterate it once. `job` and `source` are known from the start;
+    `complete` and `terminal_status` (the last terminal event's status) once
+    the iteration has ended."""
 
-    The job's detail is asked first (it raises "No job ..." for an unknown
-    id); when it carries `events`, that is the history. Otherwise the event
-    stream is replayed from the start until `end`, or, for a job still
-    running, until it has caught up (`CaughtUp`)."""
-
-    def __init__(
-        self,
-        backend: Backend,
-        job_id: str,
-        *,
-        max_retries: int | None = 5,
-        use_detail: bool = True,
-        catch_up: CaughtUp | None = None,
-    ) -> None:
-        self.backend = backend
-        self.job_id = job_id
-        self.max_retries = max_retries
-        self.catch_up = catch_up or CaughtUp()
-        self.job: Job | None = None
-        self.complete = False
-        self.source = "stream"
-        self._detail: list[Event] | None = None
-        if use_detail:
-            detail = backend.get_job(job_id)
-            self.job = detail.job
-            if detail.events is not None:
-                self._detail = detail.events
-                self.source = "detail"
+    def __init__(self, job: Job | None, source: str, events: Iterator[Event | StreamNotice]):
+        self.job = job
+        self.source = source  # "detail" or "stream"
+        self.complete = job is not None and job.is_terminal
+        self.terminal_status: str | None = None
+        self._events = events
 
     def __iter__(self) -> Iterator[Event]:
-        for batch in self.batches():
-            yield from batch
-
-    def batches(self) -> Iterator[list[Event]]:
-        """The events in lists, as the stream's reads bring them."""
-        if self._detail is not None:
-            kept = [e for e in self._detail if e.name not in (END, PING)]
-            self.complete = (self.job is not None and self.job.is_terminal) or any(
-                e.terminal_status for e in kept
-            )
-            yield kept
-            return
-        options = StreamOptions(max_retries=self.max_retries, catch_up=self.catch_up)
-        for batch in follow_event_batches(self.backend, self.job_id, options):
-            if not batch or batch[0].__class__ is StreamNotice:
+        for item in self._events:
+            if isinstance(item, StreamNotice) or item.name == PING:
                 continue
-            events: list[Event] = []
-            for item in batch:
-                assert isinstance(item, Event)
-                if item.name == END:
+            if item.name == END:
+                if self.source == "stream":
                     self.complete = True
-                    continue
-                if item.name == PING:
-                    continue
-                if item.terminal_status is not None:
-                    self.complete = True
-                events.append(item)
-            if events:
-                yield events
-        if self.job is not None and self.job.is_terminal:
-            self.complete = True
+                    break
+                continue  # the detail's own `end` proves nothing more than its status
+            if item.terminal_status is not None:
+                self.complete = True
+                self.terminal_status = item.terminal_status
+            yield item
+
+
+def replay_history(
+    backend: Backend,
+    job_id: str,
+    *,
+    max_retries: int | None = 5,
+    use_detail: bool = True,
+    catch_up: CaughtUp | None = None,
+) -> HistoryReplay:
+    """Everything the job has emitted so far, as it arrives.
+
+    The job's detail is asked first, here (it raises "No job ..." for an
+    unknown id); when it carries `events`, that is the history. Otherwise the
+    event stream is replayed from the start, as the iteration goes, until
+    `end`, or, for a job still running, until it is caught up (`catch_up`:
+    the rule, `CaughtUp()` unless given).
+    """
+    job: Job | None = None
+    if use_detail:
+        detail = backend.get_job(job_id)
+        job = detail.job
+        if detail.events is not None:
+            return HistoryReplay(job, "detail", iter(detail.events))
+    options = StreamOptions(max_retries=max_retries, catch_up=catch_up or CaughtUp())
+    stream = follow_events(backend, job_id, options)
+    return HistoryReplay(job, "stream", stream)
 
 
 def load_history(
@@ -176,7 +166,7 @@ def load_history(
     max_retries: int | None = 5,
     use_detail: bool = True,
 ) -> History:
-    """Everything the job has emitted so far, in a list (`Replay`)."""
-    replay = Replay(backend, job_id, max_retries=max_retries, use_detail=use_detail)
+    """`replay_history()`, its events kept in a list."""
+    replay = replay_history(backend, job_id, max_retries=max_retries, use_detail=use_detail)
     events = list(replay)
     return History(replay.job, events, replay.complete, replay.source)

@@ -43,7 +43,7 @@ def artifacts(
     """
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
-    from arkor_cli_studio.cloud.history import load_history
+    from arkor_cli_studio.cloud.history import replay_history
     from arkor_cli_studio.jobinfo import FINAL, collect_artifacts
     from arkor_cli_studio.model import validate_job_id
     from arkor_cli_studio.textsafe import clean_line
@@ -51,8 +51,8 @@ def artifacts(
     validate_job_id(job_id)
     settings = settings_of(ctx)
     with connect(settings) as backend:
-        history = load_history(backend, job_id)
-    found = collect_artifacts(history.events)
+        history = replay_history(backend, job_id)
+        found = collect_artifacts(history)  # as the events arrive: only artifacts are kept
     if as_json:
         sys.stdout.write(json.dumps([a.record() for a in found], indent=2) + "\n")
     else:

@@ -3,9 +3,10 @@
 The simulator of the Arkor cloud API listens on 127.0.0.1 (ephemeral port);
 a temporary directory holds a fake HOME (credentials with a per-run random
 token and the simulator's URL) and a project with `.arkor/state.json`. The
-real command then runs *in this process*, through the same Typer app and
-the same HTTP/SSE client as against the real cloud, with HOME pointing at
-the temporary directory for its duration. Everything is undone at exit,
+real command then runs *in this process*: `watch` is the engine's
+`watch_job()` with a `WatchOptions` (no command line is built), `jobs` the
+Typer app; the same HTTP/SSE client as against the real cloud, with HOME
+pointing at the temporary directory for its duration. Everything is undone at exit,
 including Ctrl-C: the directory is removed and HOME restored.
 
 (Imports of anything heavier than typer happen inside the functions, so
@@ -15,7 +16,7 @@ Why in-process rather than a child `python -m arkor_cli_studio`: no second
 interpreter start-up (~0.2 s of imports); one process receives Ctrl-C, so
 the interrupted `watch` exits 130 and our `finally` cleans up, with no
 orphaned child or doubled signal handling; and the exit status is watch's
-own `SystemExit`, passed through untouched.
+own. SIGTERM and SIGHUP unwind the same way (`signals`: exit 143 / 129).
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
-from arkor_cli_studio.errors import ArkorStudioError
 
 if TYPE_CHECKING:
     from arkor_cli_studio.demo import Scenario
+    from arkor_cli_studio.session.run import WatchOptions
 
 EPILOG = examples(
     "arkor-studio demo                                # a full run in about a minute",
@@ -41,6 +42,7 @@ EPILOG = examples(
     "arkor-studio demo --advanced                     # + the loss statistics, live",
     "arkor-studio demo --json --speed 100 | jq -c 'select(.event==\"training.log\") | .data'",
     "arkor-studio demo --jobs                         # the jobs table, every status",
+    "arkor-studio demo --serve                        # six jobs to try every command on",
 )
 
 
@@ -91,6 +93,15 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Serve six simulated jobs (a finished sweep, runs going on now) until "
+            "Ctrl-C, and print the lines that point arkor-studio at them from another "
+            "terminal: try jobs --follow, wait, compare, stats, artifacts, cancel.",
+        ),
+    ] = False,
 ) -> None:
     """Try it without an account: a simulated training run, watched live."""
     from arkor_cli_studio.demo import DEFAULT_SPEED, DEFAULT_STEPS, Scenario
@@ -101,44 +112,95 @@ def demo(
         speed=speed if speed is not None else DEFAULT_SPEED,
         fail=fail,
     )
-    options: list[str] = []
-    if as_json:
-        options.append("--json")
-    if jobs:
-        run_demo(scenario, ["jobs", *options], show_jobs=True, no_color=no_color)
+    if serve:
+        serve_demo(speed if speed is not None else SERVE_SPEED)
         return
-    if not _has_watch(ctx):
-        raise ArkorStudioError(
-            "This build of arkor-studio has no `watch` command, which the demo runs.",
-            hint="Try `arkor-studio demo --jobs`.",
-        )
-    if plain:
-        options.append("--plain")
-    if advanced:
-        options.append("--advanced")
-    if notify is not None:
-        options.append("--notify" if notify else "--no-notify")
-    run_demo(scenario, ["watch", "{job}", *options], show_jobs=False, no_color=no_color)
+    if jobs:
+        run_demo(scenario, ["jobs", *(["--json"] if as_json else [])], no_color=no_color)
+        return
+    from arkor_cli_studio.session.run import Mode, WatchOptions
+
+    mode: Mode | None = "json" if as_json else "plain" if plain else None
+    options = WatchOptions(DEMO_PLACEHOLDER, mode, advanced=advanced, notify=notify)
+    run_demo(scenario, options, no_color=no_color)
 
 
-def _has_watch(ctx: typer.Context) -> bool:
-    root = ctx.find_root().command
-    names = getattr(root, "commands", {})
-    return "watch" in names
+DEMO_PLACEHOLDER = "{job}"  # the demo job's id, known once the simulator runs
+SERVE_SPEED = 2.0  # `--serve`'s live runs: a few minutes each, time to look around
 
 
-def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_color: bool) -> None:
+def serve_demo(speed: float) -> None:
+    """The simulator with several jobs, until Ctrl-C (exit 0); the lines to
+    paste in another terminal go to stdout. SIGTERM and SIGHUP unwind too,
+    so the temporary directory is removed on every way out."""
     import secrets
     import tempfile
     import time
 
-    from arkor_cli_studio.app import app
-    from arkor_cli_studio.demo import ORG, PROJECT, Player, add_demo_job, seed_jobs
+    from arkor_cli_studio.demo import ORG, PROJECT, seed_serve
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)
     with (
-        _terminate_as_exit(),
+        tempfile.TemporaryDirectory(prefix="arkor-studio-demo-") as tmp,
+        Simulator(token=token, org=ORG, project=PROJECT, ping_interval=5.0) as sim,
+    ):
+        home, project = _write_files(Path(tmp), token, sim.url)
+        served = seed_serve(sim, time.time(), speed=speed)
+        for player in served.players:
+            player.start()
+        try:
+            sys.stdout.write(_serve_lines(sim.url, home, project, served.sweep, served.live))
+            sys.stdout.flush()
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print(f"arkor-studio demo: stopped; {tmp} removed.", file=sys.stderr, flush=True)
+        finally:
+            for player in served.players:
+                player.stop()
+
+
+def _serve_lines(url: str, home: Path, project: Path, sweep: list[str], live: list[str]) -> str:
+    import shlex
+
+    return f"""arkor-studio demo: a simulated Arkor cloud at {url}, serving until Ctrl-C.
+Its jobs: {", ".join(sweep)} (a finished maxSteps sweep); {live[0]} and {live[1]} \
+(training now; {live[1]} will run out of GPU memory); {live[2]} (waiting for a GPU).
+
+In another terminal, paste:
+
+  export HOME={shlex.quote(str(home))}
+  cd {shlex.quote(str(project))}
+
+then try:
+
+  arkor-studio jobs --follow                 # the board: arrows, Enter, c, /, s, ?
+  arkor-studio watch {live[0]}
+  arkor-studio wait {live[0]} {live[1]}; echo $?   # 1: one of them failed
+  arkor-studio compare {" ".join(sweep)}
+  arkor-studio stats {sweep[1]}
+  arkor-studio artifacts {sweep[1]}
+  arkor-studio show {live[1]}
+  arkor-studio cancel {live[2]}
+
+(Instead of cd, add -C {shlex.quote(str(project))} to each command.)
+"""
+
+
+def run_demo(scenario: Scenario, command: WatchOptions | list[str], *, no_color: bool) -> None:
+    """`command`: the watch to run on the simulated job, or `jobs`'s arguments."""
+    import dataclasses
+    import secrets
+    import tempfile
+    import time
+
+    from arkor_cli_studio.demo import ORG, PROJECT, Player, add_demo_job, seed_jobs
+    from arkor_cli_studio.simulator import Simulator
+
+    token = secrets.token_urlsafe(24)
+    show_jobs = isinstance(command, list)
+    with (
         tempfile.TemporaryDirectory(prefix="arkor-studio-demo-") as tmp,
         Simulator(token=token, org=ORG, project=PROJECT, ping_interval=5.0) as sim,
     ):
@@ -146,25 +208,46 @@ def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_colo
         player: Player | None = None
         if show_jobs:
             seed_jobs(sim, time.time())
-            job_id = ""
         else:
             created = time.time()
             job_id = add_demo_job(sim, scenario, created)
             player = Player(sim, job_id, scenario, created=created)
         _banner(sim.url, tmp, scenario, show_jobs)
-        args = ["--no-studio", "-C", str(project), "--api-url", sim.url]
-        if no_color:
-            args.append("--no-color")
-        args += [job_id if part == "{job}" else part for part in command]
         try:
             with _home(home):
                 if player is not None:
                     player.start()
-                # The real CLI, in-process: same app, same client, same exit status.
-                app(args=args, prog_name="arkor-studio")
+                if isinstance(command, list):
+                    _run_jobs(project, sim.url, command, no_color=no_color)
+                else:
+                    options = dataclasses.replace(command, job_id=job_id)
+                    _run_watch(project, sim.url, options, no_color=no_color)
         finally:
             if player is not None:
                 player.stop()
+
+
+def _run_watch(project: Path, url: str, options: WatchOptions, *, no_color: bool) -> None:
+    """The real `watch`, in-process: same engine, same client, same exit status."""
+    from arkor_cli_studio.config import Settings, project_dir
+    from arkor_cli_studio.session.run import watch_job
+
+    settings = Settings(
+        project=project_dir(project), api_url_override=url, no_color=no_color, env=dict(os.environ)
+    )
+    code = watch_job(settings, options)
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _run_jobs(project: Path, url: str, args: list[str], *, no_color: bool) -> None:
+    """The real `jobs`, in-process, through the app."""
+    from arkor_cli_studio.app import app
+
+    root = ["--no-studio", "-C", str(project), "--api-url", url]
+    if no_color:
+        root.append("--no-color")
+    app(args=[*root, *args], prog_name="arkor-studio")
 
 
 def _write_files(tmp: Path, token: str, url: str) -> tuple[Path, Path]:
@@ -224,23 +307,3 @@ def _home(home: Path) -> Iterator[None]:
             os.environ.pop("HOME", None)
         else:
             os.environ["HOME"] = saved
-
-
-@contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so the temporary directory is still removed."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

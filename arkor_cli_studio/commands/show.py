@@ -44,7 +44,13 @@ def show(
     """
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
-    from arkor_cli_studio.jobinfo import config_rows, error_text, final_artifact_count, jsonable
+    from arkor_cli_studio.jobinfo import (
+        config_rows,
+        error_text,
+        final_artifact_count,
+        jsonable,
+        times_of,
+    )
     from arkor_cli_studio.model import validate_job_id
 
     validate_job_id(job_id)
@@ -63,12 +69,16 @@ def show(
     from arkor_cli_studio.render.job import job_view
 
     events = events or []
+    now = datetime.now(UTC)
     view = job_view(
         job,
-        datetime.now(UTC),
+        now,
         config=config_rows(job.config),
         error=error_text(job, events),
-        artifacts=final_artifact_count(events),
+        # (Studio's sidebar says 0 for a failed job: its stream ends with
+        # training.failed, whose count is 0, whether or not we replayed it)
+        artifacts=final_artifact_count(events) if job.status != "failed" else 0,
+        times=times_of(job, events, now),
     )
     make_console(no_color=settings.no_color).print(view)
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from arkor_cli_studio.jobinfo import Artifact
-from arkor_cli_studio.model import Job, metadata_rows
+from arkor_cli_studio.model import Job, RunTimes, metadata_rows
 from arkor_cli_studio.render.jobs import status_text
 from arkor_cli_studio.textsafe import clean, clean_line
 
@@ -37,10 +37,12 @@ def metadata_panel(
     *,
     status: str | None = None,
     artifacts: int | None = None,
+    times: RunTimes | None = None,
 ) -> Panel:
     """The sidebar of Studio's Job detail (`model.metadata_rows`) in a panel titled by name."""
     grid = _grid()
-    for label, value in metadata_rows(job, now, status=status, artifacts=artifacts, tz=tz):
+    rows = metadata_rows(job, now, status=status, artifacts=artifacts, times=times, tz=tz)
+    for label, value in rows:
         cell = status_text(value) if label == "Status" else Text(clean_line(value))
         grid.add_row(label, cell)
     title = Text(clean_line(job.name) or clean_line(job.id), style="bold")
@@ -81,9 +83,12 @@ def job_view(
     error: str | None = None,
     status: str | None = None,
     artifacts: int | None = None,
+    times: RunTimes | None = None,
 ) -> RenderableType:
     """`show`'s screen: metadata, then the error (if any), then the configuration."""
-    parts: list[RenderableType] = [metadata_panel(job, now, tz, status=status, artifacts=artifacts)]
+    parts: list[RenderableType] = [
+        metadata_panel(job, now, tz, status=status, artifacts=artifacts, times=times)
+    ]
     if error:
         parts.append(error_panel(error))
     if config:
