@@ -314,23 +314,22 @@ def test_a_drip_fed_answer_hits_the_deadline(raw, arkor, where):
 
 def test_a_token_echoed_in_errors_and_events_is_never_shown(arkor):
     sim = arkor.sim
-    sim.add_fault("jobs", Fault(status=401, body=json.dumps({"error": f"bad Bearer {TOKEN}"})))
+    echo = Fault(status=401, body=json.dumps({"error": f"bad Bearer {TOKEN}"}))
     for args in (("jobs",), ("jobs", "--json")):
+        sim.add_fault("jobs", echo)
         result = arkor.cli(*args)
         assert result.code == 4
         assert TOKEN not in result.output and "bad Bearer [redacted]" in result.stderr
-        sim.add_fault("jobs", Fault(status=401, body=json.dumps({"error": f"bad Bearer {TOKEN}"})))
     sim.add_job("j1", name=f"name {TOKEN}", status="running")
     sim.emit("j1", "training.log", {"step": 1, "loss": 0.5, "note": TOKEN})
     sim.emit("j1", "training.failed", {"error": f"auth {TOKEN} refused"})
     sim.end("j1")
-    sim.add_fault("stream:j1", Fault(status=500, body=json.dumps({"error": f"echo {TOKEN}"})))
     for mode in ("--json", "--plain"):
+        sim.add_fault("stream:j1", Fault(status=500, body=json.dumps({"error": f"echo {TOKEN}"})))
         result = arkor.cli("watch", "j1", mode, **FAST)
         assert result.code == 1, result.output
         assert TOKEN not in result.output
-        assert "[redacted]" in result.stdout
-        sim.add_fault("stream:j1", Fault(status=500, body=json.dumps({"error": f"echo {TOKEN}"})))
+        assert "[redacted]" in result.stdout and "echo [redacted]" in result.output
     result = arkor.cli("jobs", "--json")
     assert TOKEN not in result.output and "name [redacted]" in result.stdout
 
@@ -591,3 +590,22 @@ def test_stats_and_artifacts_return_on_a_keepalive_stream(raw, arkor, command):
         assert "so far" in shown.stdout.lower()
     else:
         assert "so far" in result.stderr
+
+
+def test_watch_survives_a_poll_answer_nested_too_deep(arkor):
+    """The poll thread: a bad answer is one line, and the watch carries on
+    with the stream (it used to end the run, exit 1, or print a traceback
+    and stop polling)."""
+    sim = arkor.sim
+    run_job(sim, n=3)
+    deep = '{"job": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    for route in ("jobs", "detail:j1"):
+        sim.add_fault(route, Fault(status=200, body=deep), times=50)
+    result = arkor.cli("watch", "j1", "--json", **FAST)
+    assert result.code == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+        str(i) for i in range(1, 6)
+    ]
+    said = [line for line in result.stderr.splitlines() if "job poll failed" in line]
+    assert len(said) == 1 and "nested too deep" in said[0], result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
-from arkor_cli_studio.errors import ArkorStudioError, ExitCode
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UnreachableError
 
 if TYPE_CHECKING:
     from arkor_cli_studio.alerts import Alert
@@ -79,6 +79,7 @@ class WatchSession:
         self.stopped_with: ExitCode | None = None  # a hook ended the watch (`end(code)`)
         self._hooks: list[Hook] = []
         self._ingest_thread: threading.Thread | None = None
+        self._poll_said: str | None = None  # the poll failure last reported
         sink.attach(self)
 
     # ---- for sinks and hooks ------------------------------------------------------
@@ -207,16 +208,30 @@ class WatchSession:
     def _poll_once(self) -> None:
         try:
             job = self.backend.poll_job(self.job_id)
-        except ArkorStudioError:
+        except UnreachableError:
             return  # keep the last answer; the stream decides the outcome
-        except Exception:
-            if self.stop.is_set():
-                return  # the client closed under a poll in flight: we are done
-            raise
+        except Exception as exc:  # a bad answer, or a bug: said once, and survived
+            if not self.stop.is_set():  # (else: the client closed under a poll in flight)
+                self._poll_failed(exc)
+            return
         if job is not None:
             with self.lock:
                 self.view.apply_job(job)
             self.changed.set()
+
+    def _poll_failed(self, exc: Exception) -> None:
+        """One line per distinct failure of the job poll; the watch carries on
+        with the stream (which decides the outcome)."""
+        from arkor_cli_studio.output import say
+
+        if isinstance(exc, ArkorStudioError):
+            reason = exc.message
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        if reason == self._poll_said or self.leaving.is_set():
+            return
+        self._poll_said = reason
+        say(f"the job poll failed ({reason}); still following the event stream")
 
     def finish(self) -> str:
         """The final status (once). At `end` with no terminal event (a cancelled
