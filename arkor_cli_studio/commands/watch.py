@@ -56,7 +56,8 @@ def watch(
             "--max-retries",
             min=0,
             metavar="N",
-            help="Give up (exit 5) after N consecutive failed reconnects (default: never).",
+            help="Give up (exit 5) after N consecutive failed reconnects (default: never); "
+            "a connection with only pings counts as failed.",
         ),
     ] = None,
     advanced: Annotated[
