@@ -289,6 +289,20 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
+def _notify_alias(args: list[str]) -> list[str]:
+    """`watch`/`demo`: `--notify [MODE]` and `--no-notify` (termnotify.notify_value_alias)."""
+    if "--notify" not in args and "--no-notify" not in args:
+        return args
+    for index, arg in enumerate(args):
+        if arg in COMMANDS:
+            if arg not in ("watch", "demo"):
+                return args
+            from arkor_cli_studio.termnotify import notify_value_alias
+
+            return args[: index + 1] + notify_value_alias(args[index + 1 :])
+    return args
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
     import signal
 
@@ -321,7 +335,7 @@ def main() -> None:
 
 def _main(debug: bool) -> None:
     try:
-        app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+        app(args=_notify_alias(studio_value_alias(sys.argv[1:])), prog_name="arkor-studio")
     except Terminated:
         sys.exit(int(ExitCode.TERMINATED))
     except ArkorStudioError as error:
