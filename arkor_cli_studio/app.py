@@ -43,7 +43,8 @@ EPILOG = (
     )
     + "\n\nExit codes: 0 ok/completed, 1 failed, 2 usage, 3 cancelled, 4 credentials or"
     + "\nconfiguration, 5 unreachable, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM;"
-    + "\ntrain: arkor start's own status."
+    + "\ntrain: the job's outcome (arkor start exits 0 even for a failed job), or"
+    + "\narkor start's own non-zero status."
     + "\n\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
 )
 

@@ -310,30 +310,38 @@ def _read_pid(path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-# --- `Started job <id>` ---------------------------------------------------------
+# --- `Started job <id>` and `Job <id> finished with status=<s>` ------------------
 
 _ANSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _STARTED = re.compile(rb"Started job (\S+)")
+# arkor's core/runner.ts (runTrainer), after trainer.wait():
+#   process.stdout.write(`Job ${result.job.id} finished with status=${result.job.status}\n`)
+_FINISHED = re.compile(rb"Job (\S+) finished with status=([A-Za-z_]+)")
 
 
 @dataclass
-class StartedJobScanner:
-    """Finds `Started job <id>` in arkor start's stdout, fed raw chunks split anywhere.
+class _LineScanner:
+    """Finds lines with `key` in a byte stream fed in raw chunks split anywhere.
 
-    `feed(chunk)` returns the job id once, on the chunk that completes the
-    line; afterwards it returns None and only `job_id` remembers it. A line is
-    matched after its ANSI colour codes are removed; lines longer than
-    `max_line` are ignored, so memory stays bounded whatever arkor prints.
-    Cheap on bulk output: a chunk without `Started` costs one `bytes.find`.
+    A line is matched after its ANSI colour codes are removed; lines longer
+    than `max_line` are ignored, so memory stays bounded whatever arkor
+    prints. Cheap on bulk output: a chunk without `key` costs one `bytes.find`.
+    Subclasses say what a matching line means (`_check`) and whether to stop
+    after the first one (`once`).
     """
 
     max_line: int = 4096
-    job_id: str | None = None
     _partial: bytes = field(default=b"", repr=False)
     _overflow: bool = False  # the current (unfinished) line is too long: skip it
 
-    def feed(self, chunk: bytes) -> str | None:
-        if self.job_id is not None or not chunk:
+    key: bytes = field(default=b"", init=False, repr=False)
+    once: bool = field(default=True, init=False, repr=False)
+
+    def _done(self) -> bool:
+        return False
+
+    def _feed(self, chunk: bytes) -> str | None:
+        if self._done() or not chunk:
             return None
         last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         if last < 0:  # no line ends here: remember the piece (bounded)
@@ -345,12 +353,10 @@ class StartedJobScanner:
         found = None
         if not self._overflow and len(self._partial) + first_end <= self.max_line:
             found = self._check(self._partial + chunk[:first_end])
-        if found is None:
-            found = self._scan(chunk, first_end + 1, last + 1)
+        if found is None or not self.once:
+            found = self._scan(chunk, first_end + 1, last + 1) or found
         self._partial, self._overflow = b"", False
         self._carry(chunk[last + 1 :])
-        if found is not None:
-            self.job_id = found
         return found
 
     def _carry(self, piece: bytes) -> None:
@@ -362,19 +368,49 @@ class StartedJobScanner:
             self._partial += piece
 
     def _scan(self, data: bytes, start: int, stop: int) -> str | None:
-        """Check each line of data[start:stop] (whole lines) that contains `Started`."""
-        at = data.find(_KEY, start, stop)
+        """Check each line of data[start:stop] (whole lines) that contains the key;
+        the first match (`once`) or the last one."""
+        found = None
+        at = data.find(self.key, start, stop)
         while at >= 0:
             begin = max(data.rfind(b"\n", start, at), data.rfind(b"\r", start, at)) + 1
             end = _line_end(data, at, stop)
-            found = self._check(data[max(begin, start) : end])
-            if found is not None:
-                return found
-            at = data.find(_KEY, end + 1, stop)
-        return None
+            hit = self._check(data[max(begin, start) : end])
+            if hit is not None:
+                found = hit
+                if self.once:
+                    return found
+            at = data.find(self.key, end + 1, stop)
+        return found
 
     def _check(self, line: bytes) -> str | None:
-        if len(line) > self.max_line or _KEY not in line:
+        raise NotImplementedError
+
+
+@dataclass
+class StartedJobScanner(_LineScanner):
+    """Finds `Started job <id>` in arkor start's stdout.
+
+    `feed(chunk)` returns the job id once, on the chunk that completes the
+    line; afterwards it returns None and only `job_id` remembers it.
+    """
+
+    job_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.key = b"Started"
+
+    def _done(self) -> bool:
+        return self.job_id is not None
+
+    def feed(self, chunk: bytes) -> str | None:
+        found = self._feed(chunk)
+        if found is not None:
+            self.job_id = found
+        return found
+
+    def _check(self, line: bytes) -> str | None:
+        if len(line) > self.max_line or self.key not in line:
             return None
         match = _STARTED.search(_ANSI.sub(b"", line))
         if match is None:
@@ -383,7 +419,45 @@ class StartedJobScanner:
         return clean_line(job_id) or None
 
 
-_KEY = b"Started"
+@dataclass
+class OutcomeScanner(_LineScanner):
+    """Finds `Job <id> finished with status=<status>`, the last line `arkor start`
+    prints (arkor exits 0 whatever the status: this line is the only place a
+    failed job shows). Keeps the last such line seen: `status` and `job_id`.
+    `feed(chunk)` returns the status when the chunk completed such a line.
+    """
+
+    status: str | None = None
+    job_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.key = b"finished with status="
+        self.once = False
+
+    def feed(self, chunk: bytes) -> str | None:
+        return self._feed(chunk)
+
+    def _check(self, line: bytes) -> str | None:
+        if len(line) > self.max_line or self.key not in line:
+            return None
+        match = _FINISHED.search(_ANSI.sub(b"", line))
+        if match is None:
+            return None
+        self.job_id = clean_line(match.group(1).decode("utf-8", "replace"))
+        self.status = match.group(2).decode("ascii").lower()
+        return self.status
+
+
+# The job's outcome as `train`'s exit status (DESIGN.md's codes, as `watch`).
+OUTCOME_CODES: dict[str, int] = {"completed": 0, "failed": 1, "cancelled": 3}
+
+
+def outcome_exit_code(child_code: int, outcome: str | None) -> int:
+    """`train`'s status: arkor's own non-zero status stands (arkor itself failed);
+    else the job's outcome when arkor reported one; else arkor's status (0)."""
+    if child_code != 0 or outcome is None:
+        return child_code
+    return OUTCOME_CODES.get(outcome, child_code)
 
 
 def _line_end(chunk: bytes, start: int, stop: int) -> int:
@@ -434,22 +508,26 @@ class RunResult:
     child_code: int | None  # arkor start's own status (128+N if killed by signal N)
     interrupted: bool = False  # Ctrl-C
     terminated: int | None = None  # the signal that terminated us
+    outcome: str | None = None  # `finished with status=<outcome>` (None: never printed)
+    outcome_job: str | None = None  # the job id on that line
 
-
-def _foreground_tty() -> int | None:
-    try:
-        return os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError:
-        return None
+    @classmethod
+    def finished(cls, child_code: int, outcome: str | None, job: str | None = None) -> RunResult:
+        """arkor start ran to its end on its own: exit by the job's outcome."""
+        return cls(outcome_exit_code(child_code, outcome), child_code, outcome=outcome,
+                   outcome_job=job)  # fmt: skip
 
 
 class _Supervisor:
-    """Stops the child on Ctrl-C / SIGTERM / SIGHUP, escalating after a grace period.
+    """Stops the child's process group on Ctrl-C / SIGTERM / SIGHUP, escalating
+    after a grace period.
 
-    Ctrl-C: the child gets SIGINT (from the terminal itself when we share its
-    foreground process group, forwarded by us otherwise, so it never gets two),
-    then SIGTERM after `grace`, then SIGKILL after another `grace`. A second
-    Ctrl-C escalates at once. SIGTERM/SIGHUP to us: the child gets SIGTERM, then
+    `arkor start` runs in a process group of its own (its children, e.g. a
+    worker, a wrapper's real program, are in it too), so every signal goes to
+    the whole group. Ctrl-C: the group gets one SIGINT from us (the terminal's
+    own SIGINT reaches only our group, so there is never a second one), then
+    SIGTERM after `grace`, then SIGKILL after another `grace`. A second Ctrl-C
+    escalates at once. SIGTERM/SIGHUP to us: the group gets SIGTERM, then
     SIGKILL after `grace`.
     """
 
@@ -460,20 +538,11 @@ class _Supervisor:
         self.terminated: int | None = None
         self.step = 0  # 0 nothing sent, 1 SIGINT, 2 SIGTERM, 3 SIGKILL
         self.deadline: float | None = None
-        self._tty = _foreground_tty()
+        self.signals = 0  # signals we received (a change ends a drain early)
         self._pending: list[int] = []
 
-    def _from_terminal(self) -> bool:
-        """Whether a SIGINT just now most likely came from the keyboard, to the whole
-        foreground process group (which the child shares with us)."""
-        if self._tty is None:
-            return False
-        try:
-            return os.tcgetpgrp(self._tty) == os.getpgrp()
-        except OSError:
-            return False
-
     def handler(self, signum: int, _frame: FrameType | None) -> None:
+        self.signals += 1
         if self.proc is None:
             self._pending.append(signum)
             return
@@ -483,8 +552,7 @@ class _Supervisor:
         if signum == signal.SIGINT:
             self.interrupted = True
             if self.step == 0:
-                if not self._from_terminal():
-                    self._send(signal.SIGINT)
+                self._send(signal.SIGINT)
                 self.step = 1
                 self.deadline = time.monotonic() + self.grace
             else:
@@ -503,9 +571,10 @@ class _Supervisor:
         self.deadline = time.monotonic() + self.grace if self.step < 3 else None
 
     def _send(self, sig: int) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(sig)
+        if self.proc is not None:
+            # The group outlives its leader while a member is left: signal it
+            # even after arkor start itself has exited (see end_group).
+            signal_group(self.proc.pid, sig)
 
     def attach(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
@@ -526,37 +595,77 @@ class _Supervisor:
             pidfd: int | None = os.pidfd_open(proc.pid)
         except (AttributeError, OSError):
             pidfd = None
-        wake_r, wake_w = os.pipe()  # not inherited by children (PEP 446)
-        os.set_blocking(wake_r, False)
-        os.set_blocking(wake_w, False)
-        old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-        try:
-            while True:
-                status = proc.poll()
-                if status is not None:
-                    return status
-                now = time.monotonic()
-                if self.deadline is not None and now >= self.deadline:
-                    self.escalate()
-                    continue
-                timeout = None if self.deadline is None else self.deadline - now
-                if pidfd is None:
-                    timeout = 0.05 if timeout is None else min(timeout, 0.05)
-                watched = [wake_r] if pidfd is None else [pidfd, wake_r]
-                ready, _, _ = select.select(watched, [], [], timeout)
-                if wake_r in ready:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(wake_r, 512)
-        finally:
-            signal.set_wakeup_fd(old_wakeup)
-            for fd in (wake_r, wake_w, pidfd):
-                if fd is not None:
-                    os.close(fd)
+        with _wakeup() as wake_r:
+            try:
+                while True:
+                    status = proc.poll()
+                    if status is not None:
+                        return status
+                    now = time.monotonic()
+                    if self.deadline is not None and now >= self.deadline:
+                        self.escalate()
+                        continue
+                    timeout = None if self.deadline is None else self.deadline - now
+                    if pidfd is None:
+                        timeout = 0.05 if timeout is None else min(timeout, 0.05)
+                    watched = [wake_r] if pidfd is None else [pidfd, wake_r]
+                    ready, _, _ = select.select(watched, [], [], timeout)
+                    if wake_r in ready:
+                        _drain_fd(wake_r)
+            finally:
+                if pidfd is not None:
+                    os.close(pidfd)
 
-    def close(self) -> None:
-        if self._tty is not None:
-            os.close(self._tty)
-            self._tty = None
+    def end_group(self, until: float) -> None:
+        """arkor start has exited: whatever it left in its process group (a
+        worker, a background writer) gets SIGTERM now and SIGKILL at `until`
+        (or after `grace`, whichever is first): nothing of the run outlives us."""
+        proc = self.proc
+        if proc is None or not group_alive(proc.pid):
+            return
+        signal_group(proc.pid, signal.SIGTERM)
+        deadline = min(until, time.monotonic() + self.grace)
+        while group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        signal_group(proc.pid, signal.SIGKILL)
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process is left in the process group `pgid`."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _wakeup() -> Iterator[int]:
+    """A pipe that Python's signal handling writes to on every signal (its read
+    end, non-blocking), so a `select` wakes up for a signal."""
+    wake_r, wake_w = os.pipe()  # not inherited by children (PEP 446)
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    try:
+        yield wake_r
+    finally:
+        signal.set_wakeup_fd(old_wakeup)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def _drain_fd(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 512):
+            pass
 
 
 PUMP_READ = 1 << 20
@@ -569,18 +678,30 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _pump(source: int, target: int | None, on_chunk: Callable[[bytes], object]) -> None:
+def _pump(
+    source: int,
+    target: int | None,
+    on_chunk: Callable[[bytes], object] | None,
+    outcome: OutcomeScanner | None,
+    stop: int,
+) -> None:
     """Copy raw bytes as they come; hand each chunk to `on_chunk` after writing it.
 
-    Once `on_chunk` returns True (it needs no more, e.g. the job id was
-    found), the rest is moved with `os.splice` where the kernel allows it (no
-    copy through Python), else with read/write as before. When our stdout is
-    gone (EPIPE), stop reading: the child then sees a closed pipe, exactly as
-    if it had written to our stdout itself. With no `target`, `on_chunk` gets
-    every byte and is the only consumer (it writes them itself).
+    Every chunk also goes to `outcome` (the `finished with status=` line is the
+    last thing arkor start prints, so all of stdout is read). Once `on_chunk`
+    returns True (it needs no more, e.g. the job id was found) it is not
+    called again. When our stdout is gone (EPIPE), stop reading: the child
+    then sees a closed pipe, exactly as if it had written to our stdout itself.
+    With no `target`, `on_chunk` gets every byte and is the only consumer (it
+    writes them itself). Ends at end of file, or as soon as `stop` becomes
+    readable (a process that arkor start left behind may hold the pipe open
+    for ever).
     """
     try:
         while True:
+            ready, _, _ = select.select([source, stop], [], [])
+            if source not in ready:
+                return
             try:
                 chunk = os.read(source, PUMP_READ)
             except InterruptedError:
@@ -592,45 +713,30 @@ def _pump(source: int, target: int | None, on_chunk: Callable[[bytes], object]) 
                     _write_all(target, chunk)
                 except BrokenPipeError:
                     return
-            done = False
-            with contextlib.suppress(Exception):
-                done = on_chunk(chunk) is True
-            if done and target is not None:
-                break
-        if _splice_all(source, target):
-            return
-        while chunk := os.read(source, PUMP_READ):
-            _write_all(target, chunk)
+            if outcome is not None:
+                with contextlib.suppress(Exception):
+                    outcome.feed(chunk)
+            if on_chunk is not None:
+                done = False
+                with contextlib.suppress(Exception):
+                    done = on_chunk(chunk) is True
+                if done and target is not None:
+                    on_chunk = None
     except OSError:  # EPIPE, or our stdout failed otherwise: stop, the child sees it
         return
     finally:
         os.close(source)
 
 
-def _splice_all(source: int, target: int) -> bool:
-    """Move everything from the pipe `source` to `target` in the kernel.
-
-    False when splice is unavailable for this pair before any byte moved
-    (e.g. a terminal on an older kernel): the caller copies instead.
-    """
-    splice = getattr(os, "splice", None)
-    if splice is None:
-        return False
-    moved = False
-    while True:
-        try:
-            count = splice(source, target, PUMP_READ)
-        except InterruptedError:
-            continue
-        except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise BrokenPipeError(exc.errno, exc.strerror) from None
-            if moved:
-                raise
-            return False
-        if count == 0:
-            return True
-        moved = True
+def _stdin_for_child() -> int | None:
+    """arkor start's stdin: ours, except a terminal. In its own process group it
+    is not the terminal's foreground job, and a read from the terminal would stop
+    it (SIGTTIN) for ever; Studio gives it an unused pipe, we give it /dev/null."""
+    try:
+        terminal = os.isatty(0)
+    except OSError:
+        terminal = False
+    return subprocess.DEVNULL if terminal else None
 
 
 def run_start(
@@ -640,6 +746,7 @@ def run_start(
     env: Mapping[str, str],
     *,
     grace: float = 10.0,
+    drain: float = 5.0,
     on_stdout: Callable[[bytes], object] | None = None,
     stdout_fd: int | None = 1,
     on_stderr: Callable[[bytes], object] | None = None,
@@ -647,15 +754,18 @@ def run_start(
 ) -> RunResult:
     """Run `arkor start [entry]` in the project and wait for it, whatever happens.
 
-    Without `on_stdout` the child inherits our stdin/stdout/stderr (byte-exact
-    and it still sees a terminal). With it, stdout goes through a pipe that a
-    thread copies to `stdout_fd` chunk by chunk, calling `on_stdout(chunk)`
-    until that returns True (then the rest is spliced through untouched).
-    With `stdout_fd=None` nothing is copied: `on_stdout` gets every byte and
-    writes it itself (e.g. above a live view). `on_stderr`/`stderr_fd` do the
-    same for stderr (inherited without `on_stderr`).
-    Ctrl-C, SIGTERM and SIGHUP are handled here: the child is stopped and
-    waited for before we return; nothing is left running.
+    stdout always goes through a pipe that a thread copies to `stdout_fd`
+    chunk by chunk, byte for byte: the last line, `Job <id> finished with
+    status=<s>`, is the job's outcome (arkor start exits 0 for a failed job
+    too), and the result's `code` follows it. `on_stdout(chunk)` is called
+    too, until it returns True. With `stdout_fd=None` nothing is copied:
+    `on_stdout` gets every byte and writes it itself (e.g. above a live view).
+    stderr is inherited, or goes through `on_stderr`/`stderr_fd` the same way.
+    arkor start runs in a process group of its own; Ctrl-C, SIGTERM and SIGHUP
+    are handled here: the group is stopped and waited for before we return.
+    When arkor start exits, what it left in its group is stopped too, and we
+    read its output for at most `drain` more seconds (a process it left behind
+    may hold the pipe open): nothing is left running, nothing hangs.
     """
     argv = [str(arkor), "start", *([str(entry)] if entry is not None else [])]
     supervisor = _Supervisor(grace)
@@ -666,41 +776,71 @@ def run_start(
         for sig in watched
         if signal.getsignal(sig) is not signal.SIG_IGN
     }
+    outcome = OutcomeScanner()
     pumps: list[threading.Thread] = []
+    stop_r, stop_w = os.pipe()
     try:
         try:
             proc = subprocess.Popen(
                 argv,
                 cwd=project,
                 env=dict(env),
-                stdout=subprocess.PIPE if on_stdout is not None else None,
+                stdin=_stdin_for_child(),
+                stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE if on_stderr is not None else None,
+                process_group=0,
             )
         except OSError as exc:
             raise ConfigError(f"Can't run {arkor}: {exc.strerror or exc}.") from None
         supervisor.attach(proc)
-        for pipe, target, callback in (
-            (proc.stdout, stdout_fd, on_stdout),
-            (proc.stderr, stderr_fd, on_stderr),
+        for pipe, target, callback, scanner in (
+            (proc.stdout, stdout_fd, on_stdout, outcome),
+            (proc.stderr, stderr_fd, on_stderr, None),
         ):
-            if pipe is not None and callback is not None:
+            if pipe is not None:
                 source = os.dup(pipe.fileno())
                 pipe.close()
-                pump = threading.Thread(target=_pump, args=(source, target, callback), daemon=True)
+                pump = threading.Thread(
+                    target=_pump, args=(source, target, callback, scanner, stop_r), daemon=True
+                )
                 pump.start()
                 pumps.append(pump)
         status = supervisor.wait()
+        until = time.monotonic() + drain
+        supervisor.end_group(until)
+        _join_pumps(pumps, until, supervisor)
+        os.write(stop_w, b"x")
         for pump in pumps:
-            pump.join()
+            pump.join(1.0)
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-        supervisor.close()
+        os.close(stop_w)
+        if not any(pump.is_alive() for pump in pumps):
+            os.close(stop_r)
     child_code = status if status >= 0 else 128 - status
     if supervisor.terminated is not None:
         code = 128 + supervisor.terminated
     elif supervisor.interrupted:
         code = 130
     else:
-        code = child_code
-    return RunResult(code, child_code, supervisor.interrupted, supervisor.terminated)
+        return RunResult.finished(child_code, outcome.status, outcome.job_id)
+    return RunResult(
+        code,
+        child_code,
+        supervisor.interrupted,
+        supervisor.terminated,
+        outcome=outcome.status,
+        outcome_job=outcome.job_id,
+    )
+
+
+def _join_pumps(pumps: list[threading.Thread], until: float, supervisor: _Supervisor) -> None:
+    """Wait for the output to end, until `until` or a signal (Ctrl-C, SIGTERM)."""
+    seen = supervisor.signals
+    for pump in pumps:
+        while pump.is_alive() and supervisor.signals == seen:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            pump.join(min(left, 0.05))

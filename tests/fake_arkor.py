@@ -15,6 +15,14 @@ start:  prints START_STDOUT / START_STDERR (a multi-byte character split across
         64 KiB writes) and exit.
         Signals received are appended to FAKE_SIGNALS (one name a line); SIGINT
         and SIGTERM exit (130/143) unless FAKE_IGNORE=INT,TERM lists them.
+        FAKE_OUTCOME=failed|cancelled|...: the status on the last line, `Job job-42
+        finished with status=<s>` (as arkor's runner.ts prints it; the exit stays
+        FAKE_EXIT); FAKE_OUTCOME=none: no such line (arkor died before the end).
+        FAKE_WORKER=1: first start a worker process (a grandchild, like a wrapper's
+        real program) that records signals as `worker:NAME` and writes its pid to
+        FAKE_PIDFILE.worker. FAKE_LEAVE=group|daemon: at the end, leave a process
+        behind that holds our stdout (group: in our process group; daemon: in a new
+        session) and sleeps 60 s; its pid goes to FAKE_PIDFILE.left.
 Every call appends {"argv0", "args", "cwd"} as a JSON line to FAKE_ARKOR_LOG;
 start writes its pid to FAKE_PIDFILE once its output is written.
 """
@@ -77,6 +85,50 @@ def build() -> int:
     return 0
 
 
+def start_stdout() -> list[bytes]:
+    outcome = os.environ.get("FAKE_OUTCOME")
+    if not outcome:
+        return START_STDOUT
+    last = [] if outcome == "none" else [f"Job job-42 finished with status={outcome}\n".encode()]
+    return [*START_STDOUT[:-1], *last]
+
+
+WORKER = """
+import os, signal, sys, time
+record, ignore = sys.argv[1], sys.argv[2]
+def on_signal(signum, frame):
+    name = signal.Signals(signum).name.removeprefix("SIG")
+    with open(record, "a") as fh:
+        fh.write("worker:" + name + "\\n")
+    if name not in ignore.split(","):
+        os._exit(128 + signum)
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(sig, on_signal)
+with open(sys.argv[3] + ".tmp", "w") as fh:
+    fh.write(str(os.getpid()))
+os.replace(sys.argv[3] + ".tmp", sys.argv[3])
+time.sleep(60)
+"""
+
+
+def _spawn(code: str, *args: str, new_session: bool = False) -> None:
+    import subprocess
+
+    subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # only our stdout is held (not the test's stderr)
+        start_new_session=new_session,
+        close_fds=True,
+    )
+
+
+def _wait_for(path: str) -> None:
+    deadline = time.monotonic() + 10
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def start() -> int:
     ignore = set(os.environ.get("FAKE_IGNORE", "").split(","))
     record = os.environ.get("FAKE_SIGNALS")
@@ -101,12 +153,15 @@ def start() -> int:
             n = os.write(1, view[: min(total, len(PATTERN))])
             total -= n
         return 0
-    for out, err in zip(START_STDOUT, [*START_STDERR, b"", b"", b""], strict=False):
+    pidfile = os.environ.get("FAKE_PIDFILE", "")
+    if os.environ.get("FAKE_WORKER"):
+        _spawn(WORKER, record or os.devnull, os.environ.get("FAKE_IGNORE", ""), pidfile + ".worker")
+        _wait_for(pidfile + ".worker")
+    for out, err in zip(start_stdout(), [*START_STDERR, b"", b"", b""], strict=False):
         os.write(1, out)
         if err:
             os.write(2, err)
         time.sleep(0.01)
-    pidfile = os.environ.get("FAKE_PIDFILE")
     if pidfile:  # written once the output is out and the handlers are in place
         with open(pidfile + ".tmp", "w") as fh:
             fh.write(str(os.getpid()))
@@ -124,6 +179,10 @@ def start() -> int:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             time.sleep(0.05)
+    leave = os.environ.get("FAKE_LEAVE")
+    if leave:  # a background process that keeps our stdout (fd 1) open
+        _spawn(WORKER, os.devnull, "", pidfile + ".left", new_session=leave == "daemon")
+        _wait_for(pidfile + ".left")
     return int(os.environ.get("FAKE_EXIT", "0"))
 
 

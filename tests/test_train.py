@@ -133,7 +133,7 @@ def test_label_then_byte_exact_passthrough_of_both_streams(tp):
     assert result.stdout == EXPECTED_STDOUT  # only arkor's bytes, split characters intact
     assert result.stderr.startswith(b"Run training: my-trainer\n")
     assert EXPECTED_STDERR in result.stderr  # invalid byte and escape codes untouched
-    assert result.err.rstrip().endswith("arkor start finished (exit status 0).")
+    assert result.err.rstrip().endswith("Job job-42 completed (arkor start exited with status 0).")
     assert tp.calls() == [["build"], ["start"]]
 
 

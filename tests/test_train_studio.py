@@ -66,7 +66,7 @@ def test_exit_zero_and_killed_by_a_signal(studio_arkor):
     studio_arkor.studio.train = TrainScript(chunks=[b"ok\n"], exit=0)
     result = train(studio_arkor)
     assert (result.code, result.stdout) == (0, b"ok\n")
-    assert "arkor start finished (exit status 0)." in result.err
+    assert "arkor start finished (exit status 0)" in result.err
     studio_arkor.studio.train = TrainScript(chunks=[b"bye\n"], exit=None)
     result = train(studio_arkor)
     assert (result.code, result.stdout) == (1, b"bye\n")

@@ -33,8 +33,8 @@ EPILOG = examples(
 WATCH_HELP = (
     "Follow the job (from arkor's `Started job <id>` line) while arkor start runs. On a "
     "terminal: the live `watch` view, arkor's output printed above it. Piped: arkor's bytes "
-    "untouched on stdout, the watch's plain lines on stderr. The exit status stays arkor "
-    "start's; when arkor start ends, train waits up to ARKOR_STUDIO_WATCH_DRAIN seconds "
+    "untouched on stdout, the watch's plain lines on stderr. The exit status is the same "
+    "as without --watch; when arkor start ends, train waits up to ARKOR_STUDIO_WATCH_DRAIN seconds "
     "(default 5) for the job's stream to end, then stops watching (and says how to keep "
     "following a job that still runs)."
 )
@@ -86,7 +86,10 @@ def train(
     """Build, show which trainer will run, then run `arkor start` in the project.
 
     arkor's stdout and stderr pass through byte for byte; our own lines go to
-    stderr. The exit status is arkor start's (130 after Ctrl-C). One run at a
+    stderr. Exit status: the job's outcome from arkor's last line, `Job <id>
+    finished with status=<s>` (completed 0, failed 1, cancelled 3), because
+    arkor start exits 0 even for a failed job; arkor start's own status when it
+    is not 0 or when it printed no such line; 130 after Ctrl-C. One run at a
     time per project. With --studio, a running `arkor dev` builds and runs it
     (POST /api/train): its output (stdout and stderr merged) passes through the
     same way, and Ctrl-C closes the connection, on which Studio kills arkor start.
@@ -146,14 +149,17 @@ def _train_direct(
             sys.stdout.flush()
             sys.stderr.flush()
             if not watch:
-                return runner.run_start(executable, project, entry, env, grace=grace), trainer
+                result = runner.run_start(executable, project, entry, env, grace=grace, drain=drain)
+                return result, trainer
             watcher = _watcher(settings)
             streams: dict[str, Any] = {"on_stdout": watcher.stdout_feed()}
             if watcher.live:
                 streams["stdout_fd"] = None  # the watcher writes them (above the view)
                 if _is_terminal(sys.stderr):  # arkor's stderr would tear the view
                     streams.update(on_stderr=watcher.stderr_feed(), stderr_fd=None)
-            result = runner.run_start(executable, project, entry, env, grace=grace, **streams)
+            result = runner.run_start(
+                executable, project, entry, env, grace=grace, drain=drain, **streams
+            )
             stopped = result.interrupted or result.terminated is not None
             watcher.finish(0 if stopped else drain)
             watcher.report(_say, interrupted=stopped)
@@ -189,6 +195,7 @@ def _train_studio(
             assert isinstance(backend, StudioBackend)
             if not no_manifest:
                 trainer = _studio_label(backend)
+            outcome = runner.OutcomeScanner()
             write: Callable[[bytes], object] = _write_stdout
             if watch:
                 watcher = _watcher(settings, backend)
@@ -209,6 +216,7 @@ def _train_studio(
                     for chunk, held in started.stream():
                         if chunk:
                             write(chunk)
+                            outcome.feed(chunk)
                         if watcher is not None:
                             watcher.peek(held)
             except KeyboardInterrupt:
@@ -230,7 +238,7 @@ def _train_studio(
     assert run is not None
     if run.signalled:
         _say("arkor-studio: Studio reported that a signal killed arkor start (exit=null).")
-    return runner.RunResult(run.exit_code, run.exit_code), trainer
+    return runner.RunResult.finished(run.exit_code, outcome.status, outcome.job_id), trainer
 
 
 def _studio_label(backend: StudioBackend) -> str:
@@ -296,21 +304,49 @@ def _summary(result: RunResult, studio: bool = False) -> None:
         _say(f"arkor-studio: stopped arkor start (we got signal {result.terminated}).")
     elif result.interrupted:
         _say("arkor-studio: interrupted; arkor start stopped.")
-    elif result.child_code == 0:
-        _say("arkor start finished (exit status 0).")
     else:
-        _say(f"arkor start failed (exit status {result.child_code}).")
+        _say(outcome_line(result))
+
+
+def outcome_line(result: RunResult) -> str:
+    """The final line: what became of the job, and why we exit as we do."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    status = result.child_code
+    if status != 0:
+        return f"arkor start failed (exit status {status})."
+    if result.outcome is None:
+        return "arkor start finished (exit status 0) without reporting the job's outcome."
+    job = f"Job {clean_line(result.outcome_job)}" if result.outcome_job else "The job"
+    if result.outcome == "completed":
+        return f"{job} completed (arkor start exited with status 0)."
+    outcome = clean_line(result.outcome)
+    return (
+        f"{job} {outcome} (arkor start exited with status 0, as it does whatever the "
+        f"outcome); exit status {result.code}."
+    )
 
 
 def _notify(result: RunResult, trainer: str | None, project: Path) -> None:
     from arkor_cli_studio.notify import desktop_notify
+    from arkor_cli_studio.textsafe import clean_line
 
     what = trainer or project.name
-    if result.child_code == 0:
-        desktop_notify("Training completed", f"{what}: arkor start exited with status 0")
-    else:
+    if result.child_code != 0:
         desktop_notify(
             "Training failed",
             f"{what}: arkor start exited with status {result.child_code}",
             critical=True,
+        )
+    elif result.outcome == "completed":
+        desktop_notify("Training completed", f"{what}: the job completed")
+    elif result.outcome == "failed":
+        desktop_notify("Training failed", f"{what}: the job failed", critical=True)
+    elif result.outcome == "cancelled":
+        desktop_notify("Training cancelled", f"{what}: the job was cancelled")
+    elif result.outcome is not None:
+        desktop_notify("Training ended", f"{what}: the job ended {clean_line(result.outcome)}")
+    else:
+        desktop_notify(
+            "Training ended", f"{what}: arkor start exited with status 0 (no outcome reported)"
         )
