@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.choices import CiMode, NotifyMode
+from arkor_cli_studio.commands import boundary, examples
 
 if TYPE_CHECKING:
     from arkor_cli_studio.demo import Scenario

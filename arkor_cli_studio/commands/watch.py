@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.choices import CiMode, NotifyMode
+from arkor_cli_studio.commands import boundary, examples
 
 EPILOG = examples(
     "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
@@ -68,7 +68,7 @@ def watch(
         typer.Option(
             "--json",
             help="One JSON object per event (NDJSON), the complete history, then a last "
-            "{\"event\":\"summary\"} record however the watch ends.",
+            '{"event":"summary"} record however the watch ends.',
         ),
     ] = False,
     notify: Annotated[
