@@ -243,8 +243,16 @@ def test_since_starts_from_a_time(arkor):
 # ---- notifications -----------------------------------------------------------------
 
 
+def ends_now(sim) -> None:
+    """A job whose end is news (its terminal event is newer than the watch's
+    start, less Studio's grace): notifications are only for those."""
+    lifecycle(sim, steps=5, finish=False)
+    sim.emit("j1", "training.completed", {"artifacts": [{"pathname": "a"}]})
+    sim.end("j1")
+
+
 def test_terminal_notification_over_ssh_inside_tmux(arkor):
-    lifecycle(arkor.sim, steps=5)
+    ends_now(arkor.sim)
     run = arkor.pty(
         "watch", "j1", "--plain",
         SSH_CONNECTION="10.0.0.2 51000 10.0.0.1 22", TMUX="/tmp/tmux-0/default,1,0",
@@ -256,7 +264,7 @@ def test_terminal_notification_over_ssh_inside_tmux(arkor):
 
 
 def test_notify_terminal_without_tmux_and_no_notify(arkor):
-    lifecycle(arkor.sim, steps=5)
+    ends_now(arkor.sim)
     run = arkor.pty("watch", "j1", "--plain", "--notify", "terminal", TERM="foot")
     assert run.wait(timeout=30) == 0
     assert b"\x1b]777;notify;\xe2\x9c\x93 my run;Training completed.\x07\x07" in bytes(run.output)

@@ -15,6 +15,7 @@ import typer
 
 from arkor_cli_studio.choices import CiMode, NotifyMode
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
 
 EPILOG = examples(
     "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
@@ -24,6 +25,7 @@ EPILOG = examples(
     "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
     "arkor-studio watch job_123 --once --json | tail -1   # the state now; exit 7: still going",
     "arkor-studio watch job_123 --ci github --summary-file summary.md",
+    "arkor-studio watch job_123 --alert 'loss>5' --alert stall:15m --on-alert exit  # exit 6",
 )
 
 
@@ -175,14 +177,33 @@ def watch(
             "--plain: printed after the summary; --json: on stderr at the end.",
         ),
     ] = False,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            metavar="N",
+            min=1,
+            help="The Advanced cards over the chart's last N points, as Studio's are "
+            "(--last 2000: its exact numbers; see `stats --last`) instead of the whole run.",
+            show_default=False,
+        ),
+    ] = None,
+    alert: AlertOption = None,
+    on_alert: OnAlertOption = None,
 ) -> None:
     """Follow one job live: phase, metadata, progress, loss chart, events.
 
-    Exit status: 0 completed, 1 failed, 3 cancelled, 5 stream lost, 7 still running
-    (--once), 130 on Ctrl-C.
+    Keys on a terminal: a shows or hides the Advanced panel; ← → move a
+    cursor along the chart's steps (its values under the chart), Home/End
+    jump to the first/last step, Esc follows the latest step again.
+
+    Exit status: 0 completed, 1 failed, 3 cancelled, 5 stream lost, 6 an alert
+    ended the watch (--on-alert exit or cancel), 7 still running (--once),
+    130 on Ctrl-C.
     """
     from arkor_cli_studio.accessible import wanted
     from arkor_cli_studio.app import settings_of
+    from arkor_cli_studio.commands._alerts import alert_settings
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.run import WatchOptions, pick_mode, watch_job
 
@@ -200,6 +221,7 @@ def watch(
         from arkor_cli_studio.cloud.webhook import check_url
 
         webhook = check_url(webhook)
+    alerts = alert_settings(settings, alert, on_alert)
     mode = pick_mode(as_json=as_json, plain=plain, terminal=stream_is_terminal(sys.stdout))
     options = WatchOptions(
         job_id,
@@ -214,6 +236,8 @@ def watch(
         quiet=quiet,
         tail=tail,
         since=_since(since),
+        last=last,
+        alerts=alerts,
     )
     code = watch_job(settings, options)
     if code:

@@ -12,7 +12,7 @@ Sinks (one output mode each, see `session.sinks`):
 `EndReport` gathers what the end tells (a hook on every event, the loss
 statistics) and, once the watch is over however it ended, writes the job
 summary Markdown (`$GITHUB_STEP_SUMMARY`, `--summary-file`), the final
-`{"event":"summary"}` record of `--json`, the notification and the webhook.
+`{"event":"summary"}` record of `--json` and the webhook.
 """
 
 from __future__ import annotations
@@ -235,7 +235,6 @@ class ReportOptions:
     summary_file: Path | None = None
     json_record: bool = False  # the final {"event":"summary"} record on stdout
     webhook: str | None = None
-    notify: str = "off"  # desktop | terminal | off (resolved)
 
     @property
     def markdown(self) -> bool:
@@ -295,9 +294,6 @@ class EndReport:
             self._markdown(outcome)
         if self.options.webhook is not None and outcome.outcome not in ENDINGS:
             self._webhook(outcome)
-        if self.options.notify != "off" and outcome.outcome not in ENDINGS:
-            assert self.session is not None
-            notify_end(self.session.view, outcome.outcome, self.options.notify, self.env)
 
     def _json_record(self, outcome: Outcome, out: IO[str]) -> None:
         import json
@@ -359,27 +355,3 @@ def _warn(text: str) -> None:
     from arkor_cli_studio.textsafe import clean_line
 
     print(f"arkor-studio: warning: {clean_line(text)}", file=sys.stderr, flush=True)
-
-
-def notify_end(view: JobView, status: str, mode: str, env: Mapping[str, str]) -> None:
-    """The notification at the end: `desktop` (notify-send/osascript, falling
-    back to the terminal where neither exists) or `terminal` (OSC 9/777/99 +
-    BEL, through tmux); the terminal title either way."""
-    from arkor_cli_studio.notify import desktop_notify, set_terminal_title
-
-    name = view.display_name
-    mark = "✓" if status == "completed" else "✗"
-    set_terminal_title(f"{mark} {name}")
-    body = {
-        "completed": "Training completed.",
-        "failed": f"Training failed: {view.error or 'unknown error'}",
-        "cancelled": "The job was cancelled.",
-    }.get(status, f"The job is {status}.")
-    title = f"{mark} {name}"
-    if mode == "desktop" and desktop_notify(title, body, critical=status == "failed"):
-        return
-    from arkor_cli_studio.termnotify import terminal_stream, write_notification
-
-    stream = terminal_stream(sys.stdout, sys.stderr)
-    if stream is not None:
-        write_notification(title, body, env, stream)
