@@ -102,6 +102,16 @@ def test_a_dropped_stream_is_one_warning(arkor):
     assert warnings[0].startswith("::warning title=Event stream interrupted::")
 
 
+def test_an_alert_is_a_warning_annotation(arkor):
+    lifecycle(arkor.sim, steps=10)
+    result = arkor.cli("watch", "j1", "--ci", "github", "--alert", "loss>0.6")
+    assert result.code == 0, result.output
+    warnings = [gha_runner.parse(line) for line in result.stdout.splitlines()]
+    alerts = [w for w in warnings if w is not None and w.name == "warning"]
+    assert alerts and alerts[0].properties == {"title": "Training alert"}
+    assert alerts[0].data.startswith("loss>0.6 at step 1: ")
+
+
 def test_a_two_hour_demo_run_in_ci_mode_has_a_short_visible_log(arkor, tmp_path: Path):
     """4,800 steps of ~1.5 s (over two hours of run time), played at 4000x."""
     summary = tmp_path / "summary.md"

@@ -25,9 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from arkor_cli_studio.progress import format_step
 from arkor_cli_studio.session.sinks import LinesSink
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.alerts import Alert
     from arkor_cli_studio.model import Event, StreamNotice
     from arkor_cli_studio.runfacts import Outcome, RunFacts
     from arkor_cli_studio.session.engine import WatchSession
@@ -88,6 +90,15 @@ class GitHubSink(LinesSink):
         self.writer.write("\n".join([*lines, ""]))
         self.writer.flush()
 
+    def alert(self, alert: Alert) -> None:
+        """An alert fired (view lock held): a `::warning` annotation, in turn."""
+        at = f" at step {format_step(alert.step)}" if alert.step is not None else ""
+        lines = self.report.log.alert(f"{alert.rule}{at}: {alert.message}", title="Training alert")
+        if self.session.on_stream_thread():
+            self.pending.extend(lines)
+        else:
+            self.writer.write("\n".join([*lines, ""]))
+
     def finish(self, status: str) -> None:
         from arkor_cli_studio.watching import summary_line
 
@@ -132,6 +143,17 @@ class AccessibleSink(LinesSink):
         self.writer.write("\n".join([*lines, ""]))
         super().run()
 
+    def alert(self, alert: Alert) -> None:
+        """An alert fired (view lock held): a sentence, in turn."""
+        from arkor_cli_studio.textsafe import clean_line
+
+        at = f" at step {format_step(alert.step)}" if alert.step is not None else ""
+        line = clean_line(f"Alert{at}: {alert.message} (rule {alert.rule}).")
+        if self.session.on_stream_thread():
+            self.pending.append(line)
+        else:
+            self.writer.write(line + "\n")
+
     def notice(self, notice: StreamNotice) -> None:
         if notice.kind in ("interrupted", "resumed"):
             lines = self.log.notice(notice)
@@ -161,6 +183,9 @@ class QuietSink(LinesSink):
     def __init__(self, *, as_json: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.as_json = as_json
+
+    def alert(self, alert: Alert) -> None:
+        """Quiet: nothing until the end (the exit code tells an alert that ended it)."""
 
     def finish(self, status: str) -> None:
         if not self.as_json:
