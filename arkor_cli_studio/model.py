@@ -75,13 +75,16 @@ def parse_time(value: Any) -> datetime | None:
     (OverflowError); a day's margin each side keeps every such step safe."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
+    try:  # the usual `2026-03-01T12:00:00.000Z` (3.11 reads the Z): `jobs` of 50,000
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
     if not _FIRST_YEAR < parsed.year < _LAST_YEAR:
         return None
     if parsed.tzinfo is None:
@@ -115,7 +118,8 @@ class Job:
         return self.status in TERMINAL_STATUSES
 
 
-def _text(value: Any) -> str | None:
+def text_field(value: Any) -> str | None:
+    """A field as the API sends text: a string, a number or bool as JSON, else None."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -129,18 +133,18 @@ def parse_job(obj: Any) -> Job | None:
     """A Job from the API's object, or None when it has no usable id."""
     if not isinstance(obj, dict):
         return None
-    job_id = _text(obj.get("id"))
+    job_id = text_field(obj.get("id"))
     if not job_id:
         return None
     config = obj.get("config")
     return Job(
         id=job_id,
-        name=_text(obj.get("name")) or "",
-        status=_text(obj.get("status")) or "unknown",
+        name=text_field(obj.get("name")) or "",
+        status=text_field(obj.get("status")) or "unknown",
         created_at=parse_time(obj.get("createdAt")),
         started_at=parse_time(obj.get("startedAt")),
         completed_at=parse_time(obj.get("completedAt")),
-        error=_text(obj.get("error")),
+        error=text_field(obj.get("error")),
         config=config if isinstance(config, dict) else {},
         raw=obj,
     )
