@@ -14,6 +14,7 @@ import typer
 import typer.core
 
 from arkor_cli_studio import __version__
+from arkor_cli_studio.choices import ColorMode
 from arkor_cli_studio.commands import examples
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UsageError
 
@@ -212,11 +213,26 @@ def root(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")
     ] = False,
+    color: Annotated[
+        ColorMode,
+        typer.Option(
+            "--color",
+            help="auto: colours on a terminal unless NO_COLOR is set (16 colours where the "
+            "terminal has no 256, as TERM/COLORTERM say); never (= --no-color); always: also "
+            "when piped, NO_COLOR or not.",
+        ),
+    ] = ColorMode.auto,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    if color == ColorMode.never:
+        no_color = ctx.params["no_color"] = True
+    elif color == ColorMode.always and not no_color:
+        from arkor_cli_studio.render.console import force_color
+
+        force_color()
     ctx.obj = _Lazy(project, api_url, no_color, studio, studio_url)
 
 

@@ -1,4 +1,4 @@
-"""The choices of `--notify` and `--ci` (shared by `watch` and `demo`; no imports:
+"""The choices of `--notify`, `--ci` and `--color` (no imports:
 `--help` and TAB completion load this)."""
 
 from __future__ import annotations
@@ -17,3 +17,9 @@ class CiMode(StrEnum):
     auto = "auto"
     github = "github"
     none = "none"
+
+
+class ColorMode(StrEnum):
+    auto = "auto"
+    never = "never"
+    always = "always"
