@@ -229,10 +229,9 @@ def root(
 ) -> None:
     if color == ColorMode.never:
         no_color = ctx.params["no_color"] = True
-    elif color == ColorMode.always and not no_color:
-        from arkor_cli_studio.render.console import force_color
+    from arkor_cli_studio.render.console import force_color
 
-        force_color()
+    force_color(color == ColorMode.always and not no_color)  # (set on every run: in-process)
     ctx.obj = _Lazy(project, api_url, no_color, studio, studio_url)
 
 

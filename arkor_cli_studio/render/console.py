@@ -40,9 +40,9 @@ def _console_class() -> type[Console]:
 _ALWAYS = [False]  # `--color always`: set once, by the root command
 
 
-def force_color() -> None:
+def force_color(always: bool) -> None:
     """`--color always`: colours also on a pipe, NO_COLOR or not."""
-    _ALWAYS[0] = True
+    _ALWAYS[0] = always
 
 
 def make_console(
