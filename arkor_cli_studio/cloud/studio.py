@@ -43,6 +43,7 @@ from arkor_cli_studio.studio_run import (
     manifest_error,
     parse_manifest,
 )
+from arkor_cli_studio.upgrade import ClientIdentity
 
 TOKEN_HEADER = "X-Arkor-Studio-Token"
 CLOUD_AUTH_HINT = (
@@ -74,6 +75,7 @@ class StudioBackend(Backend):
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        identity: ClientIdentity | None = None,
     ) -> None:
         self.token_source = token.source
         self.url_source = url_source
@@ -84,6 +86,7 @@ class StudioBackend(Backend):
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
+            identity=identity,
         )
 
     def __enter__(self) -> StudioBackend:  # typed: `with` keeps manifest()/train()
@@ -313,6 +316,8 @@ def _start_error(reason: str) -> ConfigError:
 
 
 def make_studio_backend(settings: Settings) -> StudioBackend:
+    from arkor_cli_studio.upgrade import identity_for
+
     assert settings.studio_url is not None
     return StudioBackend(
         settings.studio_url,
@@ -320,4 +325,5 @@ def make_studio_backend(settings: Settings) -> StudioBackend:
         url_source=settings.studio_source,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        identity=identity_for(settings.project, settings.env),
     )
