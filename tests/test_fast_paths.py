@@ -25,11 +25,10 @@ from httpx_sse import EventSource
 
 from arkor_cli_studio.cloud.events import _without_bom
 from arkor_cli_studio.cloud.sse import frames
-from arkor_cli_studio.commands.watch import record_line
 from arkor_cli_studio.jobinfo import jsonable
 from arkor_cli_studio.model import Event, _loads_object, event_record, number, parse_event
 from arkor_cli_studio.progress import format_step
-from arkor_cli_studio.render.lines import _LocalStamps, event_time, plain_event_line
+from arkor_cli_studio.render.lines import _LocalStamps, event_time, plain_event_line, record_line
 from arkor_cli_studio.textsafe import json_text
 
 # ---- SSE: our parser vs. httpx-sse ------------------------------------------------------

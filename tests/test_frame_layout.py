@@ -153,7 +153,7 @@ def test_advanced_compact_appears_at_50x18():
     frame = render(view, 50, 18, advanced=advanced_of(view), toggle=True)
     lines = frame.rstrip("\n").split("\n")
     assert len(lines) <= 17 and all(len(line) <= 50 for line in lines)
-    assert "Advanced  so far" in frame
+    assert "Advanced · whole run  so far" in frame
     assert re.search(r"^Train  n 150  mean", frame, re.M), frame
     assert re.search(r"^Eval   n 7 ", frame, re.M), frame
     assert len([line for line in lines if PLOT_ROW.match(line)]) >= 5

@@ -221,7 +221,7 @@ def test_advanced_frame_never_taller_or_wider_than_the_terminal(width, height, s
         assert "╭─ Advanced" in out  # the cards fit
     elif (width, height) in ((80, 24), (60, 15)) and steps:
         assert "╭─ Advanced" not in out
-        assert "Advanced  so far" in out and "Training loss  n 400" in out  # compacted
+        assert "Advanced · whole run  so far" in out and "Training loss  n 400" in out  # compacted
 
 
 # --------------------------------------------------------------------------

@@ -173,15 +173,20 @@ def test_all_sources_agree(arkor, tmp_path):
     assert stream["loss"]["count"] == 80 and stream["evalLoss"]["count"] == 9
 
 
-def test_last_n_keeps_each_series_tail(arkor):
+def test_last_n_is_studios_chart_window(arkor):
     loss, evals = run_job(arkor.sim, "j", n=50)
     finish(arkor.sim, "j")
     body = stats_json(arkor.cli("stats", "j", "--json", "--last", "3"))
-    assert body["last"] == 3
+    assert (body["last"], body["window"]) == (3, "chart")
+    # The last 3 chart frames are steps 48, 49, 50: one eval value among them
+    # (not the eval series' own last 3, which reach back to step 30).
     assert_series(body["loss"], loss[-3:])
-    assert_series(body["evalLoss"], evals[-3:])
-    text = arkor.cli("stats", "j", "--last", "2000")
-    assert "At most the last 2,000 points of each series." in text.stdout
+    assert_series(body["evalLoss"], evals[-1:])
+    assert stats_json(arkor.cli("stats", "j", "--json"))["window"] == "run"
+    text = arkor.cli("stats", "j", "--last", "2000").stdout
+    assert "Training loss · last 2,000 points" in text and "Eval loss · last 2,000" in text
+    assert "Studio's chart points" in text
+    assert "Training loss · whole run" in arkor.cli("stats", "j").stdout
     assert arkor.cli("stats", "j", "--last", "0").code == 2
 
 

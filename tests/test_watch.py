@@ -320,8 +320,8 @@ def test_ctrl_c_in_the_live_view(arkor):
 
 
 def test_json_records_keep_the_servers_data_text():
-    from arkor_cli_studio.commands.watch import record_line
     from arkor_cli_studio.model import event_from_record, parse_event
+    from arkor_cli_studio.render.lines import record_line
 
     one_line = parse_event("training.log", "7", '{"step": 1, "loss": 1e309}', keep_raw=True)
     assert one_line is not None
@@ -336,8 +336,8 @@ def test_json_records_keep_the_servers_data_text():
 
 
 def test_json_stays_valid_with_non_finite_numbers():
-    from arkor_cli_studio.commands.watch import record_line
     from arkor_cli_studio.model import parse_event
+    from arkor_cli_studio.render.lines import record_line
 
     def strict(line: str) -> dict:
         def refuse(name: str) -> None:

@@ -20,9 +20,10 @@ from arkor_cli_studio.runner import StartedJobScanner
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
-    from arkor_cli_studio.commands.watch import WatchSession
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.render.passthrough import TerminalPassthrough
+    from arkor_cli_studio.session.engine import WatchSession
+    from arkor_cli_studio.session.sinks import Sink
 
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 
@@ -96,37 +97,33 @@ class TrainWatch:
 
     def _run(self, job_id: str) -> None:
         from arkor_cli_studio.cloud import connect
-        from arkor_cli_studio.commands.watch import WatchSession
+        from arkor_cli_studio.config import env_float
         from arkor_cli_studio.model import validate_job_id
+        from arkor_cli_studio.session.engine import WatchSession
+        from arkor_cli_studio.watching import JobView
 
-        sink = self.sink
+        passthrough = self.sink
         try:
             validate_job_id(job_id)
             backend = self.backend if self.backend is not None else connect(self.settings)
             try:
                 session = WatchSession(
                     backend,
-                    self.settings,
-                    job_id,
-                    "live" if sink is not None else "plain",
-                    None,
-                    out=sys.stderr,
-                    console=sink.console if sink is not None else None,
-                    reserve_rows=_reserve(sink),
-                    before_draw=sink.drain if sink is not None else None,
-                    keys=False,  # stdin is arkor start's
+                    JobView(job_id),
+                    self._watch_sink(),
+                    retry_scale=env_float(self.settings.env, "ARKOR_STUDIO_RETRY_SCALE", 1.0),
                 )
                 with self._lock:
                     self._session = session
                     if self._stopping:
                         session.end()
-                if sink is not None:
-                    sink.go_live(session.changed.set)
+                if passthrough is not None:
+                    passthrough.go_live(session.changed.set)
                 try:
                     self.status = session.run()
                 finally:
-                    if sink is not None:
-                        sink.go_raw()
+                    if passthrough is not None:
+                        passthrough.go_raw()
             finally:
                 if backend is not self.backend:
                     backend.close()
@@ -134,6 +131,23 @@ class TrainWatch:
             self.problem = exc.message
         except Exception as exc:  # the run goes on whatever happens to the watch
             self.problem = f"{type(exc).__name__}: {exc}"
+
+    def _watch_sink(self) -> Sink:
+        """Live above arkor's output on a terminal, else plain lines on stderr."""
+        passthrough = self.sink
+        if passthrough is None:
+            from arkor_cli_studio.session.sinks import PlainSink
+
+            return PlainSink(out=sys.stderr, no_color=self.settings.no_color)
+        from arkor_cli_studio.session.live import LiveSink
+
+        return LiveSink(
+            console=passthrough.console,
+            no_color=self.settings.no_color,
+            reserve_rows=_reserve(passthrough),
+            before_draw=passthrough.drain,
+            keys=False,  # stdin is arkor start's
+        )
 
     def finish(self, drain: float) -> None:
         """arkor start is over: give the stream `drain` seconds to reach its

@@ -3,9 +3,10 @@
 The simulator of the Arkor cloud API listens on 127.0.0.1 (ephemeral port);
 a temporary directory holds a fake HOME (credentials with a per-run random
 token and the simulator's URL) and a project with `.arkor/state.json`. The
-real command then runs *in this process*, through the same Typer app and
-the same HTTP/SSE client as against the real cloud, with HOME pointing at
-the temporary directory for its duration. Everything is undone at exit,
+real command then runs *in this process*: `watch` is the engine's
+`watch_job()` with a `WatchOptions` (no command line is built), `jobs` the
+Typer app; the same HTTP/SSE client as against the real cloud, with HOME
+pointing at the temporary directory for its duration. Everything is undone at exit,
 including Ctrl-C: the directory is removed and HOME restored.
 
 (Imports of anything heavier than typer happen inside the functions, so
@@ -30,10 +31,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
-from arkor_cli_studio.errors import ArkorStudioError
 
 if TYPE_CHECKING:
     from arkor_cli_studio.demo import Scenario
+    from arkor_cli_studio.session.run import WatchOptions
 
 EPILOG = examples(
     "arkor-studio demo                                # a full run in about a minute",
@@ -101,42 +102,31 @@ def demo(
         speed=speed if speed is not None else DEFAULT_SPEED,
         fail=fail,
     )
-    options: list[str] = []
-    if as_json:
-        options.append("--json")
     if jobs:
-        run_demo(scenario, ["jobs", *options], show_jobs=True, no_color=no_color)
+        run_demo(scenario, ["jobs", *(["--json"] if as_json else [])], no_color=no_color)
         return
-    if not _has_watch(ctx):
-        raise ArkorStudioError(
-            "This build of arkor-studio has no `watch` command, which the demo runs.",
-            hint="Try `arkor-studio demo --jobs`.",
-        )
-    if plain:
-        options.append("--plain")
-    if advanced:
-        options.append("--advanced")
-    if notify is not None:
-        options.append("--notify" if notify else "--no-notify")
-    run_demo(scenario, ["watch", "{job}", *options], show_jobs=False, no_color=no_color)
+    from arkor_cli_studio.session.run import Mode, WatchOptions
+
+    mode: Mode | None = "json" if as_json else "plain" if plain else None
+    options = WatchOptions(DEMO_PLACEHOLDER, mode, advanced=advanced, notify=notify)
+    run_demo(scenario, options, no_color=no_color)
 
 
-def _has_watch(ctx: typer.Context) -> bool:
-    root = ctx.find_root().command
-    names = getattr(root, "commands", {})
-    return "watch" in names
+DEMO_PLACEHOLDER = "{job}"  # the demo job's id, known once the simulator runs
 
 
-def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_color: bool) -> None:
+def run_demo(scenario: Scenario, command: WatchOptions | list[str], *, no_color: bool) -> None:
+    """`command`: the watch to run on the simulated job, or `jobs`'s arguments."""
+    import dataclasses
     import secrets
     import tempfile
     import time
 
-    from arkor_cli_studio.app import app
     from arkor_cli_studio.demo import ORG, PROJECT, Player, add_demo_job, seed_jobs
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)
+    show_jobs = isinstance(command, list)
     with (
         _terminate_as_exit(),
         tempfile.TemporaryDirectory(prefix="arkor-studio-demo-") as tmp,
@@ -146,25 +136,46 @@ def run_demo(scenario: Scenario, command: list[str], *, show_jobs: bool, no_colo
         player: Player | None = None
         if show_jobs:
             seed_jobs(sim, time.time())
-            job_id = ""
         else:
             created = time.time()
             job_id = add_demo_job(sim, scenario, created)
             player = Player(sim, job_id, scenario, created=created)
         _banner(sim.url, tmp, scenario, show_jobs)
-        args = ["--no-studio", "-C", str(project), "--api-url", sim.url]
-        if no_color:
-            args.append("--no-color")
-        args += [job_id if part == "{job}" else part for part in command]
         try:
             with _home(home):
                 if player is not None:
                     player.start()
-                # The real CLI, in-process: same app, same client, same exit status.
-                app(args=args, prog_name="arkor-studio")
+                if isinstance(command, list):
+                    _run_jobs(project, sim.url, command, no_color=no_color)
+                else:
+                    options = dataclasses.replace(command, job_id=job_id)
+                    _run_watch(project, sim.url, options, no_color=no_color)
         finally:
             if player is not None:
                 player.stop()
+
+
+def _run_watch(project: Path, url: str, options: WatchOptions, *, no_color: bool) -> None:
+    """The real `watch`, in-process: same engine, same client, same exit status."""
+    from arkor_cli_studio.config import Settings, project_dir
+    from arkor_cli_studio.session.run import watch_job
+
+    settings = Settings(
+        project=project_dir(project), api_url_override=url, no_color=no_color, env=dict(os.environ)
+    )
+    code = watch_job(settings, options)
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _run_jobs(project: Path, url: str, args: list[str], *, no_color: bool) -> None:
+    """The real `jobs`, in-process, through the app."""
+    from arkor_cli_studio.app import app
+
+    root = ["--no-studio", "-C", str(project), "--api-url", url]
+    if no_color:
+        root.append("--no-color")
+    app(args=[*root, *args], prog_name="arkor-studio")
 
 
 def _write_files(tmp: Path, token: str, url: str) -> tuple[Path, Path]:

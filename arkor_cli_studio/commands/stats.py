@@ -14,6 +14,7 @@ from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.errors import UsageError
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.chart import ChartWindow
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import Event
     from arkor_cli_studio.stats import ChartSeries
@@ -22,7 +23,7 @@ EPILOG = examples(
     "arkor-studio stats job_123                 # both cards, over the whole run",
     "arkor-studio stats job_123 --json | jq '.loss.mean, .evalLoss.p95'",
     "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
-    "arkor-studio stats job_123 --last 2000     # what Studio's chart shows",
+    "arkor-studio stats job_123 --last 2000     # Studio's exact cards (its chart's window)",
 )
 
 STDIN = "-"
@@ -65,7 +66,9 @@ def stats(
             "--last",
             metavar="N",
             min=1,
-            help="Only the last N points of each series (Studio's chart keeps 2000).",
+            help="Over the chart's last N points, as Studio's cards are (its chart keeps "
+            "2000: --last 2000 gives its exact numbers): the last N training.log frames with "
+            "a step and a loss or evalLoss, frames of one step merged. Default: the whole run.",
             show_default=False,
         ),
     ] = None,
@@ -73,7 +76,8 @@ def stats(
     """Loss statistics of a job: count, mean ± 95% CI, std dev, variance, p90, p95.
 
     Computed, as Studio's Advanced panel does, from the numeric loss and
-    evalLoss of every training.log event, over the whole run. For a job
+    evalLoss of the training.log events: over the whole run (every frame
+    with a number), or with --last N over Studio's chart window. For a job
     still running the numbers are so far (the history is read until it is
     caught up).
     """
@@ -84,16 +88,16 @@ def stats(
         validate_job_id(job_id)
     settings = settings_of(ctx)
     if file is not None:
-        result = _from_file(file, job_id)
+        result = _from_file(file, job_id, last)
     elif job_id is None:
         raise UsageError(
             "Give a job id, or --file PATH to read a `watch --json` file.",
             hint="`arkor-studio jobs` lists the ids.",
         )
     else:
-        result = _from_api(settings, job_id)
+        result = _from_api(settings, job_id, last)
 
-    loss, eval_loss = result.series.summaries(last)
+    loss, eval_loss = result.series.summaries()
     if as_json:
         from arkor_cli_studio.stats import stats_json
 
@@ -104,6 +108,7 @@ def stats(
             jobId=result.job_id,
             source=result.source,
             last=last,
+            window="run" if last is None else "chart",
         )
         sys.stdout.write(json.dumps(body, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()
@@ -118,19 +123,29 @@ def stats(
 
 @dataclass
 class Loaded:
-    series: ChartSeries
+    series: ChartSeries | ChartWindow
     complete: bool
     job_id: str | None
     source: str  # "detail", "stream" or "file"
     title: str
 
 
-def _from_api(settings: Settings, job_id: str) -> Loaded:
+def _series(last: int | None) -> ChartSeries | ChartWindow:
+    """The whole run's series, or Studio's chart window of `last` frames."""
+    if last is None:
+        from arkor_cli_studio.stats import ChartSeries
+
+        return ChartSeries()
+    from arkor_cli_studio.chart import ChartWindow
+
+    return ChartWindow(last)
+
+
+def _from_api(settings: Settings, job_id: str, last: int | None = None) -> Loaded:
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.cloud.history import replay_history
-    from arkor_cli_studio.stats import ChartSeries
 
-    series = ChartSeries()
+    series = _series(last)
     with connect(settings) as backend:
         history = replay_history(backend, job_id)
         # Each event is folded into the series as it arrives and dropped:
@@ -190,14 +205,16 @@ def iter_file_events(lines: Iterable[bytes | str], found: FileEvents) -> Iterato
 
 @dataclass
 class JobSeries:
-    series: ChartSeries
+    series: ChartSeries | ChartWindow
     complete: bool
     target: str | None  # the job
     others: list[str]  # the other jobs seen, in order of appearance
     seen: bool  # an event named the job
 
 
-def series_of_job(events: Iterable[Event], job_id: str | None) -> JobSeries:
+def series_of_job(
+    events: Iterable[Event], job_id: str | None, last: int | None = None
+) -> JobSeries:
     """Fill the chart's series from one job's events.
 
     The job is `job_id`, else the first `jobId` seen; events of other jobs
@@ -206,12 +223,12 @@ def series_of_job(events: Iterable[Event], job_id: str | None) -> JobSeries:
     before it, so files written one after the other can be concatenated.
 
     Linear in the events whatever the number of jobs: the other jobs are
-    kept in a dict (an ordered set), never searched in a list.
+    kept in a dict (an ordered set), never searched in a list. `last`: only
+    Studio's chart window of that many frames is kept.
     """
     from arkor_cli_studio.model import END
-    from arkor_cli_studio.stats import ChartSeries
 
-    series = ChartSeries()
+    series = _series(last)
     target = job_id
     current: str | None = None
     others: dict[str, None] = {}
@@ -252,14 +269,14 @@ def _open_lines(path: str) -> tuple[Iterable[bytes | str], IO[Any] | None]:
     return handle, handle
 
 
-def _from_file(path: str, job_id: str | None) -> Loaded:
+def _from_file(path: str, job_id: str | None, last: int | None = None) -> Loaded:
     from arkor_cli_studio.textsafe import clean_line
 
     shown = "stdin" if path == STDIN else clean_line(path)
     lines, handle = _open_lines(path)
     found = FileEvents()
     try:
-        picked = series_of_job(iter_file_events(lines, found), job_id)
+        picked = series_of_job(iter_file_events(lines, found), job_id, last)
     except OSError as exc:  # e.g. EISDIR on read, EIO
         raise UsageError(
             f"Can't read --file {shown}: {exc.strerror or type(exc).__name__}."

@@ -110,6 +110,8 @@ def plain_notice_line(notice: StreamNotice, now: datetime, tz: tzinfo | None = N
     stamp = local_time(now, tz)
     if notice.kind == "resumed":
         return f"{stamp}  stream resumed"
+    if notice.kind != "interrupted":  # from another component (an alert): its own words
+        return f"{stamp}  {clean_line(notice.kind)}: {clean_line(notice.reason)}"
     retry = f"; retrying in {notice.delay:.0f}s" if notice.delay else ""
     attempt = f" (attempt {notice.attempt})" if notice.attempt else ""
     reason = f": {clean_line(notice.reason)}" if notice.reason else ""

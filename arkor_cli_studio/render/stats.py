@@ -68,8 +68,10 @@ def stats_card(
     style: str = "",
     width: int | None = None,
     height: int | None = None,
+    covers: str | None = None,
 ) -> Panel:
-    """One card; `width`/`height` let two cards line up side by side."""
+    """One card; `width`/`height` let two cards line up side by side;
+    `covers`: what its numbers cover, after the title (`whole run`)."""
     body: RenderableType
     rows = card_rows(stats)
     if rows:
@@ -81,9 +83,12 @@ def stats_card(
         body = table
     else:
         body = Text(empty_text, style="dim")
+    heading = Text(title, style=f"bold {style}".strip())
+    if covers:
+        heading.append(f" · {covers}", style="dim")
     return Panel(
         body,
-        title=Text(title, style=f"bold {style}".strip()),
+        title=heading,
         title_align="left",
         border_style=style or "none",
         padding=(0, 1),
@@ -102,11 +107,13 @@ class StatsView:
         eval_loss: SeriesStats,
         notes: list[Text],
         heading: Text | None = None,
+        covers: str | None = None,
     ) -> None:
         self.loss = loss
         self.eval_loss = eval_loss
         self.notes = notes
         self.heading = heading
+        self.covers = covers
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         available = options.max_width
@@ -119,12 +126,25 @@ class StatsView:
             if side_by_side
             else None
         )
+        covers = self.covers
         cards = (
             stats_card(
-                TRAINING_TITLE, self.loss, NO_TRAINING, style="cyan", width=width, height=height
+                TRAINING_TITLE,
+                self.loss,
+                NO_TRAINING,
+                style="cyan",
+                width=width,
+                height=height,
+                covers=covers,
             ),
             stats_card(
-                EVAL_TITLE, self.eval_loss, NO_EVAL, style="magenta", width=width, height=height
+                EVAL_TITLE,
+                self.eval_loss,
+                NO_EVAL,
+                style="magenta",
+                width=width,
+                height=height,
+                covers=covers,
             ),
         )
         if side_by_side:
@@ -147,6 +167,18 @@ class StatsView:
         )
 
 
+def coverage(last: int | None) -> str:
+    """What a card covers: `whole run`, or `last 2,000 points` (of the chart)."""
+    return "whole run" if last is None else f"last {last:,} points"
+
+
+#: What the points of `--last N` are (the note under such cards).
+CHART_POINTS_NOTE = (
+    "Last {last:,} points: Studio's chart points, the last {last:,} training.log frames "
+    "with a step and a loss or evalLoss, frames of one step merged into one point."
+)
+
+
 def stats_view(
     loss: SeriesStats,
     eval_loss: SeriesStats,
@@ -154,30 +186,39 @@ def stats_view(
     so_far: bool,
     last: int | None = None,
     title: str | None = None,
+    explain: bool = True,
 ) -> RenderableType:
     """Studio's Advanced panel: **Training loss** and **Eval loss** cards.
 
     `so_far`: the run is not over, so the numbers will change (a note says
-    so). `last`: the series were cut to their last N points (a note says
-    so). `title`: a heading line above the cards (e.g. which job, from where).
+    so). `last`: the numbers are over the chart's last N points, as Studio's
+    cards are (each card's title says what it covers: `whole run` without
+    it; a note says what a chart point is). `title`: a heading line above
+    the cards (e.g. which job, from where). `explain`: with `last`, say
+    what a chart point is.
     """
     notes: list[Text] = []
-    if last is not None:
-        notes.append(Text(f"At most the last {last:,} points of each series.", style="dim"))
+    if last is not None and explain:
+        notes.append(Text(CHART_POINTS_NOTE.format(last=last), style="dim"))
     if so_far:
         notes.append(
             Text("So far: the run has not finished; these numbers will change.", style="yellow")
         )
     heading = Text(clean_line(title), style="bold") if title else None
-    return StatsView(loss, eval_loss, notes, heading)
+    return StatsView(loss, eval_loss, notes, heading, coverage(last))
 
 
 def stats_panel(
-    loss: SeriesStats, eval_loss: SeriesStats, *, so_far: bool, expand: bool = True
+    loss: SeriesStats,
+    eval_loss: SeriesStats,
+    *,
+    so_far: bool,
+    expand: bool = True,
+    last: int | None = None,
 ) -> RenderableType:
     """The same cards framed as one titled panel, for the watch layout."""
     return Panel(
-        stats_view(loss, eval_loss, so_far=so_far),
+        stats_view(loss, eval_loss, so_far=so_far, last=last, explain=False),
         title="Advanced",
         title_align="left",
         padding=(0, 1),

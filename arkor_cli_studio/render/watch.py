@@ -34,6 +34,7 @@ from arkor_cli_studio.render.stats import (
     NO_TRAINING,
     TRAINING_TITLE,
     card_rows,
+    coverage,
     stats_panel,
 )
 from arkor_cli_studio.stats import SeriesStats
@@ -618,12 +619,14 @@ def chart_block(
 
 
 class Advanced(NamedTuple):
-    """What the Advanced panel shows: `stats.LiveStats.summaries()`, and
-    whether they are so far (the stream is still being read)."""
+    """What the Advanced panel shows: `stats.LiveStats.summaries()` (or the
+    chart window's: `last`, its size), and whether they are so far (the
+    stream is still being read)."""
 
     loss: SeriesStats
     eval_loss: SeriesStats
     so_far: bool
+    last: int | None = None  # None: the whole run
 
 
 @functools.lru_cache(maxsize=4)
@@ -653,7 +656,13 @@ def _segments_text(segments: Iterable[Segment]) -> Text:
 def advanced_panel_lines(advanced: Advanced, width: int) -> list[Text]:
     """`render.stats.stats_panel`, exactly as `stats` draws its cards, as lines."""
     console = _line_console(width)
-    panel = stats_panel(advanced.loss, advanced.eval_loss, so_far=advanced.so_far, expand=False)
+    panel = stats_panel(
+        advanced.loss,
+        advanced.eval_loss,
+        so_far=advanced.so_far,
+        expand=False,
+        last=advanced.last,
+    )
     rendered = console.render_lines(panel, console.options, pad=False, new_lines=False)
     return [_fit(_segments_text(line), width) for line in rendered]
 
@@ -662,6 +671,7 @@ def advanced_compact_lines(advanced: Advanced, width: int) -> list[Text]:
     """The same numbers in a few lines (a title, then each series on one line,
     wrapped between items when narrow), for a terminal too short for the cards."""
     title = Text("Advanced", style="bold")
+    title.append(f" · {coverage(advanced.last)}", style="dim")
     if advanced.so_far:
         title.append("  so far: the run has not finished", style="yellow")
     lines = [_fit(title, width)]

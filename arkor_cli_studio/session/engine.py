@@ -1,0 +1,228 @@
+"""`WatchSession`: one job followed to its end, written to one sink.
+
+Three threads: the stream (applies events to the `JobView` as fast as they
+arrive and hands each batch to the sink), the 5-second jobs poll (name,
+times, config, status), and the main thread (the sink's `run()`: the Live
+frame, or the flushing of piped lines). One lock guards the view.
+
+The engine knows nothing of output: what a mode prints is its sink's
+(`session.sinks`), what else sees every event is a hook (`add_hook`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, cast
+
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.cloud.client import Backend
+    from arkor_cli_studio.model import Event, StreamNotice
+    from arkor_cli_studio.session.sinks import Sink
+    from arkor_cli_studio.stats import LiveStats
+    from arkor_cli_studio.watching import JobView
+
+POLL_INTERVAL: Final = 5.0
+EXIT_CODES: Final = {
+    "completed": ExitCode.OK,
+    "failed": ExitCode.FAILURE,
+    "cancelled": ExitCode.CANCELLED,
+}
+
+Hook = Callable[["Event"], None]
+
+
+class Stopped(Exception):
+    """The main thread stopped the watch (Ctrl-C, an error): end the stream thread."""
+
+
+class WatchSession:
+    def __init__(
+        self,
+        backend: Backend,
+        view: JobView,
+        sink: Sink,
+        *,
+        max_retries: int | None = None,
+        retry_scale: float = 1.0,
+    ) -> None:
+        """`view`: the job's state (its `job_id` is the job followed); `sink`:
+        where it goes. `retry_scale` scales the reconnect delays (a test
+        seam, `ARKOR_STUDIO_RETRY_SCALE`)."""
+        self.backend = backend
+        self.view = view
+        self.sink = sink
+        self.job_id = view.job_id
+        self.max_retries = max_retries
+        self.retry_scale = retry_scale
+        # The loss statistics (`--advanced`, the live `a` key), fed by the view.
+        self.stats: LiveStats | None = None
+        if sink.needs_stats:
+            from arkor_cli_studio.stats import LiveStats
+
+            self.stats = LiveStats()
+            view.loss_observers.append(self.stats.observe)
+        # Re-entrant: a hook (run with it held) may call `notice()`.
+        self.lock = threading.RLock()
+        self.changed = threading.Event()  # the view changed (or the stream ended)
+        self.done = threading.Event()  # the stream thread has ended
+        self.stop = threading.Event()  # the stream thread should end
+        # run() is returning: stdout is the main thread's again, so the other
+        # threads write nothing more (`end()` sets `stop` only: the last
+        # summary is still printed).
+        self.leaving = threading.Event()
+        self.failure: BaseException | None = None
+        self.final: str | None = None
+        self.stopped_with: ExitCode | None = None  # a hook ended the watch (`end(code)`)
+        self._hooks: list[Hook] = []
+        sink.attach(self)
+
+    # ---- for sinks and hooks ------------------------------------------------------
+
+    def add_hook(self, hook: Hook) -> None:
+        """`hook(event)` sees every event once it is applied, on the stream
+        thread with the view lock held (so keep it cheap). It may call
+        `end(code)` or `notice(...)`. Add hooks before `run()`."""
+        self._hooks.append(hook)
+
+    def notice(self, notice: StreamNotice) -> None:
+        """Something to tell the user that is not an event (a dropped stream,
+        an alert): to the view (the live banner) and the sink. Any thread."""
+        with self.lock:
+            self.view.apply_notice(notice)
+        self.sink.notice(notice)
+        self.changed.set()
+
+    def end(self, code: ExitCode | None = None) -> None:
+        """Stop following from another thread: `run()` draws or prints the
+        last state and returns (the stream thread ends at its next event).
+        `code`: the watch's exit code instead of the job's outcome."""
+        if code is not None and self.stopped_with is None:
+            self.stopped_with = code
+        self.stop.set()
+        self.done.set()
+        self.changed.set()
+
+    @property
+    def exit_code(self) -> ExitCode | None:
+        """After `run()`: the code a hook chose, else the job's outcome's
+        (None: the stream ended on a job that is not over)."""
+        if self.stopped_with is not None:
+            return self.stopped_with
+        return EXIT_CODES.get(self.final or "")
+
+    # ---- threads -------------------------------------------------------------------
+
+    def run(self) -> str:
+        """Watch until the stream ends; the final status."""
+        # The first poll before the stream: the name, config (the progress
+        # total) and times are known from the first frame on.
+        self._poll_once()
+        poller = threading.Thread(target=self._poll, name="watch-poll", daemon=True)
+        ingest = threading.Thread(target=self._ingest, name="watch-stream", daemon=True)
+        poller.start()
+        ingest.start()
+        try:
+            self.sink.run()
+        finally:
+            self.stop.set()
+            self.leaving.set()
+            poller.join(timeout=0.5)
+            self.sink.close()
+        if self.failure is not None:
+            raise self.failure
+        status = self.finish()
+        self.sink.finish(status)
+        return status
+
+    def _ingest(self) -> None:
+        from arkor_cli_studio.cloud.events import follow_event_batches
+        from arkor_cli_studio.model import StreamNotice
+
+        # The hot loop: a replayed history is hundreds of thousands of events,
+        # read hundreds at a time. Each read's events are applied under one
+        # hold of the lock (the drawing thread waits at most that long), each
+        # followed by the sink's per-event step and the hooks; then the sink
+        # gets the batch (its lines written at once). Everything is bound here.
+        view, lock, stopping = self.view, self.lock, self.stop.is_set
+        apply, sink = view.apply, self.sink
+        each = _chain([h for h in (sink.applied, *self._hooks) if h is not None])
+        try:
+            for batch in follow_event_batches(
+                self.backend,
+                self.job_id,
+                max_retries=self.max_retries,
+                sleep=self._sleep,
+                keep_raw=sink.keep_raw,
+            ):
+                if batch[0].__class__ is StreamNotice:
+                    for notice in batch:
+                        self.notice(notice)
+                else:
+                    events = cast("list[Event]", batch)
+                    with lock:
+                        for event in events:
+                            apply(event)
+                            if each is not None:
+                                each(event)
+                            if stopping():
+                                break
+                    sink.events(events)
+                if stopping():
+                    return
+        except Stopped:
+            pass
+        except BaseException as exc:  # handed to the main thread
+            self.failure = exc
+        finally:
+            self.done.set()
+            self.changed.set()
+
+    def _sleep(self, seconds: float) -> None:
+        """Backoff between reconnects; wakes early when the watch is stopping."""
+        if self.stop.wait(seconds * self.retry_scale):
+            raise Stopped()
+
+    def _poll(self) -> None:
+        while not self.stop.wait(POLL_INTERVAL):
+            self._poll_once()
+
+    def _poll_once(self) -> None:
+        try:
+            job = self.backend.find_job(self.job_id)
+        except ArkorStudioError:
+            return  # keep the last answer; the stream decides the outcome
+        except Exception:
+            if self.stop.is_set():
+                return  # the client closed under a poll in flight: we are done
+            raise
+        if job is not None:
+            with self.lock:
+                self.view.apply_job(job)
+            self.changed.set()
+
+    def finish(self) -> str:
+        """The final status (once). At `end` with no terminal event (a cancelled
+        job has none), the job is polled once more for it."""
+        if self.final is None:
+            if self.view.stream_status is None:
+                self._poll_once()
+            with self.lock:
+                self.final = self.view.status
+        return self.final
+
+
+def _chain(hooks: list[Hook]) -> Hook | None:
+    """One callable for the per-event steps (None: there are none)."""
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def each(event: Event) -> None:
+        for hook in hooks:
+            hook(event)
+
+    return each

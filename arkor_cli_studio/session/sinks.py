@@ -1,0 +1,262 @@
+"""Sinks: where a `WatchSession` goes. One class per output mode.
+
+A sink has the same few methods whatever it prints (see `Sink`); the
+engine calls them from its threads. `JsonSink` and `PlainSink` write lines
+(through one `LineWriter`); `LiveSink` (`session.live`) draws the frame.
+A new output is one new subclass: see docs/ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, ClassVar, Final
+
+from arkor_cli_studio.session.engine import Stopped
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from arkor_cli_studio.model import Event, StreamNotice
+    from arkor_cli_studio.session.engine import WatchSession
+
+FLUSH_WITHIN: Final = 0.02  # piped output reaches the reader within 20 ms
+
+
+class Sink:
+    """The interface, with do-nothing defaults. The engine calls, in order:
+
+    - `attach(session)` once, from `WatchSession.__init__`;
+    - `applied` (a class attribute: a method or None) after each event is
+      applied to the view, on the stream thread, lock held: per-event work
+      that needs the view as this event left it (None: skipped, no cost);
+    - `events(batch)` after each batch, on the stream thread, lock free;
+    - `notice(notice)` for what is not an event, from any thread;
+    - `run()` on the main thread until `session.done`; then `close()`;
+    - `finish(status)` on the main thread, after `run()` returned (for
+      `session.run()`'s caller): the summary.
+    """
+
+    keep_raw: ClassVar[bool] = False  # events keep the server's `data` text (JSON)
+    needs_stats: bool = False  # the session keeps the loss statistics (`session.stats`)
+    applied: Callable[[Event], None] | None = None
+
+    def attach(self, session: WatchSession) -> None:
+        self.session = session
+
+    def events(self, events: list[Event]) -> None:
+        pass
+
+    def notice(self, notice: StreamNotice) -> None:
+        pass
+
+    def run(self) -> None:
+        """Until the stream has ended (`session.done`)."""
+        self.session.done.wait()
+
+    def close(self) -> None:
+        """`run()` is over (normally or not): no thread writes after this."""
+
+    def finish(self, status: str) -> None:
+        """The watch is over and its status known: the last words."""
+
+
+class LineWriter:
+    """Lines to a stream from the stream thread, flushed at once unless a
+    flush happened in the last FLUSH_WITHIN seconds: then the main thread
+    flushes them within that time (`flush()`). A live run gets every line
+    at once; a replayed history is not slowed by a system call per event."""
+
+    def __init__(self, out: IO[str], leaving: threading.Event) -> None:
+        self.out = out
+        self.leaving = leaving
+        self.lock = threading.Lock()
+        self.flushed_at = 0.0
+        self.unflushed = False
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            if self.leaving.is_set():
+                raise Stopped()  # the main thread is leaving: stdout is its own now
+            self.out.write(text)
+            now = time.monotonic()
+            if now - self.flushed_at >= FLUSH_WITHIN:
+                self.out.flush()
+                self.flushed_at, self.unflushed = now, False
+            else:
+                self.unflushed = True
+
+    def write_to(self, stream: IO[str], text: str) -> None:
+        """At once, to another stream (stderr), in turn with the lines."""
+        with self.lock:
+            if self.leaving.is_set():
+                raise Stopped()
+            stream.write(text)
+            stream.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            if self.unflushed:
+                self.out.flush()
+                self.flushed_at, self.unflushed = time.monotonic(), False
+
+    def settle(self) -> None:
+        """Let a write in flight finish; none starts once `leaving` is set.
+        (A daemon thread inside stdout's buffer at interpreter shutdown is a
+        fatal error: Ctrl-C during a replay used to abort, exit -6.)"""
+        if self.lock.acquire(timeout=1.0):
+            self.lock.release()
+
+
+class LinesSink(Sink):
+    """Piped output: the stream thread writes each batch's lines; the main
+    thread flushes them, then prints the summary (and `--advanced`'s cards).
+
+    Subclasses say where the summary and notices go (`summary_to`,
+    `notices_to`: "out" or "err") and what each event prints (`applied`).
+    """
+
+    summary_to: ClassVar[str] = "out"
+
+    def __init__(
+        self,
+        *,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+        advanced: bool = False,
+        no_color: bool = False,
+    ) -> None:
+        """`out`: the lines (default stdout); `err`: the rest (default
+        stderr); `advanced`: the loss cards after the summary."""
+        self.out: IO[str] = out if out is not None else sys.stdout
+        self.err: IO[str] = err if err is not None else sys.stderr
+        self.advanced = self.needs_stats = advanced
+        self.no_color = no_color
+        self.pending: list[str] = []
+
+    def attach(self, session: WatchSession) -> None:
+        super().attach(session)
+        self.writer = LineWriter(self.out, session.leaving)
+
+    def events(self, events: list[Event]) -> None:
+        pending = self.pending
+        if pending:
+            text = "".join(pending)
+            pending.clear()  # (the same list: `applied` holds it)
+            self.writer.write(text)
+
+    def run(self) -> None:
+        from arkor_cli_studio.commands import stdout_closed
+
+        done, flush = self.session.done, self.writer.flush
+        while not done.wait(FLUSH_WITHIN):
+            flush()
+            if stdout_closed():  # `| head -1` on a quiet stream: don't wait for an event
+                raise BrokenPipeError
+        flush()
+
+    def close(self) -> None:
+        self.writer.settle()
+
+    def finish(self, status: str) -> None:
+        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.watching import summary_line
+
+        session = self.session
+        with session.lock:
+            view = session.view
+            line = summary_line(view.display_name, view.summary(datetime.now(UTC)))
+        stream = self.out if self.summary_to == "out" else self.err
+        print(clean_line(line), file=stream, flush=True)
+        if self.advanced:
+            self._print_stats(stream)
+
+    def _print_stats(self, stream: IO[str]) -> None:
+        """The cards of `stats`, over the whole run (colours only on a terminal)."""
+        from arkor_cli_studio.render.console import make_console
+        from arkor_cli_studio.render.stats import stats_view
+
+        session = self.session
+        assert session.stats is not None
+        loss, eval_loss = session.stats.summaries(fresh=True)
+        with session.lock:
+            over = session.view.ended or session.view.finished
+        console = make_console(file=stream, no_color=self.no_color)
+        console.print(stats_view(loss, eval_loss, so_far=not over))
+        stream.flush()
+
+
+class JsonSink(LinesSink):
+    """`--json`: one NDJSON record per event on stdout (the complete history);
+    notices and the summary on stderr."""
+
+    keep_raw = True
+    summary_to = "err"
+
+    def attach(self, session: WatchSession) -> None:
+        from arkor_cli_studio.model import PING
+        from arkor_cli_studio.render.lines import record_line
+
+        super().attach(session)
+        pending = self.pending
+
+        def applied(event: Event) -> None:
+            if event.name != PING:
+                pending.append(record_line(event))
+
+        self.applied = applied
+
+    def notice(self, notice: StreamNotice) -> None:
+        from arkor_cli_studio.render.lines import plain_notice_line
+
+        self.writer.write_to(self.err, plain_notice_line(notice, datetime.now(UTC)) + "\n")
+
+
+class PlainSink(LinesSink):
+    """`--plain` (and any pipe): one line per event, a progress line every
+    10% or 30 s, notices in turn, the summary at the end."""
+
+    def attach(self, session: WatchSession) -> None:
+        from arkor_cli_studio.model import END, LOG, PING
+        from arkor_cli_studio.progress import PlainThrottle
+        from arkor_cli_studio.render import lines as render  # (no rich in piped mode)
+
+        super().attach(session)
+        # Bound once: no import or attribute look-up per event on the hot path.
+        view, throttle, pending = session.view, PlainThrottle(), self.pending
+        event_line, progress_line = render.plain_event_line, render.plain_progress_line
+        may_be_due, due, monotonic = throttle.may_be_due, throttle.due, time.monotonic
+
+        def applied(event: Event) -> None:
+            # A progress line when one is due (every 10% or 30 s): decided per
+            # event, with the view as that event left it, so a replayed
+            # history gets them too.
+            name = event.name
+            if name == LOG:
+                pending.append(event_line(event))
+                now = monotonic()
+                if may_be_due(view.fraction, now):
+                    p = view.progress(None)
+                    if due(p, now):
+                        extra = progress_line(p, event.timestamp or datetime.now(UTC))
+                        if extra:
+                            pending.append(extra)
+            elif name != PING and name != END:
+                pending.append(event_line(event))
+
+        self.applied = applied
+
+    def events(self, events: list[Event]) -> None:
+        if self.pending:
+            self.pending.append("")
+            text = "\n".join(self.pending)
+            self.pending.clear()
+            self.writer.write(text)
+
+    def notice(self, notice: StreamNotice) -> None:
+        from arkor_cli_studio.render.lines import plain_notice_line
+
+        self.writer.write(plain_notice_line(notice, datetime.now(UTC)) + "\n")
+        self.writer.flush()
