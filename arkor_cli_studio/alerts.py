@@ -63,6 +63,7 @@ CONFIG_MAX_BYTES: Final = 1 << 20
 
 DIVERGE_FACTOR: Final = 3.0
 DIVERGE_WINDOW: Final = 5  # losses in the median: up to 2 spikes in 5 do not move it
+_MIDDLE: Final = DIVERGE_WINDOW // 2
 DIVERGE_ALPHA: Final = 0.05  # the best level's moving average: about 40 values
 PLATEAU_MIN_DELTA: Final = 0.01
 PLATEAU_MAX_POINTS: Final = 4096  # bounded memory whatever the window
@@ -181,6 +182,17 @@ class NanRule(Rule):
         self.step: float | None = None
 
     def check(self, event: Event) -> bool | None:
+        # The common case first (every training.log of every watch comes here).
+        if event.loss is not None:
+            self.loss_bad = False
+            if event.eval_loss is not None:
+                self.eval_bad = False
+                return False
+            if event.data.get("evalLoss") is None:
+                return self.eval_bad
+        return self._check(event)
+
+    def _check(self, event: Event) -> bool | None:
         # `event.loss` is the finite number or None (cached): a field that is
         # present and not null but has no finite number holds the bad value.
         seen = False
@@ -278,30 +290,36 @@ class DivergeRule(Rule):
         self.factor = factor
         self.recent: deque[float] = deque(maxlen=DIVERGE_WINDOW)
         self.average = math.nan
-        self.count = 0
         self.best = math.inf
         self.best_step: float | None = None
         self.smoothed = math.nan
         self.step: float | None = None
 
     def check(self, event: Event) -> bool | None:
+        # (Every training.log of every watch comes here: kept tight.)
         value = event.loss
         if value is None:
             return None
         recent = self.recent
         recent.append(value)
-        count = self.count = self.count + 1
-        average = self.average = (
-            value if count == 1 else self.average + DIVERGE_ALPHA * (value - self.average)
-        )
-        if count < DIVERGE_WINDOW:
+        average = self.average
+        if average != average:  # the first value (NaN: none yet)
+            self.average = value
             return None
-        if average < self.best:
-            self.best, self.best_step = average, event.step
-        smoothed = self.smoothed = sorted(recent)[DIVERGE_WINDOW // 2]
-        self.step = event.step
+        self.average = average = average + DIVERGE_ALPHA * (value - average)
+        if len(recent) < DIVERGE_WINDOW:
+            return None
         best = self.best
-        return best > 0.0 and smoothed > self.factor * best
+        if average < best:
+            self.best = best = average
+            self.best_step = event.step
+        if best <= 0.0:
+            return False
+        smoothed = sorted(recent)[_MIDDLE]
+        if smoothed > self.factor * best:
+            self.smoothed, self.step = smoothed, event.step
+            return True
+        return False
 
     def alert(self) -> Alert:
         at = f" (step {format_step(self.best_step)})" if self.best_step is not None else ""
@@ -793,6 +811,7 @@ class AlertWatch:
         self.log_rules = [rule for rule in self.rules if not rule.timed]
         self.timed = [rule for rule in self.rules if rule.timed]
         self.fired: list[Alert] = []  # every alert so far, in order (for summaries)
+        self._last_rule: Rule | None = None  # the rule of fired[-1]
 
     @classmethod
     def from_texts(
@@ -833,8 +852,22 @@ class AlertWatch:
                 if rule.seen(event, now) is False:
                     rule.active = False
         if fired:
-            self.fired.extend(fired)
+            self._fired(fired)
         return fired
+
+    def _fired(self, alerts: list[Alert]) -> None:
+        self.fired.extend(alerts)
+        last = alerts[-1].rule
+        self._last_rule = next((rule for rule in self.rules if rule.spec == last), None)
+
+    @property
+    def latest(self) -> tuple[Alert | None, bool]:
+        """The last alert that fired, and whether its condition still holds
+        (the live view's banner)."""
+        if not self.fired:
+            return None, False
+        rule = self._last_rule
+        return self.fired[-1], rule is not None and rule.active
 
     def observe_all(self, events: Iterable[Event]) -> list[Alert]:
         fired: list[Alert] = []
@@ -873,5 +906,6 @@ class AlertWatch:
                 fired.append(rule.alert())
             elif not holds:
                 rule.active = False
-        self.fired.extend(fired)
+        if fired:
+            self._fired(fired)
         return fired

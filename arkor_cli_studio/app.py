@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import typer.core
 
 from arkor_cli_studio import __version__
 from arkor_cli_studio.commands import examples
-from arkor_cli_studio.errors import ArkorStudioError, ExitCode, Terminated, UsageError
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from arkor_cli_studio.config import Settings
@@ -42,7 +41,8 @@ EPILOG = (
         "arkor-studio --studio jobs              # through a running `arkor dev`",
     )
     + "\n\nExit codes: 0 ok/completed, 1 failed, 2 usage, 3 cancelled, 4 credentials or"
-    + "\nconfiguration, 5 unreachable, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM;"
+    + "\nconfiguration, 5 unreachable, 6 an alert ended the watch, 130 Ctrl-C,"
+    + "\n141 stdout closed, 143 SIGTERM;"
     + "\ntrain: the job's outcome (arkor start exits 0 even for a failed job), or"
     + "\narkor start's own non-zero status."
     + "\n\nSet ARKOR_STUDIO_DEBUG=1 to see a traceback for unexpected errors."
@@ -64,6 +64,22 @@ COMMANDS = (
     "demo",
 )
 
+# The first paragraph of each command's help, which is all that completing a
+# command name shows (zsh and fish: the name and its short help): a TAB
+# there builds no command. tests/test_startup.py checks they are the commands'.
+SUMMARIES = {
+    "jobs": "The jobs table: Status, Name, Created, ID, in the server's order.",
+    "watch": "Follow one job live: phase, metadata, progress, loss chart, events.",
+    "show": "One job: metadata, error and training configuration.",
+    "stats": "Loss statistics of a job: count, mean ± 95% CI, std dev, variance, p90, p95.",
+    "artifacts": "A job's artifacts: the final adapter and the checkpoints.",
+    "cancel": "Cancel a queued or running job.",
+    "compare": "Compare 2 to 6 jobs: loss curves, statistics, config differences.",
+    "wait": "Wait for several jobs at once, over their event streams, in one process.",
+    "train": "Build, show which trainer will run, then run `arkor start` in the project.",
+    "demo": "Try it without an account: a simulated training run, watched live.",
+}
+
 
 def _build_command(name: str) -> Any:
     """The click command Typer makes of `commands.<name>`, built on its own."""
@@ -83,11 +99,16 @@ class _LazyCommands(MutableMapping[str, Any]):
     def __init__(self, names: Iterable[str]) -> None:
         self._names = list(names)
         self._built: dict[str, Any] = {}
+        # While completing a command name: a stand-in with the name and the
+        # help summary instead of the command (never kept).
+        self.summaries_only = False
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._built:
             if name not in self._names:
                 raise KeyError(name)
+            if self.summaries_only and name in SUMMARIES:
+                return typer.core.TyperCommand(name, help=SUMMARIES[name])
             self._built[name] = _build_command(name)
         return self._built[name]
 
@@ -116,6 +137,16 @@ class _LazyGroup(typer.core.TyperGroup):
         for name, command in self.commands.items():  # any registered the usual way
             lazy[name] = command
         self.commands = lazy
+        self._lazy = lazy
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+        """Completing at the root (a command name or a global option): each
+        command's name and summary, without importing or building it."""
+        self._lazy.summaries_only = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self._lazy.summaries_only = False
 
 
 app = typer.Typer(
@@ -237,25 +268,6 @@ def settings_of(ctx: typer.Context) -> Settings:
     return root_obj.get()
 
 
-def _print_error(error: ArkorStudioError) -> None:
-    from arkor_cli_studio.textsafe import clean_line
-
-    # One line each: a server's message can hold line breaks (and could fake a hint).
-    if error.message:
-        print(f"arkor-studio: {clean_line(error.message)}", file=sys.stderr)
-    if error.hint:
-        print(f"hint: {clean_line(error.hint)}", file=sys.stderr)
-
-
-def _quiet_stdout() -> None:
-    """After a broken pipe: point stdout at /dev/null so the final flush is silent."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 _HOST_PORT = re.compile(r"^[\w.\[\]:-]+:\d+/?$")
 
 
@@ -290,67 +302,57 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM is not delayed
-    raise Terminated()
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM raises `Terminated` in the main thread for the whole run (`train`
-    installs its own handlers while it runs `arkor start`)."""
-    import signal
-
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (an embedding test): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
-    with _sigterm_unwinds():
+    from arkor_cli_studio.signals import terminate_on
+
+    with terminate_on(once=True):  # SIGTERM -> 143, SIGHUP -> 129, after unwinding
         _main(debug)
 
 
-def _main(debug: bool) -> None:
+def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of ending)
+    from arkor_cli_studio import output
+    from arkor_cli_studio.signals import Terminated
+
+    output.hold_std_streams()
     try:
-        app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
-    except Terminated:
-        sys.exit(int(ExitCode.TERMINATED))
+        try:
+            app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+        finally:
+            sys.stdout.flush()  # a failed write surfaces here, not at exit
+    except Terminated as stop:
+        sys.exit(stop.exit_code)
     except ArkorStudioError as error:
         if debug and error.exit_code not in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
             import traceback
 
             traceback.print_exc()
         if error.exit_code == ExitCode.BROKEN_PIPE:
-            _quiet_stdout()
+            output.quiet_stdout()
         else:
-            _print_error(error)
+            output.error(error.message, error.hint)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:
-        _quiet_stdout()
+        output.quiet_stdout()
         sys.exit(int(ExitCode.BROKEN_PIPE))
-    except Exception as exc:  # the last resort: one line, never a traceback by default
-        if debug:
-            raise
-        from arkor_cli_studio.textsafe import clean_line
-
-        print(
-            f"arkor-studio: unexpected error: {type(exc).__name__}: {clean_line(str(exc))}",
-            file=sys.stderr,
-        )
-        print(
-            "hint: run again with ARKOR_STUDIO_DEBUG=1 for a traceback, and report it.",
-            file=sys.stderr,
-        )
+    except OSError as exc:
+        if debug or not output.is_write_failure(exc):
+            _unexpected(exc, debug)
+        output.write_failed(exc)
         sys.exit(int(ExitCode.FAILURE))
+    except Exception as exc:  # the last resort: one line, never a traceback by default
+        _unexpected(exc, debug)
+
+
+def _unexpected(exc: Exception, debug: bool) -> NoReturn:
+    from arkor_cli_studio import output
+
+    if debug:
+        raise exc
+    output.error(
+        f"unexpected error: {type(exc).__name__}: {exc}",
+        "run again with ARKOR_STUDIO_DEBUG=1 for a traceback, and report it.",
+    )
+    sys.exit(int(ExitCode.FAILURE))

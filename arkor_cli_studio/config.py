@@ -475,7 +475,13 @@ def resolve_studio_url(
 
 
 def project_dir(value: Path | None) -> Path:
-    path = (value or Path.cwd()).expanduser()
+    try:
+        path = (value or Path.cwd()).expanduser()
+    except FileNotFoundError:  # getcwd() of a directory that was removed
+        raise UsageError(
+            "The current directory no longer exists (it was removed or moved).",
+            hint="cd to the project again, or name it with -C DIR.",
+        ) from None
     if not path.exists():
         raise UsageError(f"Project directory {path} does not exist.")
     if not path.is_dir():

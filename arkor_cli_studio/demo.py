@@ -220,8 +220,8 @@ def plan(scenario: Scenario) -> list[Planned]:
             if kind == "overfit" and step >= trouble:
                 if base_eval != base_eval:
                     base_eval = eval_loss
-                # Rising by ~0.03 an evaluation: more than the noise.
-                eval_loss = round(base_eval + 0.03 * (step - trouble) / scenario.eval_every, 4)
+                # Rising by 0.05 an evaluation: well above the noise.
+                eval_loss = round(base_eval + 0.05 * (step - trouble) / scenario.eval_every, 4)
             elif kind == "nan" and step >= trouble:
                 eval_loss = math.nan
             last_eval = eval_loss
@@ -329,6 +329,8 @@ class Player:
                     return
                 if self._stop.is_set():
                     return
+                if self.sim.jobs[self.job_id].job.get("status") == "cancelled":
+                    return  # cancelled through the API: the cloud stops the run
                 if planned.event == END:
                     self.sim.end(self.job_id)
                 else:
@@ -424,3 +426,64 @@ def seed_jobs(sim: Simulator, now: float) -> list[str]:
         created = times.pop("createdAt")
         sim.add_job(job_id, name=name, status=status, created_at=created, config=cfg, **times)
     return [job[0] for job in jobs]
+
+
+# --------------------------------------------------------------------------
+# `demo --serve`: several jobs to try every command on
+
+
+@dataclass(frozen=True)
+class Served:
+    """What `demo --serve` put in the simulator, for the lines it prints."""
+
+    sweep: list[str]  # completed runs with their whole history (compare, stats)
+    live: list[str]  # runs played live (watch, wait, the board, cancel)
+    players: list[Player]
+
+
+def replay_history(sim: Simulator, job_id: str, scenario: Scenario, created: float) -> None:
+    """Every event of `scenario` at once, stamped as if it ran from `created`."""
+    for planned in plan(scenario):
+        if planned.event == END:
+            sim.end(job_id)
+        else:
+            moment = created + planned.at / scenario.speed
+            sim.emit(job_id, planned.event, planned.payload, timestamp=iso(moment))
+
+
+def seed_serve(sim: Simulator, now: float, *, speed: float = 2.0) -> Served:
+    """A maxSteps sweep that finished an hour ago (three runs with their
+    histories), and three runs played live from now: one that completes,
+    one that runs out of GPU memory, one still queued for a GPU."""
+    sweep = []
+    for steps, seed in ((80, 11), (120, 12), (160, 13)):
+        scenario = Scenario(steps=steps, seed=seed, speed=1.0)
+        created = now - 3600 - plan(scenario)[-1].at
+        job_id = f"sweep-{steps}"
+        sim.add_job(
+            job_id,
+            name=f"{DEMO_JOB_NAME}-steps{steps}",
+            status="queued",
+            created_at=created,
+            config=job_config(scenario),
+        )
+        replay_history(sim, job_id, scenario, created)
+        sweep.append(job_id)
+    players = []
+    live = []
+    for job_id, scenario, delay in (
+        ("live-ok", Scenario(steps=200, seed=21, speed=speed), 0.0),
+        ("live-oom", Scenario(steps=200, seed=22, speed=speed, fail=True), 0.0),
+        ("live-queued", Scenario(steps=120, seed=23, speed=speed, warmup=240.0), 0.0),
+    ):
+        created = now + delay
+        sim.add_job(
+            job_id,
+            name=f"{DEMO_JOB_NAME}-{job_id}",
+            status="queued",
+            created_at=created,
+            config=job_config(scenario),
+        )
+        players.append(Player(sim, job_id, scenario, created=created))
+        live.append(job_id)
+    return Served(sweep, live, players)

@@ -12,7 +12,7 @@ class ExitCode(IntEnum):
     CANCELLED = 3  # `watch`: the job was cancelled
     CONFIG = 4  # credentials/state/auth, `arkor` missing, no trainer
     UNREACHABLE = 5  # backend unreachable, stream gone, retries exhausted
-    ALERT = 6  # an alert ended the watch
+    ALERT = 6  # an alert fired and `--on-alert exit` or `cancel` ended the watch
     STILL_RUNNING = 7  # an answer was asked for now and the job is still going (`wait --timeout`)
     INTERRUPTED = 130  # Ctrl-C
     TERMINATED = 143  # SIGTERM: 128 + 15, what a shell reports for a process it killed
@@ -97,11 +97,3 @@ class BrokenPipe(ArkorStudioError):
 
     def __init__(self) -> None:
         super().__init__("")
-
-
-class Terminated(BaseException):
-    """SIGTERM: unwinds like Ctrl-C (a Live view restores the cursor), then exit 143.
-
-    A BaseException, so no `except ArkorStudioError` / `except Exception` on the
-    way (a poll that reports and carries on) can swallow it.
-    """

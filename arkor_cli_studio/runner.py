@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 from arkor_cli_studio.errors import ArkorStudioError, ConfigError, UsageError
+from arkor_cli_studio.signals import terminate_on
 from arkor_cli_studio.textsafe import clean, clean_line
 
 INSTALL_HINT = (
@@ -329,6 +330,9 @@ _STARTED = re.compile(rb"Started job (\S+)")
 _FINISHED = re.compile(rb"Job (\S+) finished with status=([A-Za-z_]+)")
 
 
+_LINE_ENDS: Final = (0x0A, 0x0D)  # \n, \r as the ints that indexing bytes gives
+
+
 @dataclass
 class _LineScanner:
     """Finds lines with `key` in a byte stream fed in raw chunks split anywhere.
@@ -353,6 +357,12 @@ class _LineScanner:
     def _feed(self, chunk: bytes) -> str | None:
         if self._done() or not chunk:
             return None
+        if (
+            not (self._partial or self._overflow)
+            and chunk[-1] in _LINE_ENDS
+            and self.key not in chunk
+        ):
+            return None  # whole lines, none with the key (a chatty trainer's usual chunk)
         last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         if last < 0:  # no line ends here: remember the piece (bounded)
             self._carry(chunk)
@@ -483,33 +493,12 @@ def _line_end(chunk: bytes, start: int, stop: int) -> int:
 # --- running `arkor start` ------------------------------------------------------
 
 
-class Terminated(BaseException):
-    """We got SIGTERM/SIGHUP outside the supervised run (e.g. during the build)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 @contextlib.contextmanager
 def terminate_on_signals() -> Iterator[None]:
     """SIGTERM/SIGHUP raise Terminated, so `subprocess.run` kills its child and
     every `finally` (the lock) runs."""
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise Terminated(signum)
-
-    # Under `nohup` SIGHUP is ignored: keep it so (and arkor start inherits that).
-    previous = {
-        sig: signal.signal(sig, handler)
-        for sig in (signal.SIGTERM, signal.SIGHUP)
-        if signal.getsignal(sig) is not signal.SIG_IGN
-    }
-    try:
+    with terminate_on(signal.SIGTERM, signal.SIGHUP):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @dataclass

@@ -42,6 +42,9 @@ from arkor_cli_studio.model import (
 from arkor_cli_studio.progress import format_step
 
 LOG_SIZE: Final = 500
+#: An ending this much older than the start of the watch is still news
+#: (Studio's `notify.ts`: the page's opening minus 5 s).
+NEWS_GRACE: Final = timedelta(seconds=5)
 __all__ = ["CHART_SIZE", "ChartPoint", "JobView", "Summary", "event_message", "summary_line"]
 
 #: Called with (loss, evalLoss) for every training.log frame of the run that
@@ -123,6 +126,10 @@ class JobView:
         self.ended = False  # `end` arrived
         self.error: str | None = None  # training.failed's error
         self.interrupted: StreamNotice | None = None
+        # The last alert that fired (its `ALERT ...` line) and whether its
+        # condition still holds: the live view's alert banner.
+        self.alert: str | None = None
+        self.alert_active = False
         self.artifacts: int | None = None
         self.log: deque[Event] = deque(maxlen=log_size)
         # Studio's `points`: the last `chart_size` training.log frames with a
@@ -135,6 +142,8 @@ class JobView:
         # event's `completedAt`): Started, Completed and Duration fall back to them.
         self.live_started_at: datetime | None = None
         self.terminal_at: datetime | None = None
+        # The first poll already said the job was over (a replayed ending).
+        self.over_when_first_polled: bool | None = None
         # Latest values of the run (not only of the chart's window).
         self.step: float | None = None
         self.loss: float | None = None
@@ -233,8 +242,16 @@ class JobView:
         self.version += 1
         self.interrupted = notice if notice.kind == "interrupted" else None
 
+    def apply_alert(self, line: str | None, active: bool) -> None:
+        """The alert banner: the last alert's line, and whether it still holds."""
+        if (line, active) != (self.alert, self.alert_active):
+            self.alert, self.alert_active = line, active
+            self.version += 1
+
     def apply_job(self, job: Job) -> None:
         """The job as the poll saw it; a change bumps the version."""
+        if self.over_when_first_polled is None:
+            self.over_when_first_polled = job.status in TERMINAL_STATUSES
         if job != self.job:
             self.job = job
             self.version += 1
@@ -285,9 +302,34 @@ class JobView:
             return None
         return duration(self.job.created_at, now)
 
+    def ending_is_news(self, since: datetime) -> bool:
+        """Whether the job's end should be announced (notification, title) to
+        someone who started watching at `since`: Studio announces a terminal
+        event only when it is newer than the page's opening minus
+        NEWS_GRACE, so a replayed ending is shown, not announced.
+
+        The terminal event's time decides; without one (a cancelled job has
+        no terminal event; an event may lack its time), the job's
+        `completedAt`; without that, whether the first poll already saw the
+        job over."""
+        if not self.finished:
+            return False
+        when = self.terminal_at if self.stream_status is not None else None
+        if when is None and self.job is not None and self.stream_status is None:
+            when = self.job.completed_at
+        if when is not None:
+            return when >= since - NEWS_GRACE
+        return not self.over_when_first_polled
+
     @property
     def display_name(self) -> str:
         return self.job.name if self.job is not None and self.job.name else self.job_id
+
+    def window_frames(self, last: int) -> list[ChartPoint]:
+        """The chart's last `last` frames (a copy: merge and summarise them
+        outside the lock, `chart.window_summaries(merge_by_step(...))`)."""
+        points = self.points
+        return list(points)[-last:] if last < len(points) else list(points)
 
     def chart_points(self) -> list[ChartPoint]:
         """The chart's points: `points` merged by step (cached until a new frame)."""
@@ -300,12 +342,18 @@ class JobView:
     @property
     def banners(self) -> list[tuple[str, str]]:
         """(kind, text): `failed` (red, only with an error text to show: the
-        event's, else the job's) and `interrupted` (amber)."""
+        event's, else the job's), `alert` (highlighted while its condition
+        holds, `alert-cleared` after) and `interrupted` (amber)."""
         out = []
         if self.status == "failed":
             error = self.error or (self.job.error if self.job is not None else None)
             if error and error.strip():
                 out.append(("failed", f"Job failed: {error}"))
+        if self.alert is not None:
+            if self.alert_active:
+                out.append(("alert", self.alert))
+            else:
+                out.append(("alert-cleared", f"{self.alert} (cleared)"))
         if self.interrupted is not None:
             out.append(("interrupted", "Event stream interrupted."))
         return out

@@ -50,10 +50,13 @@ def demo_jobs(now: datetime = NOW) -> list[Job]:
     return [job for job in jobs if job is not None]
 
 
-def demo_events(until_step: int | None = None, *, fail: bool = False) -> list[Event]:
+def demo_events(
+    until_step: int | None = None, *, fail: bool = False, scenario: Scenario | None = None
+) -> list[Event]:
     """The demo run's events (as `cloud.events` would yield them), optionally
-    cut after the first `training.log` of `until_step` (a mid-run picture)."""
-    scenario = Scenario(fail=fail)
+    cut after the first `training.log` of `until_step` (a mid-run picture);
+    `scenario`: another run than the demo's own (`demo --scenario`)."""
+    scenario = scenario or Scenario(fail=fail)
     created = NOW.timestamp() - (plan(scenario)[-1].at / scenario.speed)
     events: list[Event] = []
     for index, planned in enumerate(plan(scenario), start=1):
@@ -116,11 +119,17 @@ def demo_job(events: list[Event], status: str) -> Job:
 
 
 def watch_picture(
-    events: list[Event], status: str, now: datetime, *, advanced: bool = False
+    events: list[Event],
+    status: str,
+    now: datetime,
+    *,
+    advanced: bool = False,
+    alert: tuple[str, bool] | None = None,
 ) -> RenderableType:
     """`watch_frame` of a `JobView` fed `events`; with `advanced`, the panel
     from the same statistics `watch --advanced` feeds on the stream thread,
-    and the `[a]` toggle shown as on a terminal."""
+    and the `[a]` toggle shown as on a terminal; `alert`: the alert banner
+    (its line, and whether it still holds)."""
     from arkor_cli_studio.render.watch import Advanced, watch_frame
     from arkor_cli_studio.stats import LiveStats
     from arkor_cli_studio.watching import JobView
@@ -132,6 +141,8 @@ def watch_picture(
         view.loss_observers.append(stats.observe)
     for event in events:
         view.apply(event)
+    if alert is not None:
+        view.apply_alert(*alert)
     if stats is None:
         return watch_frame(view, now, WIDTH, HEIGHT, UTC)
     loss, eval_loss = stats.summaries(fresh=True)
@@ -155,6 +166,25 @@ def watch_advanced_picture() -> RenderableType:
     """`arkor-studio watch <id> --advanced` mid-run: the Advanced panel live."""
     events = demo_events(until_step=90)
     return watch_picture(events, "running", last_time(events) + timedelta(seconds=1), advanced=True)
+
+
+def watch_alert_picture() -> RenderableType:
+    """`arkor-studio watch <id> --alert eval_rises:3` on a run that overfits
+    (`demo --scenario overfit`): the frame a second after the alert fired,
+    from the rules `watch` runs on the stream thread."""
+    from arkor_cli_studio.alerts import AlertWatch
+
+    scenario = Scenario(kind="overfit")
+    rules = AlertWatch.from_texts(scenario.alert_rules())
+    events: list[Event] = []
+    for event in demo_events(scenario=scenario):
+        events.append(event)
+        if rules.observe(event):
+            break
+    fired, holding = rules.latest
+    assert fired is not None, "the overfit scenario fires eval_rises:3"
+    now = last_time(events) + timedelta(seconds=1)
+    return watch_picture(events, "running", now, alert=(fired.line(), holding))
 
 
 def stats_picture() -> RenderableType:
@@ -197,6 +227,28 @@ def compare_picture() -> RenderableType:
     return compare_view(sweep_runs(), "loss", WIDTH)  # type: ignore[arg-type]
 
 
+def board_picture() -> RenderableType:
+    """`arkor-studio jobs --follow` on a terminal: the board, the second job
+    selected, the running job's progress and loss from its stream."""
+    from arkor_cli_studio.board import Board
+    from arkor_cli_studio.render.board import board_view
+
+    board = Board()
+    board.update(demo_jobs())
+    events = demo_events(until_step=70)
+    for job in board.jobs:
+        if job.status == "running":
+            live = board.live_for(job.id)
+            live.total = 120
+            for event in events:
+                if event.name == "training.log" and event.step is not None:
+                    live.step = event.step
+                    if event.loss is not None:
+                        live.losses.append(event.loss)
+    board.key("down", NOW)
+    return board_view(board, NOW, WIDTH, 14)
+
+
 # name -> (picture, terminal title)
 PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
     "jobs": (jobs_picture, "arkor-studio jobs"),
@@ -206,7 +258,12 @@ PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
         watch_advanced_picture,
         "arkor-studio watch cm9x2k7q40001demo8r3tv5wz --advanced",
     ),
+    "watch-alert": (
+        watch_alert_picture,
+        "arkor-studio watch cm9x2k7q40001demo8r3tv5wz --alert eval_rises:3",
+    ),
     "stats": (stats_picture, "arkor-studio stats cm9x2k7q40001demo8r3tv5wz"),
+    "board": (board_picture, "arkor-studio jobs --follow"),
     "compare": (compare_picture, "arkor-studio compare sweep-80 sweep-120 sweep-160"),
 }
 

@@ -602,3 +602,13 @@ def test_flag_usage_errors_come_before_the_file_is_read(tmp_path: Path):
         resolve_alerts(["bogus"], None, tmp_path)
     with pytest.raises(UsageError):
         resolve_alerts(None, "kill", tmp_path)
+
+
+def test_latest_is_the_last_alert_and_whether_it_still_holds():
+    watch = AlertWatch.from_texts(["nan", "loss>2"])
+    assert watch.latest == (None, False)
+    watch.observe(log(1, 3.0))
+    alert, holding = watch.latest
+    assert alert is not None and alert.rule == "loss>2" and holding
+    watch.observe(log(2, 1.0))
+    assert watch.latest == (alert, False)

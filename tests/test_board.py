@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -169,3 +170,176 @@ def test_other_keys_do_nothing(key):
     board.update(JOBS)
     assert board.key(key, NOW) is None
     assert board.selected_job(NOW).id == "j4"
+
+
+# ---- under a pseudo-terminal, against the simulator ------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+
+
+def last_frame(run) -> str:
+    """The text of the last frame drawn (Live redraws from the top left)."""
+    text = run.text
+    start = max(text.rfind("\x1b[H"), 0)
+    return ANSI.sub("", text[start:])
+
+
+FOOTERS = ("q quit", "Type to filter", "[y/N]", "Cancel requested", "Sorted by", "Press any key")
+
+
+def complete(frame: str) -> bool:
+    """The frame has been read to its last line (a pty read can stop mid-frame)."""
+    return any(footer in frame for footer in FOOTERS)
+
+
+def wait_frame(run, predicate, timeout=20):
+    ok = run.read_until(lambda _: complete(last_frame(run)) and predicate(last_frame(run)), timeout)
+    assert ok, last_frame(run)
+    return last_frame(run)
+
+
+def sim_jobs(sim):
+    def at(s):
+        return f"2026-03-01T12:00:{s:02d}Z"
+
+    sim.add_job("j-alpha", name="alpha", status="completed", startedAt=at(1), completedAt=at(9))
+    sim.add_job("j-bravo", name="bravo sweep", status="failed", startedAt=at(1), completedAt=at(5))
+    sim.add_job("j-live", name="delta sweep", config={"maxSteps": 10})
+    sim.emit("j-live", "training.started", {})
+    for step, loss in enumerate([2.0, 1.5, 1.2, 1.0, 0.9], 1):
+        sim.emit("j-live", "training.log", {"step": step, "loss": loss})
+
+
+@pytest.mark.slow
+def test_board_keys_under_a_terminal(arkor):
+    import termios
+
+    sim_jobs(arkor.sim)
+    run = arkor.pty("jobs", "--follow", "--interval", "1", columns=120, rows=20)
+    before = run.termios()
+    frame = wait_frame(run, lambda f: "Jobs · 3" in f and "5/10" in f)
+    assert "running 1 · failed 1 · completed 1" in frame
+    # The running job shows its progress and a sparkline of its loss.
+    live_row = next(line for line in frame.splitlines() if "delta sweep" in line)
+    assert "5/10" in live_row and any(c in live_row for c in "▁▂▃▄▅▆▇█")
+    assert "▶" in next(line for line in frame.splitlines() if "alpha" in line)  # server's order
+    run.send(b"j")
+    wait_frame(run, lambda f: "▶" in next((ln for ln in f.splitlines() if "bravo" in ln), ""))
+    run.send(b"/sweep")
+    frame = wait_frame(run, lambda f: "/ sweep" in f)
+    assert "alpha" not in frame and "bravo sweep" in frame and "delta sweep" in frame
+    run.send(b"\r")  # keep the filter
+    run.send(b"\x1b")  # Esc clears it
+    wait_frame(run, lambda f: "alpha" in f and "/ sweep" not in f)
+    run.send(b"s")
+    wait_frame(run, lambda f: "sorted by status" in f)
+    run.send(b"?")
+    wait_frame(run, lambda f: "Keys" in f and "filter by name or ID" in f)
+    run.send(b"x")
+    wait_frame(run, lambda f: "Keys" not in f)
+    # Cancel the running job (first when sorted by status): asks, then sends one request.
+    run.send(b"gc")
+    wait_frame(run, lambda f: "Cancel job j-live? [y/N]" in f)
+    run.send(b"y")
+    wait_frame(run, lambda f: "Cancel requested for j-live." in f)
+    assert arkor.sim.wait_for(lambda: arkor.sim.jobs["j-live"].job["status"] == "cancelled")
+    posts = [r.path for r in arkor.sim.requests if r.method == "POST"]
+    assert len(posts) == 1 and posts[0].startswith("/v1/jobs/j-live/cancel")
+    run.send(b"q")
+    assert run.wait() == 0
+    final = run.final_termios
+    assert final[3] & termios.ECHO and final[3] & termios.ICANON  # restored
+    assert final[3] == before[3]
+    assert "\x1b[?1049l" in run.text  # the alternate screen was left
+
+
+@pytest.mark.slow
+def test_board_ctrl_c_restores_the_terminal(arkor):
+    import signal
+    import termios
+
+    sim_jobs(arkor.sim)
+    run = arkor.pty("jobs", "--follow", columns=100, rows=20)
+    wait_frame(run, lambda f: "Jobs · 3" in f)
+    run.signal(signal.SIGINT)
+    assert run.wait() == 130
+    assert run.final_termios[3] & termios.ECHO and run.final_termios[3] & termios.ICANON
+
+
+@pytest.mark.slow
+def test_board_no_keys_is_the_plain_table(arkor):
+    sim_jobs(arkor.sim)
+    run = arkor.pty("jobs", "--follow", "--no-keys", columns=100, rows=20)
+    run.read_until(lambda out: b"Updated" in out)
+    assert "▶" not in run.text and "q quit" not in run.text
+    run.signal()
+    assert run.wait() == 130
+
+
+def test_board_draws_only_the_rows_that_fit():
+    from arkor_cli_studio.render.board import board_lines
+
+    many = [job(f"j{i:05d}", f"run {i}", "completed", i) for i in range(20_000)]
+    board = Board()
+    board.update(many)
+    lines = board_lines(board, NOW, 100, 24)
+    assert len(lines) <= 24
+    text = "\n".join(line.plain for line in lines)
+    assert "j00000" in text and "more below" in text and "j19999" not in text
+    assert max(line.cell_len for line in lines) <= 100
+
+
+@pytest.mark.parametrize("width", [200, 120, 100, 80, 60, 50, 40])
+def test_board_never_cuts_an_id(width):
+    from arkor_cli_studio.render.board import board_lines
+
+    board = Board()
+    board.update([*JOBS, job("cm9x2k7q40001demo8r3tv5wz", "a very long job name " * 3, "running")])
+    live = board.live_for("cm9x2k7q40001demo8r3tv5wz")
+    live.step, live.total = 3, 10
+    live.losses.extend([1.0, 0.8, 0.9])
+    lines = board_lines(board, NOW, width, 20)
+    assert all(line.cell_len <= width for line in lines)
+    text = "\n".join(line.plain for line in lines)
+    for j in [*JOBS, board.jobs[-1]]:
+        assert j.id in text
+    if width >= 120:
+        assert "Created" in text and "3/10" in text
+    if width <= 60:
+        assert "Created" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_board_signals_restore_the_terminal(arkor, signame):
+    import signal
+
+    sim_jobs(arkor.sim)
+    run = arkor.pty("jobs", "--follow", columns=100, rows=20)
+    before = run.termios()
+    wait_frame(run, lambda f: "Jobs · 3" in f)
+    run.signal(getattr(signal, signame))
+    code = run.wait()
+    assert code == {"SIGTERM": 143, "SIGHUP": 129}[signame], code
+    assert run.final_termios[3] == before[3]
+    assert "\x1b[?1049l" in run.text
+
+
+@pytest.mark.slow
+def test_board_enter_opens_the_live_view_and_q_comes_back(arkor):
+    sim_jobs(arkor.sim)
+    run = arkor.pty("jobs", "--follow", columns=110, rows=40)
+    wait_frame(run, lambda f: "Jobs · 3" in f and "5/10" in f)
+    run.send(b"jj")  # the running job, third in the server's order
+    wait_frame(run, lambda f: "▶" in next((ln for ln in f.splitlines() if "delta" in ln), ""))
+    run.send(b"\r")
+    # The job's page, as `watch` draws it: its chart legend and latest step.
+    run.read_until(lambda out: b"Training loss" in out and b"step 5" in out)
+    assert "Training loss" in run.text
+    mark = len(run.output)
+    run.send(b"q")  # back to the board, the job still running
+    run.read_until(lambda out: b"Jobs \xc2\xb7 3" in out[mark:])
+    assert "Jobs · 3" in bytes(run.output[mark:]).decode("utf-8", "replace")
+    assert arkor.sim.jobs["j-live"].job["status"] == "running"
+    run.send(b"q")
+    assert run.wait() == 0

@@ -306,8 +306,13 @@ def test_malformed_frames_through_the_cli(arkor):
     arkor.sim.add_fault("stream:j1", Fault(raw=raw))
     result = arkor.cli("watch", "j1", "--json", **FAST)
     assert result.code == 1, result.stderr[-500:]  # the job failed
-    assert ids_of(result.stdout) == ["1", "5", "6", "8", "9"]
-    records = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = result.stdout.splitlines()
+    # 1e309 reads as Infinity: the default `nan` alert rule says so, in turn.
+    alerts = [json.loads(line) for line in lines if line.startswith('{"event":"alert"')]
+    assert [(a["rule"], a["message"]) for a in alerts] == [("nan", "loss is Infinity")]
+    lines = [line for line in lines if not line.startswith('{"event":"alert"')]
+    assert ids_of("\n".join(lines)) == ["1", "5", "6", "8", "9"]
+    records = [json.loads(line) for line in lines]
     assert records[2]["data"] == {"step": "5", "loss": float("inf")}  # the server's text, as is
     assert records[3]["data"]["error"] == huge
     assert "Traceback" not in result.stderr
@@ -490,7 +495,9 @@ def test_signals_at_every_stage(arkor, blackhole, command, stage, sig, code):
 
 
 @pytest.mark.parametrize("command", [("watch", "j1", "--no-notify"), ("jobs", "--follow")])
-@pytest.mark.parametrize(("sig", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("sig", "code"), [*SIGNALS, (signal.SIGHUP, 129)], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_signals_in_the_live_view_restore_the_terminal(arkor, command, sig, code):
     full_job(arkor.sim, steps=3, end=False)
     run = arkor.pty(*command, columns=90, rows=24)

@@ -322,3 +322,59 @@ def test_an_event_without_a_time_keeps_the_log_aligned():
     first, second = (line.plain for line in event_log_lines(view, 80, 5, UTC))
     assert first.index("checkpoint.saved") == second.index("checkpoint.saved")
     assert second.startswith("-  ")
+
+
+def test_cursor_keys_move_along_the_steps():
+    from arkor_cli_studio.render.watch import move_cursor
+
+    few = feed(JobView("j"), [{"step": s, "loss": 1.0 / s} for s in (10, 20, 40)]).chart_points()
+    assert move_cursor(few, None, "left", 80) == 20  # from the latest, one point back
+    assert move_cursor(few, 20, "left", 80) == 10
+    assert move_cursor(few, 10, "left", 80) == 10  # the first stays
+    assert move_cursor(few, 10, "right", 80) == 20
+    assert move_cursor(few, None, "right", 80) == 40
+    assert (move_cursor(few, 20, "home", 80), move_cursor(few, 10, "end", 80)) == (10, 40)
+    assert move_cursor(few, 20, "esc", 80) is None  # back to following the latest
+    assert move_cursor(few, 20, "x", 80) == 20
+    many = training_view(300).chart_points()  # more points than columns: a column a press
+    first = move_cursor(many, None, "left", 80)
+    assert first is not None and 290 <= first < 300
+
+
+def test_the_key_help_names_the_cursor_keys():
+    rows = chart_text(training_view(20), width=100, toggle=False)
+    assert rows[0].endswith("←→ Home End: step  [a] Advanced")
+    assert chart_text(training_view(20), width=60, toggle=False)[0].endswith("[a] Advanced")
+    assert "Home End" not in chart_text(training_view(20), width=100)[0]  # no keys: no help
+
+
+def test_alert_banner_highlighted_while_it_holds_then_marked_cleared():
+    from arkor_cli_studio.render.watch import ALERT, ALERT_CLEARED, banner_lines
+
+    view = training_view(30)
+    assert not any("ALERT" in line.plain for line in banner_lines(view, 80))
+    version = view.version
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", True)
+    assert view.version > version  # the live view redraws for it
+    (line,) = banner_lines(view, 80)
+    assert line.plain == "ALERT loss>2 at step 30: loss 2.1 > 2" and line.style == ALERT
+    out = text(view, 200, width=80, height=30)
+    assert "ALERT loss>2 at step 30: loss 2.1 > 2" in out
+    # Above the chart: seen first.
+    assert out.index("ALERT loss>2") < out.index("Loss")
+    view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", False)
+    (line,) = banner_lines(view, 80)
+    assert line.plain.endswith("(cleared)") and line.style == ALERT_CLEARED
+
+
+def test_badge_status_and_phase_agree_while_warming_up_past_90s():
+    view = JobView("job-7f3a")
+    view.apply_job(
+        Job(id="job-7f3a", name="gemma-sft", status="queued", created_at=T0, config=CONFIG)
+    )
+    out = text(view, 600)  # ten minutes in the queue: still warming up, on the job page
+    header, phase = out.splitlines()[:2]
+    assert "Warming up GPU" in header and "queued" not in out
+    assert phase.startswith("Phase      Warming up GPU  10m00s")  # the one clock
+    assert "Status     Warming up GPU" in out and "Duration   N/A" in out
+    assert "elapsed" not in out  # no second clock

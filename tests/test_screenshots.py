@@ -32,7 +32,9 @@ EXPECTED = {
     "watch-running": ["running", "58%", "70/120", "ETA", "Eval", "step=70"],
     "watch-completed": ["completed", "100%", "120/120", "4", "training.completed"],
     "watch-advanced": ["Advanced", "[a]", "Points", "90", "8", "So", "far:", "step=90"],
+    "watch-alert": ["ALERT", "eval_rises:3", "step", ">", "Eval"],
     "stats": ["Training", "Eval", "Points", "120", "12", "p95", "completed"],
+    "board": ["Jobs", "▶", "70", "/120", "q", "quit", "running"],
     "compare": ["Comparing", "sweep-80", "sweep-160", "lowest", "maxSteps", "Points", "160"],
 }
 

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import pytest
 
-from arkor_cli_studio.simulator import Fault
+from arkor_cli_studio.simulator import Fault, iso
 from tests.conftest import ModeArkor
 from tests.helpers import ROOT, STUDIO_TOKEN, TOKEN, run_inprocess, start_subprocess
 from tests.test_faults import Watched, error_lines, full_job
@@ -243,7 +243,8 @@ def hostile_job(sim, name: str = HOSTILE) -> None:  # type: ignore[no-untyped-de
         raw_data=raw({"step": 1, "artifacts": [{"pathname": HOSTILE, "url": HOSTILE}, HOSTILE]}),
     )
     sim.emit("j1", HOSTILE, raw_data=raw({"x": HOSTILE}))  # an unknown event name
-    sim.emit("j1", "training.failed", raw_data=raw({"error": HOSTILE}))
+    # (stamped now: an ending that is news to the watch, so it is announced)
+    sim.emit("j1", "training.failed", raw_data=raw({"error": HOSTILE, "timestamp": iso()}))
     sim.end("j1")
 
 

@@ -25,13 +25,29 @@ def at(seconds: int) -> str:
     return f"2026-03-01T12:{seconds // 60:02d}:{seconds % 60:02d}Z"
 
 
-def lifecycle(sim, job_id="j1", *, steps=10, name="my run", config=None, finish=True):
+def now() -> str:
+    """The time now, as the server stamps an event that just happened."""
+    from arkor_cli_studio.simulator import iso
+
+    return iso()
+
+
+def lifecycle(
+    sim, job_id="j1", *, steps=10, name="my run", config=None, finish=True, ended_at=None
+):
+    """A run; `ended_at`: its training.completed's time (default: a fixed past
+    time; `now()` for an ending that is news to a watch starting now)."""
     sim.add_job(job_id, name=name, status="queued", config=config or {"maxSteps": steps})
     sim.emit(job_id, "training.started", {"metadata": {"gpu": "A100"}}, timestamp=at(0))
     for i in range(1, steps + 1):
         sim.emit(job_id, "training.log", {"step": i, "loss": 1 / i}, timestamp=at(2 * i))
     if finish:
-        sim.emit(job_id, "training.completed", {"artifacts": [{"pathname": "a"}]}, timestamp=at(59))
+        sim.emit(
+            job_id,
+            "training.completed",
+            {"artifacts": [{"pathname": "a"}]},
+            timestamp=ended_at or at(59),
+        )
         sim.end(job_id)
 
 
@@ -69,6 +85,7 @@ def test_full_lifecycle_plain_with_odd_frames(arkor):
         "2026-03-01 12:00:06  training.log        step=3",
         "2026-03-01 12:00:07  training.log        step=- loss=0.2500",
         "-                    training.log        step=9",
+        "ALERT nan at step 9: loss is Infinity",  # the default `nan` rule, in turn
         "2026-03-01 12:00:08  checkpoint.saved    step=4",
         "2026-03-01 12:00:10  training.log        step=4 loss=0.2000 evalLoss=0.3000",
         "2026-03-01 12:00:12  training.completed  2 artifacts",
@@ -239,7 +256,7 @@ def test_notification_argv_with_a_hostile_name(arkor, tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = _fake(bin_dir, "notify-send")
-    lifecycle(arkor.sim, name=HOSTILE, steps=2)
+    lifecycle(arkor.sim, name=HOSTILE, steps=2, ended_at=now())
     path = f"{bin_dir}:{os.environ['PATH']}"
     result = arkor.cli("watch", "j1", "--plain", "--notify", PATH=path)
     assert result.code == 0
@@ -258,7 +275,7 @@ def test_osascript_gets_the_text_as_arguments(arkor, tmp_path):
     log = _fake(bin_dir, "osascript")
     sim = arkor.sim
     lifecycle(sim, name=HOSTILE, steps=1, finish=False)
-    sim.emit("j1", "training.failed", {"error": "boom"})
+    sim.emit("j1", "training.failed", {"error": "boom"}, timestamp=now())
     sim.end("j1")
     result = arkor.cli("watch", "j1", "--plain", "--notify", PATH=str(bin_dir))
     assert result.code == 1
@@ -298,7 +315,7 @@ def test_live_view_under_a_pseudo_terminal(arkor, tmp_path):
     bin_dir.mkdir()
     log = _fake(bin_dir, "notify-send")
     sim = arkor.sim
-    lifecycle(sim, steps=30, config={"maxSteps": 30, "model": "base-model"})
+    lifecycle(sim, steps=30, config={"maxSteps": 30, "model": "base-model"}, ended_at=now())
     run = arkor.pty("watch", "j1", columns=100, rows=30, PATH=f"{bin_dir}:{os.environ['PATH']}")
     code = run.wait(timeout=30)
     out = run.text

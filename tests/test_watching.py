@@ -250,3 +250,31 @@ def test_chart_points_merge_same_step_frames_and_sort_by_step():
         (5, 0.9, None),
         (10, 0.4, 0.7),
     ]
+
+
+def test_only_an_ending_newer_than_the_watch_minus_5s_is_news():
+    since = T0 + timedelta(hours=1)
+    view = JobView("j1")
+    view.apply_job(job("running"))
+    assert not view.ending_is_news(since)  # not over
+    view.apply(ev("training.completed", timestamp=ts(3600 - 4)))  # 4 s before: news
+    assert view.ending_is_news(since)
+    old = JobView("j1")
+    old.apply_job(job("completed"))
+    old.apply(ev("training.completed", timestamp=ts(3600 - 6)))  # 6 s before: replayed
+    assert not old.ending_is_news(since)
+    # A cancelled job has no terminal event: the poll's completedAt decides...
+    cancelled = JobView("j1")
+    cancelled.apply_job(job("running"))
+    cancelled.apply_job(job("cancelled", completed_at=T0))
+    assert not cancelled.ending_is_news(since)
+    cancelled.apply_job(job("cancelled", completed_at=since))
+    assert cancelled.ending_is_news(since)
+    # ...and without any time, whether the first poll already saw it over.
+    seen_over = JobView("j1")
+    seen_over.apply_job(job("cancelled"))
+    assert not seen_over.ending_is_news(since)
+    untimed = JobView("j1")
+    untimed.apply_job(job("running"))
+    untimed.apply(ev("training.failed", error="x"))
+    assert untimed.ending_is_news(since)

@@ -109,6 +109,9 @@ class Backend:
         self.base_url = base_url
         self.scope = scope
         self._token = token
+        # Whether `poll_job` may ask the job-detail route (False once it said
+        # it has none: a 404, 405 or 501; the jobs list from then on).
+        self._poll_detail = self.has_job_detail
         self.read_timeout = read_timeout
         self.identity = identity or DEFAULT_IDENTITY
         self._client = httpx.Client(
@@ -231,7 +234,35 @@ class Backend:
         return parse_jobs(self._json(self.request("GET", self.jobs_path())))
 
     def find_job(self, job_id: str) -> Job | None:
-        return next((job for job in self.list_jobs() if job.id == job_id), None)
+        """The job from the jobs list: only its own entry is parsed (a list of
+        20,000 jobs is one JSON decode in C, not 20,000 `Job`s)."""
+        if self.nothing_to_ask():
+            return None
+        body = self._json(self.request("GET", self.jobs_path()))
+        items = body.get("jobs") if isinstance(body, dict) else None
+        if isinstance(items, list):
+            body = {"jobs": [i for i in items if isinstance(i, dict) and i.get("id") == job_id]}
+        return next((job for job in parse_jobs(body) if job.id == job_id), None)
+
+    def poll_job(self, job_id: str) -> Job | None:
+        """The job's state now, for a watch's periodic poll: from the
+        job-detail route when the server has one (one job, whatever the size
+        of the project; its `events`, if sent, are not read), else from the
+        jobs list (Studio; a server that answers the route 404/405/501)."""
+        if self._poll_detail and not self.nothing_to_ask():
+            try:
+                response = self.request("GET", self.job_path(job_id), job_id=job_id)
+            except ApiError as exc:
+                if exc.status not in (404, 405, 501):
+                    raise
+                self._poll_detail = False  # no such route (or no such job): the list
+            else:
+                body = self._json(response)
+                job = parse_job(body.get("job")) if isinstance(body, dict) else None
+                if job is not None:
+                    return job
+                self._poll_detail = False  # an answer without a usable job: the list
+        return self.find_job(job_id)
 
     def get_job(self, job_id: str) -> JobDetail:
         if self.nothing_to_ask():

@@ -16,7 +16,7 @@ Why in-process rather than a child `python -m arkor_cli_studio`: no second
 interpreter start-up (~0.2 s of imports); one process receives Ctrl-C, so
 the interrupted `watch` exits 130 and our `finally` cleans up, with no
 orphaned child or doubled signal handling; and the exit status is watch's
-own `SystemExit`, passed through untouched.
+own. SIGTERM and SIGHUP unwind the same way (`signals`: exit 143 / 129).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ EPILOG = examples(
     "arkor-studio demo --advanced                     # + the loss statistics, live",
     "arkor-studio demo --json --speed 100 | jq -c 'select(.event==\"training.log\") | .data'",
     "arkor-studio demo --jobs                         # the jobs table, every status",
+    "arkor-studio demo --serve                        # six jobs to try every command on",
 )
 
 
@@ -92,6 +93,15 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Serve six simulated jobs (a finished sweep, runs going on now) until "
+            "Ctrl-C, and print the lines that point arkor-studio at them from another "
+            "terminal: try jobs --follow, wait, compare, stats, artifacts, cancel.",
+        ),
+    ] = False,
 ) -> None:
     """Try it without an account: a simulated training run, watched live."""
     from arkor_cli_studio.demo import DEFAULT_SPEED, DEFAULT_STEPS, Scenario
@@ -102,6 +112,9 @@ def demo(
         speed=speed if speed is not None else DEFAULT_SPEED,
         fail=fail,
     )
+    if serve:
+        serve_demo(speed if speed is not None else SERVE_SPEED)
+        return
     if jobs:
         run_demo(scenario, ["jobs", *(["--json"] if as_json else [])], no_color=no_color)
         return
@@ -113,6 +126,66 @@ def demo(
 
 
 DEMO_PLACEHOLDER = "{job}"  # the demo job's id, known once the simulator runs
+SERVE_SPEED = 2.0  # `--serve`'s live runs: a few minutes each, time to look around
+
+
+def serve_demo(speed: float) -> None:
+    """The simulator with several jobs, until Ctrl-C (exit 0); the lines to
+    paste in another terminal go to stdout. SIGTERM and SIGHUP unwind too,
+    so the temporary directory is removed on every way out."""
+    import secrets
+    import tempfile
+    import time
+
+    from arkor_cli_studio.demo import ORG, PROJECT, seed_serve
+    from arkor_cli_studio.simulator import Simulator
+
+    token = secrets.token_urlsafe(24)
+    with (
+        tempfile.TemporaryDirectory(prefix="arkor-studio-demo-") as tmp,
+        Simulator(token=token, org=ORG, project=PROJECT, ping_interval=5.0) as sim,
+    ):
+        home, project = _write_files(Path(tmp), token, sim.url)
+        served = seed_serve(sim, time.time(), speed=speed)
+        for player in served.players:
+            player.start()
+        try:
+            sys.stdout.write(_serve_lines(sim.url, home, project, served.sweep, served.live))
+            sys.stdout.flush()
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print(f"arkor-studio demo: stopped; {tmp} removed.", file=sys.stderr, flush=True)
+        finally:
+            for player in served.players:
+                player.stop()
+
+
+def _serve_lines(url: str, home: Path, project: Path, sweep: list[str], live: list[str]) -> str:
+    import shlex
+
+    return f"""arkor-studio demo: a simulated Arkor cloud at {url}, serving until Ctrl-C.
+Its jobs: {", ".join(sweep)} (a finished maxSteps sweep); {live[0]} and {live[1]} \
+(training now; {live[1]} will run out of GPU memory); {live[2]} (waiting for a GPU).
+
+In another terminal, paste:
+
+  export HOME={shlex.quote(str(home))}
+  cd {shlex.quote(str(project))}
+
+then try:
+
+  arkor-studio jobs --follow                 # the board: arrows, Enter, c, /, s, ?
+  arkor-studio watch {live[0]}
+  arkor-studio wait {live[0]} {live[1]}; echo $?   # 1: one of them failed
+  arkor-studio compare {" ".join(sweep)}
+  arkor-studio stats {sweep[1]}
+  arkor-studio artifacts {sweep[1]}
+  arkor-studio show {live[1]}
+  arkor-studio cancel {live[2]}
+
+(Instead of cd, add -C {shlex.quote(str(project))} to each command.)
+"""
 
 
 def run_demo(scenario: Scenario, command: WatchOptions | list[str], *, no_color: bool) -> None:
@@ -128,7 +201,6 @@ def run_demo(scenario: Scenario, command: WatchOptions | list[str], *, no_color:
     token = secrets.token_urlsafe(24)
     show_jobs = isinstance(command, list)
     with (
-        _terminate_as_exit(),
         tempfile.TemporaryDirectory(prefix="arkor-studio-demo-") as tmp,
         Simulator(token=token, org=ORG, project=PROJECT, ping_interval=5.0) as sim,
     ):
@@ -235,23 +307,3 @@ def _home(home: Path) -> Iterator[None]:
             os.environ.pop("HOME", None)
         else:
             os.environ["HOME"] = saved
-
-
-@contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so the temporary directory is still removed."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

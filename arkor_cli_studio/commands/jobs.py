@@ -67,6 +67,13 @@ def jobs(
             help="Seconds between polls with --follow.",
         ),
     ] = 5.0,
+    no_keys: Annotated[
+        bool,
+        typer.Option(
+            "--no-keys",
+            help="With --follow on a terminal: the plain redrawn table, not the keyboard board.",
+        ),
+    ] = False,
 ) -> None:
     """The jobs table: Status, Name, Created, ID, in the server's order."""
     from arkor_cli_studio.app import settings_of
@@ -76,7 +83,7 @@ def jobs(
     wanted = {s.value for s in status} if status else None
     with connect(settings) as backend:
         if follow:
-            _follow(backend, settings, wanted, limit, interval, as_json)
+            _follow(backend, settings, wanted, limit, interval, as_json, keys=not no_keys)
         else:
             _once(backend, settings, wanted, limit, as_json)
 
@@ -127,6 +134,8 @@ def _follow(
     limit: int | None,
     interval: float,
     as_json: bool,
+    *,
+    keys: bool = True,
 ) -> None:
     from arkor_cli_studio.render.console import stream_is_terminal
 
@@ -140,9 +149,37 @@ def _follow(
                 _print_json(json_jobs(jobs, datetime.now(UTC)), pretty=False)
             sleep_unless_closed(interval)  # `| head -1` ends us, not the next change
     elif stream_is_terminal(sys.stdout):
-        _follow_live(backend, settings, wanted, limit, interval)
+        from arkor_cli_studio import keys as keyboard
+
+        if keys and keyboard.available():
+            _board(backend, settings, wanted, limit, interval)
+        else:
+            _follow_live(backend, settings, wanted, limit, interval)
     else:
         _follow_lines(backend, settings, wanted, limit, interval)
+
+
+def _board(
+    backend: Backend,
+    settings: Settings,
+    wanted: set[str] | None,
+    limit: int | None,
+    interval: float,
+) -> None:
+    """The keyboard board: select, open a job's live view, cancel, filter, sort."""
+    from arkor_cli_studio.commands._board import BoardApp
+    from arkor_cli_studio.render.console import make_console
+
+    console = make_console(no_color=settings.no_color)
+
+    def open_job(job_id: str) -> None:
+        from arkor_cli_studio.commands._board import watch_from_board
+
+        watch_from_board(settings, job_id)
+
+    BoardApp(
+        backend, settings, console, lambda jobs: select(jobs, wanted, limit), interval, open_job
+    ).run()
 
 
 def _stderr_line(text: str) -> None:

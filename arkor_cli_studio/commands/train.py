@@ -13,6 +13,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.errors import UsageError
+from arkor_cli_studio.signals import Terminated
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
@@ -164,7 +165,7 @@ def _train_direct(
             watcher.finish(0 if stopped else drain)
             watcher.report(_say, interrupted=stopped)
             return result, trainer
-    except runner.Terminated as stop:  # SIGTERM/SIGHUP before arkor start began
+    except Terminated as stop:  # SIGTERM/SIGHUP before arkor start began
         raise typer.Exit(128 + stop.signum) from None
 
 
@@ -221,7 +222,7 @@ def _train_studio(
                             watcher.peek(held)
             except KeyboardInterrupt:
                 interrupted = signal.SIGINT
-            except runner.Terminated as stop:
+            except Terminated as stop:
                 interrupted = stop.signum
             finally:
                 if watcher is not None:
@@ -229,7 +230,7 @@ def _train_studio(
                     watcher.finish(drain if ended else 0)
             if watcher is not None:
                 watcher.report(_say, interrupted=interrupted is not None)
-    except runner.Terminated as stop:  # before the run began
+    except Terminated as stop:  # before the run began
         raise typer.Exit(128 + stop.signum) from None
     if interrupted is not None:
         if interrupted == signal.SIGINT:

@@ -314,22 +314,17 @@ class _Waiter:
         view = ended.view
         summary = view.summary(datetime.now(UTC))
         if self.as_json:
-            record: dict[str, Any] = {
-                "event": "summary",
-                "jobId": ended.job_id,
-                "name": view.display_name,
-                "outcome": ended.outcome,
-                "status": view.status,
-                "exitCode": int(exit_code([ended.outcome])),
-                "durationSeconds": (
-                    None if summary.duration is None else summary.duration.total_seconds()
-                ),
-                "step": summary.step,
-                "loss": summary.loss,
-                "evalLoss": summary.eval_loss,
-                "artifacts": summary.artifacts,
-                "reason": ended.reason,
-            }
+            from arkor_cli_studio.runfacts import outcome_of, summary_record
+
+            # The shape of `watch --json`'s last record, plus the job's own
+            # status, its artifacts and why it was not followed to its end.
+            code = int(exit_code([ended.outcome]))
+            record: dict[str, Any] = summary_record(
+                outcome_of(view, ended.outcome, code, datetime.now(UTC))
+            )
+            record["status"] = view.status
+            record["artifacts"] = summary.artifacts
+            record["reason"] = ended.reason
             line = json.dumps(record, allow_nan=False)  # ASCII: server text travels as \u escapes
         else:
             name = _clean(view.display_name)

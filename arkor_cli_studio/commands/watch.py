@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
 
 EPILOG = examples(
     "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
@@ -19,6 +20,7 @@ EPILOG = examples(
     "arkor-studio watch job_123 --advanced      # + loss statistics (key a: show/hide)",
     "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
     "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
+    "arkor-studio watch job_123 --alert 'loss>5' --alert stall:15m --on-alert exit  # exit 6",
 )
 
 
@@ -67,18 +69,46 @@ def watch(
             "--plain: printed after the summary; --json: on stderr at the end.",
         ),
     ] = False,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            metavar="N",
+            min=1,
+            help="The Advanced cards over the chart's last N points, as Studio's are "
+            "(--last 2000: its exact numbers; see `stats --last`) instead of the whole run.",
+            show_default=False,
+        ),
+    ] = None,
+    alert: AlertOption = None,
+    on_alert: OnAlertOption = None,
 ) -> None:
     """Follow one job live: phase, metadata, progress, loss chart, events.
 
-    Exit status: 0 completed, 1 failed, 3 cancelled, 130 on Ctrl-C.
+    Keys on a terminal: a shows or hides the Advanced panel; ← → move a
+    cursor along the chart's steps (its values under the chart), Home/End
+    jump to the first/last step, Esc follows the latest step again.
+
+    Exit status: 0 completed, 1 failed, 3 cancelled, 6 an alert ended the
+    watch (--on-alert exit or cancel), 130 on Ctrl-C.
     """
     from arkor_cli_studio.app import settings_of
+    from arkor_cli_studio.commands._alerts import alert_settings
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.run import WatchOptions, pick_mode, watch_job
 
     settings = settings_of(ctx)
+    alerts = alert_settings(settings, alert, on_alert)
     mode = pick_mode(as_json=as_json, plain=plain, terminal=stream_is_terminal(sys.stdout))
-    options = WatchOptions(job_id, mode, max_retries, advanced=advanced, notify=notify)
+    options = WatchOptions(
+        job_id,
+        mode,
+        max_retries,
+        advanced=advanced,
+        notify=notify,
+        last=last,
+        alerts=alerts,
+    )
     code = watch_job(settings, options)
     if code:
         raise typer.Exit(int(code))

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta, tzinfo
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from arkor_cli_studio.model import KNOWN_EVENTS, LOG, Event, StreamNotice, event_record, local_time
 from arkor_cli_studio.progress import Progress, progress_line
 from arkor_cli_studio.textsafe import clean_line, json_text
 from arkor_cli_studio.watching import event_message, log_message
+
+if TYPE_CHECKING:
+    from arkor_cli_studio.alerts import Alert
 
 NAME_WIDTH: Final = 18  # len("training.completed")
 
@@ -121,6 +124,14 @@ def plain_notice_line(notice: StreamNotice, now: datetime, tz: tzinfo | None = N
 def plain_progress_line(p: Progress, now: datetime, tz: tzinfo | None = None) -> str | None:
     line = progress_line(p)
     return f"{local_time(now, tz)}  progress  {line}" if line else None
+
+
+def alert_record_line(alert: Alert) -> str:
+    """An alert's `--json` record as one NDJSON line (its numbers are finite:
+    a non-finite one, which no rule gives, would become null)."""
+    from arkor_cli_studio.jobinfo import jsonable
+
+    return json.dumps(jsonable(alert.record()), separators=(",", ":"), allow_nan=False) + "\n"
 
 
 def record_line(event: Event) -> str:

@@ -8,6 +8,7 @@ The plain lines of piped mode are in `render.lines` (re-exported here).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import io
 import itertools
@@ -45,6 +46,9 @@ TEAL = "#2dd4bf"
 PINK = "#f472b6"
 AMBER = "bold #f59e0b"
 RED = "bold red"
+ALERT = "bold reverse #f59e0b"  # reverse: still a highlight without colours
+ALERT_CLEARED = "dim"
+BANNER_STYLES = {"failed": RED, "alert": ALERT, "alert-cleared": ALERT_CLEARED}
 CHART_MAX_HEIGHT = 14
 DASHED_SYMBOLS = ["┼", "┤", "╶", "╴", "╌", "╰", "╭", "╮", "╯", "╎"]
 WAITING_GPU = "Waiting for GPU"
@@ -282,7 +286,7 @@ def banner_lines(view: JobView, width: int, max_lines: int = BANNER_MAX_LINES) -
     one ends with an ellipsis when the text goes on)."""
     lines: list[Text] = []
     for kind, text in view.banners:
-        style = RED if kind == "failed" else AMBER
+        style = BANNER_STYLES.get(kind, AMBER)
         wrapped = _wrap_words(clean_line(text), width)
         if len(wrapped) > max_lines:
             wrapped = wrapped[:max_lines]
@@ -560,6 +564,37 @@ def nearest_point(points: Sequence[ChartPoint], step: float) -> ChartPoint:
 
 
 CURSOR_HINT = "← → Home End · Esc: latest"
+#: The chart cursor's keys (`keys` names), as the legend's key help says.
+CURSOR_KEYS = ("left", "right", "home", "end", "esc")
+
+
+def move_cursor(
+    points: Sequence[ChartPoint], cursor: float | None, key: str, width: int
+) -> float | None:
+    """The cursor's step after `key` (None: following the latest step).
+
+    ← / → move one column of the chart (at least one point), from the
+    latest point when the cursor is not shown; Home / End go to the first /
+    last point; Esc returns to following the latest step."""
+    if not points or key == "esc":
+        return None
+    if key == "home":
+        return points[0].step
+    if key == "end":
+        return points[-1].step
+    if key not in ("left", "right"):
+        return cursor
+    current = nearest_point(points, cursor) if cursor is not None else points[-1]
+    index = bisect.bisect_left([p.step for p in points], current.step)
+    sign = -1 if key == "left" else 1
+    geometry = chart_geometry(points, width)
+    target = points[max(0, min(len(points) - 1, index + sign))]
+    if geometry is not None and geometry.columns > 1:
+        stride = geometry.span / (geometry.columns - 1)
+        nearest = nearest_point(points, current.step + sign * stride)
+        if nearest is not current:
+            target = nearest
+    return target.step
 
 
 def chart_block(
@@ -584,11 +619,15 @@ def chart_block(
     if has_eval:
         legend.append("   ╌●╌ Eval loss", style=PINK)
     if toggle is not None:
-        hint = Text(f"[{ADVANCED_KEY}] Advanced", style="bold" if toggle else "dim")
-        gap = width - legend.cell_len - hint.cell_len
-        if gap >= 3:
-            legend.append(" " * gap)
-            legend.append_text(hint)
+        # The key help: the chart cursor's keys (where they fit) and the toggle.
+        for help_text in ("←→ Home End: step  ", ""):
+            hint = Text(help_text, style="dim")
+            hint.append(f"[{ADVANCED_KEY}] Advanced", style="bold" if toggle else "dim")
+            gap = width - legend.cell_len - hint.cell_len
+            if gap >= 3:
+                legend.append(" " * gap)
+                legend.append_text(hint)
+                break
     lines = [_fit(legend, width)]
     if not points:
         if view.status == "queued":
@@ -742,6 +781,7 @@ def watch_frame(
     *,
     advanced: Advanced | None = None,
     toggle: bool | None = None,
+    cursor: float | None = None,
 ) -> Group:
     """The whole screen, never taller than `height - 1` lines (the cursor's).
 
@@ -756,7 +796,8 @@ def watch_frame(
     `advanced`: show the Advanced panel with these statistics (under the
     chart: the full cards when they fit beside a chart of its minimum, else
     the compact lines; before the metadata). `toggle`: the key that toggles
-    it works (its hint goes on the chart's legend).
+    it works (its hint goes on the chart's legend, with the cursor keys').
+    `cursor`: the chart cursor's step (None: following the latest step).
     """
     width = max(20, width)
     budget = max(1, height - 1)
@@ -818,7 +859,7 @@ def watch_frame(
         meta = full_meta
     if log_rows:
         log_rows += rest
-    chart = chart_block(view, width, chart_rows, toggle)
+    chart = chart_block(view, width, chart_rows, toggle, cursor)
     if log_rows:
         log_rows += chart_rows - len(chart)  # a chart shorter than its rows
     log: list[Text] = []

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final, cast
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.alerts import Alert
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.model import Event, StreamNotice
     from arkor_cli_studio.session.sinks import Sink
@@ -77,6 +78,7 @@ class WatchSession:
         self.final: str | None = None
         self.stopped_with: ExitCode | None = None  # a hook ended the watch (`end(code)`)
         self._hooks: list[Hook] = []
+        self._ingest_thread: threading.Thread | None = None
         sink.attach(self)
 
     # ---- for sinks and hooks ------------------------------------------------------
@@ -95,14 +97,28 @@ class WatchSession:
         self.sink.notice(notice)
         self.changed.set()
 
+    def alert(self, alert: Alert) -> None:
+        """An alert fired (the alerts hook, `session.alerts`; view lock held):
+        to the sink (`Sink.alert`), in turn with the events when it comes
+        from the stream thread."""
+        self.sink.alert(alert)
+        self.changed.set()
+
+    def on_stream_thread(self) -> bool:
+        """Called from the stream thread (a hook, a sink's per-event step)?"""
+        return threading.current_thread() is self._ingest_thread
+
     def end(self, code: ExitCode | None = None) -> None:
-        """Stop following from another thread: `run()` draws or prints the
-        last state and returns (the stream thread ends at its next event).
-        `code`: the watch's exit code instead of the job's outcome."""
+        """Stop following: `run()` draws or prints the last state and returns
+        (the stream thread ends at its next event). `code`: the watch's exit
+        code instead of the job's outcome. From a hook (the stream thread),
+        the batch being applied stops at this event and its lines are still
+        written (an alert's line with them) before `run()` returns."""
         if code is not None and self.stopped_with is None:
             self.stopped_with = code
         self.stop.set()
-        self.done.set()
+        if not self.on_stream_thread():  # (the stream thread sets it as it leaves)
+            self.done.set()
         self.changed.set()
 
     @property
@@ -121,7 +137,9 @@ class WatchSession:
         # total) and times are known from the first frame on.
         self._poll_once()
         poller = threading.Thread(target=self._poll, name="watch-poll", daemon=True)
-        ingest = threading.Thread(target=self._ingest, name="watch-stream", daemon=True)
+        ingest = self._ingest_thread = threading.Thread(
+            target=self._ingest, name="watch-stream", daemon=True
+        )
         poller.start()
         ingest.start()
         try:
@@ -191,7 +209,7 @@ class WatchSession:
 
     def _poll_once(self) -> None:
         try:
-            job = self.backend.find_job(self.job_id)
+            job = self.backend.poll_job(self.job_id)
         except ArkorStudioError:
             return  # keep the last answer; the stream decides the outcome
         except Exception:

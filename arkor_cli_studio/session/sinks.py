@@ -19,8 +19,10 @@ from arkor_cli_studio.session.engine import Stopped
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from arkor_cli_studio.alerts import Alert
     from arkor_cli_studio.model import Event, StreamNotice
     from arkor_cli_studio.session.engine import WatchSession
+    from arkor_cli_studio.stats import SeriesStats
 
 FLUSH_WITHIN: Final = 0.02  # piped output reaches the reader within 20 ms
 
@@ -52,6 +54,16 @@ class Sink:
     def notice(self, notice: StreamNotice) -> None:
         pass
 
+    def alert(self, alert: Alert) -> None:
+        """An alert fired (`alerts.Alert`), view lock held: on the stream
+        thread right after the event that fired it (`session.on_stream_thread()`:
+        a line sink adds its line to the batch's, in turn), or on the alert
+        clock's thread (`stall`: no event is flowing; show it at once). By
+        default a notice of kind "alert" whose reason is its `ALERT ...` line."""
+        from arkor_cli_studio.model import StreamNotice
+
+        self.notice(StreamNotice("alert", alert.line()))
+
     def run(self) -> None:
         """Until the stream has ended (`session.done`)."""
         self.session.done.wait()
@@ -61,6 +73,22 @@ class Sink:
 
     def finish(self, status: str) -> None:
         """The watch is over and its status known: the last words."""
+
+
+def advanced_numbers(
+    session: WatchSession, last: int | None, *, fresh: bool = False
+) -> tuple[SeriesStats, SeriesStats]:
+    """The Advanced cards' numbers: the whole run's (`session.stats`), or,
+    with `last`, Studio's: the chart's last `last` frames merged by step
+    (copied under the view lock, summarised outside it)."""
+    if last is None:
+        assert session.stats is not None
+        return session.stats.summaries(fresh=fresh)
+    from arkor_cli_studio.chart import merge_by_step, window_summaries
+
+    with session.lock:
+        frames = session.view.window_frames(last)
+    return window_summaries(merge_by_step(frames))
 
 
 class LineWriter:
@@ -127,12 +155,15 @@ class LinesSink(Sink):
         err: IO[str] | None = None,
         advanced: bool = False,
         no_color: bool = False,
+        last: int | None = None,
     ) -> None:
         """`out`: the lines (default stdout); `err`: the rest (default
-        stderr); `advanced`: the loss cards after the summary."""
+        stderr); `advanced`: the loss cards after the summary (`last`: over
+        the chart's last N points, as Studio's, instead of the whole run)."""
         self.out: IO[str] = out if out is not None else sys.stdout
         self.err: IO[str] = err if err is not None else sys.stderr
         self.advanced = self.needs_stats = advanced
+        self.last = last
         self.no_color = no_color
         self.pending: list[str] = []
 
@@ -174,17 +205,18 @@ class LinesSink(Sink):
             self._print_stats(stream)
 
     def _print_stats(self, stream: IO[str]) -> None:
-        """The cards of `stats`, over the whole run (colours only on a terminal)."""
+        """The cards of `stats`, over the whole run or the chart's last
+        `last` points (colours only on a terminal)."""
         from arkor_cli_studio.render.console import make_console
         from arkor_cli_studio.render.stats import stats_view
 
         session = self.session
         assert session.stats is not None
-        loss, eval_loss = session.stats.summaries(fresh=True)
+        loss, eval_loss = advanced_numbers(session, self.last, fresh=True)
         with session.lock:
             over = session.view.ended or session.view.finished
         console = make_console(file=stream, no_color=self.no_color)
-        console.print(stats_view(loss, eval_loss, so_far=not over))
+        console.print(stats_view(loss, eval_loss, so_far=not over, last=self.last))
         stream.flush()
 
 
@@ -212,6 +244,16 @@ class JsonSink(LinesSink):
         from arkor_cli_studio.render.lines import plain_notice_line
 
         self.writer.write_to(self.err, plain_notice_line(notice, datetime.now(UTC)) + "\n")
+
+    def alert(self, alert: Alert) -> None:
+        """A record on stdout, in turn with the events': `{"event": "alert", ...}`."""
+        from arkor_cli_studio.render.lines import alert_record_line
+
+        line = alert_record_line(alert)
+        if self.session.on_stream_thread():
+            self.pending.append(line)
+        else:
+            self.writer.write(line)
 
 
 class PlainSink(LinesSink):
@@ -260,3 +302,13 @@ class PlainSink(LinesSink):
 
         self.writer.write(plain_notice_line(notice, datetime.now(UTC)) + "\n")
         self.writer.flush()
+
+    def alert(self, alert: Alert) -> None:
+        """`ALERT rule at step N: message`, right after its event's line."""
+        from arkor_cli_studio.textsafe import clean_line
+
+        line = clean_line(alert.line())
+        if self.session.on_stream_thread():
+            self.pending.append(line)
+        else:
+            self.writer.write(line + "\n")
