@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from arkor_cli_studio.config import (
     Settings,
     load_credentials,
     load_scope,
+    state_path,
 )
 from arkor_cli_studio.errors import (
     ApiError,
@@ -94,6 +96,8 @@ class Backend:
     name = "the Arkor cloud API"
     #: `get_job` reads a job-detail route (which may carry the job's events).
     has_job_detail = True
+    #: The `.arkor/state.json` looked for and not found (outside any project).
+    missing_state: Path | None = None
 
     def __init__(
         self,
@@ -169,7 +173,21 @@ class Backend:
     def unreachable(self, reason: str) -> UnreachableError:
         return UnreachableError(f"Can't reach {self.name} at {self.base_url}: {reason}")
 
+    def no_project_note(self) -> str | None:
+        """Outside any project: which state file is missing and how to point
+        at a project (None inside one, or in Studio mode)."""
+        if self.missing_state is None:
+            return None
+        return (
+            f"No .arkor/state.json in {self.missing_state.parent.parent}: not an arkor "
+            "project, or no job was started from it yet. Run from your project's "
+            "directory, or point at it with -C DIR."
+        )
+
     def not_found(self, job_id: str) -> NotFoundError:
+        note = self.no_project_note()
+        if note is not None:
+            return NotFoundError(f"No job {job_id}. {note}", status=404)
         where = str(self.scope) if self.scope else "this project (it has no jobs yet)"
         return NotFoundError(f"No job {job_id} in {where}", status=404)
 
@@ -232,6 +250,15 @@ class Backend:
         if self.nothing_to_ask():
             return []  # no state.json: the project has no jobs yet
         return parse_jobs(self._json(self.request("GET", self.jobs_path())))
+
+    def list_job_objects(self) -> list[Any]:
+        """The job objects as the server sent them (`list_jobs` parses them into
+        `Job`s): what the `jobs` table reads in one pass."""
+        if self.nothing_to_ask():
+            return []
+        body = self._json(self.request("GET", self.jobs_path()))
+        items = body.get("jobs") if isinstance(body, dict) else None
+        return items if isinstance(items, list) else []
 
     def find_job(self, job_id: str) -> Job | None:
         """The job from the jobs list: only its own entry is parsed (a list of
@@ -337,7 +364,7 @@ def make_cloud_backend(settings: Settings) -> Backend:
             print(f"note: {stale}", file=sys.stderr, flush=True)
             scope = None
     base_url = resolve_api_url(settings.api_url_override, credentials, settings.env)
-    return Backend(
+    backend = Backend(
         base_url,
         token=credentials.token if credentials else None,
         scope=scope,
@@ -345,3 +372,8 @@ def make_cloud_backend(settings: Settings) -> Backend:
         read_timeout=settings.read_timeout,
         identity=identity_for(settings.project, settings.env),
     )
+    if scope is None:
+        state = state_path(settings.project)
+        if not state.exists() and not state.is_symlink():
+            backend.missing_state = state
+    return backend
