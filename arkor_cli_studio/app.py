@@ -68,7 +68,7 @@ COMMANDS = (
 # command name shows (zsh and fish: the name and its short help): a TAB
 # there builds no command. tests/test_startup.py checks they are the commands'.
 SUMMARIES = {
-    "jobs": "The jobs table: Status, Name, Created, ID, in the server's order.",
+    "jobs": "The jobs table: Status, Name, Duration, Created, ID, in the server's order.",
     "watch": "Follow one job live: phase, metadata, progress, loss chart, events.",
     "show": "One job: metadata, error and training configuration.",
     "stats": "Loss statistics of a job: count, mean ± 95% CI, std dev, variance, p90, p95.",
@@ -303,6 +303,20 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
+def _notify_alias(args: list[str]) -> list[str]:
+    """`watch`/`demo`: `--notify [MODE]` and `--no-notify` (termnotify.notify_value_alias)."""
+    if "--notify" not in args and "--no-notify" not in args:
+        return args
+    for index, arg in enumerate(args):
+        if arg in COMMANDS:
+            if arg not in ("watch", "demo"):
+                return args
+            from arkor_cli_studio.termnotify import notify_value_alias
+
+            return args[: index + 1] + notify_value_alias(args[index + 1 :])
+    return args
+
+
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
     from arkor_cli_studio.signals import terminate_on
@@ -318,7 +332,7 @@ def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of
     output.hold_std_streams()
     try:
         try:
-            app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+            app(args=_notify_alias(studio_value_alias(sys.argv[1:])), prog_name="arkor-studio")
         finally:
             sys.stdout.flush()  # a failed write surfaces here, not at exit
     except Terminated as stop:
