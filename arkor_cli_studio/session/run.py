@@ -105,14 +105,9 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
                 restore_terminal_title()  # the mark goes when `watch` exits
     code = session.exit_code
     if code is None:
-        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.output import say
 
-        print(
-            "arkor-studio: "
-            + clean_line(f"The event stream of {options.job_id} ended, but the job is {status}."),
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"The event stream of {options.job_id} ended, but the job is {status}.")
         code = ExitCode.FAILURE
     return code
 
