@@ -97,6 +97,13 @@ def watch(
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.run import WatchOptions, pick_mode, watch_job
 
+    if plain and as_json:
+        from arkor_cli_studio.errors import UsageError
+
+        raise UsageError(
+            "--plain and --json can't be used together: --plain prints lines of text, "
+            "--json one JSON object per event."
+        )
     settings = settings_of(ctx)
     alerts = alert_settings(settings, alert, on_alert)
     mode = pick_mode(as_json=as_json, plain=plain, terminal=stream_is_terminal(sys.stdout))
