@@ -234,7 +234,7 @@ class LinesSink(Sink):
         return monotonic
 
     def run(self) -> None:
-        from arkor_cli_studio.commands import stdout_closed
+        from arkor_cli_studio.output import stdout_closed
 
         done, flush = self.session.done, self.writer.flush
         # (First asked a second in: the stream's first events, training.started
