@@ -10,6 +10,7 @@ shortened with an ellipsis; the ID stays whole.
 
 from __future__ import annotations
 
+import json
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Final, NamedTuple
 
-from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, _text, parse_time
+from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, parse_time
 from arkor_cli_studio.textsafe import clean_line
 
 NO_JOBS: Final = "No jobs yet."
@@ -331,6 +332,17 @@ def _seconds(value: object) -> float | None:
 
 _fromisoformat = datetime.fromisoformat
 _UNUSABLE: Final = object()
+
+
+def _text(value: object) -> str | None:
+    """A field as text, as `model.parse_job` reads it (numbers as JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return None
 
 
 def cells(text: str) -> int:
