@@ -12,7 +12,6 @@ Also here: what happens when stdout itself fails (closed, full, gone).
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 import time
@@ -51,6 +50,8 @@ def error(message: str, hint_text: str | None = None) -> None:
 
 def print_json(value: Any, *, pretty: bool = True) -> None:
     """One JSON document on stdout (`pretty`), or one compact NDJSON line."""
+    import json  # here: every run loads this module, a TAB completion needs no json
+
     text = json.dumps(
         value, indent=2 if pretty else None, separators=None if pretty else (",", ":")
     )

@@ -98,8 +98,10 @@ def test_json_is_the_complete_history_as_records(arkor):
     assert result.code == 0, result.stderr
     records = json_events(result.stdout)
     assert [r["event"] for r in records[:2]] == ["training.started", "training.log"]
-    assert len(records) == 1 + 700 + 1 + 1
-    assert records[-1] == {"event": "end", "id": "703", "data": {}}
+    assert len(records) == 1 + 700 + 1 + 1 + 1  # ... the end sentinel, then the summary
+    assert records[-2] == {"event": "end", "id": "703", "data": {}}
+    assert records[-1]["event"] == "summary"
+    assert records[-1]["outcome"] == "completed" and records[-1]["exitCode"] == 0
     assert records[1] == {
         "event": "training.log",
         "id": "2",
@@ -161,7 +163,9 @@ def test_disconnects_every_n_events_exactly_once_with_last_event_id(arkor):
     sim.add_fault("stream:j1", Fault(close_after=5), times=1)
     result = arkor.cli("watch", "j1", "--json", **FAST)
     assert result.code == 0, result.stderr
-    ids = [r["id"] for r in json_events(result.stdout)]
+    records = json_events(result.stdout)
+    assert records[-1]["event"] == "summary"
+    ids = [r["id"] for r in records[:-1]]
     assert ids == [str(i) for i in range(1, 24)]  # every event exactly once, in order
     sent = [r.headers.get("last-event-id") for r in sim.stream_requests("j1")]
     assert sent == [None, "5", "10", "15", "20"]

@@ -10,7 +10,6 @@ shortened with an ellipsis; the ID stays whole.
 
 from __future__ import annotations
 
-import json
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Final, NamedTuple
 
-from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, parse_time
+from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, parse_time, text_field
 from arkor_cli_studio.textsafe import clean_line
 
 NO_JOBS: Final = "No jobs yet."
@@ -231,15 +230,15 @@ def object_rows(
         get = obj.get
         job_id = get("id")
         if type(job_id) is not str:
-            job_id = _text(job_id)
+            job_id = text_field(job_id)
         if not job_id:
             continue
         name = get("name")
         if type(name) is not str:
-            name = _text(name) or ""
+            name = text_field(name) or ""
         status = get("status")
         if type(status) is not str or not status:
-            status = _text(status) or "unknown"
+            status = text_field(status) or "unknown"
         if keep is not None and not keep(status, name, job_id):
             continue
         # createdAt and startedAt as POSIX seconds (parse_time's usual case inline)
@@ -332,17 +331,6 @@ def _seconds(value: object) -> float | None:
 
 _fromisoformat = datetime.fromisoformat
 _UNUSABLE: Final = object()
-
-
-def _text(value: object) -> str | None:
-    """A field as text, as `model.parse_job` reads it (numbers as JSON)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | int | float):
-        return json.dumps(value)
-    return None
 
 
 def cells(text: str) -> int:
