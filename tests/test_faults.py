@@ -287,7 +287,9 @@ def test_transient_failures_resume_with_nothing_lost_or_doubled(
     assert len(arkor.sim.stream_requests("j1")) == interrupted + 1
 
 
-@pytest.mark.parametrize(("status", "code"), [(401, 4), (403, 4), (410, 5), (426, 5)])
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, 4), (403, 4), (410, 5)]
+)  # 426: test_arkor_compat
 def test_permanent_statuses_are_not_retried(arkor, status, code):
     full_job(arkor.sim)
     arkor.sim.add_fault("stream:j1", Fault(status=status, body='{"error": "no, never"}'), times=3)

@@ -191,7 +191,7 @@ def test_transient_errors_retry_and_show_interrupted_lines(arkor):
 
 @pytest.mark.parametrize(
     ("status", "code", "message"),
-    [(410, 5, "simulated 410"), (426, 5, "simulated 426"), (401, 4, "simulated 401")],
+    [(410, 5, "simulated 410"), (426, 4, "no longer supported"), (401, 4, "simulated 401")],
 )
 def test_permanent_errors_end_at_once(arkor, status, code, message):
     lifecycle(arkor.sim, steps=1)
