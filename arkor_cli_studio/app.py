@@ -194,7 +194,8 @@ def root(
             "--studio/--no-studio",
             help=(
                 "Go through a running `arkor dev` (Studio) instead of the cloud API: at "
-                "ARKOR_STUDIO_URL, else http://127.0.0.1:4000. `--studio URL` is "
+                "ARKOR_STUDIO_URL, else the Studio found on 127.0.0.1:4000-4009 (the one whose "
+                "page shows the token in ~/.arkor/studio-token). `--studio URL` is "
                 "--studio-url URL. ARKOR_STUDIO_URL alone turns this on; --no-studio off."
             ),
             show_default=False,
@@ -302,6 +303,20 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
+def _notify_alias(args: list[str]) -> list[str]:
+    """`watch`/`demo`: `--notify [MODE]` and `--no-notify` (termnotify.notify_value_alias)."""
+    if "--notify" not in args and "--no-notify" not in args:
+        return args
+    for index, arg in enumerate(args):
+        if arg in COMMANDS:
+            if arg not in ("watch", "demo"):
+                return args
+            from arkor_cli_studio.termnotify import notify_value_alias
+
+            return args[: index + 1] + notify_value_alias(args[index + 1 :])
+    return args
+
+
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
     from arkor_cli_studio.signals import terminate_on
@@ -317,7 +332,7 @@ def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of
     output.hold_std_streams()
     try:
         try:
-            app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+            app(args=_notify_alias(studio_value_alias(sys.argv[1:])), prog_name="arkor-studio")
         finally:
             sys.stdout.flush()  # a failed write surfaces here, not at exit
     except Terminated as stop:
