@@ -374,7 +374,9 @@ def test_follow_piped_to_head_on_a_quiet_server_exits_141_at_once(arkor, args):
     started = time.monotonic()
     proc = _piped_to_head(arkor, *args, timeout=20)
     assert len(proc.stdout.splitlines()) == 1
-    assert proc.stderr == "status=141\n"
+    # (--json names the job on stderr: stdout stays NDJSON)
+    named = "Watching j1, running\n" if args == ("watch", "j1", "--json") else ""
+    assert proc.stderr == f"{named}status=141\n"
     assert time.monotonic() - started < 10
 
 
