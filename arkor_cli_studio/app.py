@@ -195,7 +195,8 @@ def root(
             "--studio/--no-studio",
             help=(
                 "Go through a running `arkor dev` (Studio) instead of the cloud API: at "
-                "ARKOR_STUDIO_URL, else http://127.0.0.1:4000. `--studio URL` is "
+                "ARKOR_STUDIO_URL, else the Studio found on 127.0.0.1:4000-4009 (the one whose "
+                "page shows the token in ~/.arkor/studio-token). `--studio URL` is "
                 "--studio-url URL. ARKOR_STUDIO_URL alone turns this on; --no-studio off."
             ),
             show_default=False,

@@ -50,8 +50,10 @@ import { pathToFileURL } from "node:url";
 const out = (value) => process.stdout.write(JSON.stringify(value) + "\n");
 try {
   const mod = await import(pathToFileURL(process.argv[1]).href);
+  // Exactly as Studio's studio/manifest.ts: `mod.arkor ?? mod.default`, then isArkor.
+  const candidate = mod.arkor ?? mod.default;
   const isManifest = (v) => v !== null && typeof v === "object" && v._kind === "arkor";
-  const manifest = isManifest(mod.arkor) ? mod.arkor : isManifest(mod.default) ? mod.default : null;
+  const manifest = isManifest(candidate) ? candidate : null;
   const trainer = manifest && manifest.trainer;
   out({ trainer: trainer ? { name: String(trainer.name ?? "") } : null });
 } catch (err) {
@@ -175,6 +177,16 @@ def build(
         raise ManifestError(output or f"`arkor build` exited with status {result.returncode}.")
 
 
+def node_hint(project: Path, env: Mapping[str, str]) -> str:
+    """Which Node to install: what the installed arkor's `engines.node` says."""
+    from arkor_cli_studio.config import CHECKED_NODE_RANGE, installed_arkor
+
+    package = installed_arkor(project, env)
+    if package is not None and package.node is not None:
+        return f"Install Node.js {clean_line(package.node)} (the installed arkor's `engines`)."
+    return f"Install Node.js {CHECKED_NODE_RANGE} (what current arkor releases need)."
+
+
 def read_manifest(project: Path, env: Mapping[str, str], timeout: float) -> str | None:
     """The trainer's name from the built bundle, or None when it has none.
 
@@ -182,9 +194,7 @@ def read_manifest(project: Path, env: Mapping[str, str], timeout: float) -> str 
     """
     node = shutil.which("node", path=env.get("PATH", os.defpath))
     if node is None:
-        raise ManifestError(
-            "Node.js (`node`) is not on PATH.", hint="Install Node.js 18+ (arkor needs it too)."
-        )
+        raise ManifestError("Node.js (`node`) is not on PATH.", hint=node_hint(project, env))
     bundle = bundle_path(project)
     if not bundle.is_file():
         raise ManifestError(f"{bundle} does not exist after `arkor build`.")

@@ -238,7 +238,8 @@ def test_watch_plain_and_its_exit_status(both: TwoModes, end: str, code: int, la
     result = same(both.run(run_scenario(end=end), "watch", "j1", "--plain"))
     assert result.code == code, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("2026-03-01 12:00:00  training.started")
+    assert lines[0] == f"Watching faq-bot (j1), {end}"
+    assert lines[1].startswith("2026-03-01 12:00:00  training.started")
     assert lines[-1].startswith(last), lines[-1]
     assert sum("  training.log  " in line for line in lines) == 12
     assert sum("  progress  " in line for line in lines) >= 2

@@ -207,6 +207,13 @@ def watch(
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.run import WatchOptions, pick_mode, watch_job
 
+    if plain and as_json:
+        from arkor_cli_studio.errors import UsageError
+
+        raise UsageError(
+            "--plain and --json can't be used together: --plain prints lines of text, "
+            "--json one JSON object per event."
+        )
     settings = settings_of(ctx)
     if once:
         from arkor_cli_studio.commands._once import RECENT, watch_once

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from arkor_cli_studio.alerts import AlertSettings
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.session.sinks import Sink
     from arkor_cli_studio.watching import JobView
 
@@ -53,7 +54,19 @@ class WatchOptions:
 
 
 def pick_mode(*, as_json: bool, plain: bool, terminal: bool) -> Mode:
-    return "json" if as_json else "plain" if plain or not terminal else "live"
+    """JSON, plain lines, or the live view: only on a terminal that can move
+    its cursor (`TERM=dumb` cannot: it gets the plain lines)."""
+    if as_json:
+        return "json"
+    if plain or not terminal or dumb_terminal():
+        return "plain"
+    return "live"
+
+
+def dumb_terminal() -> bool:
+    import os
+
+    return os.environ.get("TERM", "").strip().lower() == "dumb"
 
 
 def make_sink(
@@ -166,6 +179,7 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
                 status = session.run()
         except KeyboardInterrupt:
             report.write(report.outcome("interrupted", ExitCode.INTERRUPTED, "Ctrl-C"))
+            _say_still_running(settings, session)
             raise
         except Terminated as stop:
             report.write(report.outcome("terminated", stop.exit_code, f"signal {stop.signum}"))
@@ -194,22 +208,64 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
                 notify_end(session.view, status, notify_mode, env)
             finally:
                 restore_terminal_title()  # the mark goes when `watch` exits
+    if mode == "live" and status == "failed":
+        _say_failure(session)
     code = session.exit_code
     if code is None:
-        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.output import say
 
-        print(
-            "arkor-studio: "
-            + clean_line(f"The event stream of {options.job_id} ended, but the job is {status}."),
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"The event stream of {options.job_id} ended, but the job is {status}.")
         code = ExitCode.FAILURE
     # The job's own end, unless a hook (an alert) ended the watch first.
     ended_by_job = session.stopped_with is None and status in ("completed", "failed", "cancelled")
     outcome = status if ended_by_job else "alert" if code == ExitCode.ALERT else "stopped"
     report.write(report.outcome(outcome, code))
     return code
+
+
+def _say_failure(session: WatchSession) -> None:
+    """After the final frame (where a long error is cut), the whole error on
+    stderr: its actionable end is often its last words."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    with session.lock:
+        view = session.view
+        error = view.error or (view.job.error if view.job is not None else None)
+        name = view.display_name
+    if error and error.strip():
+        print(clean_line(f"Job {name} failed: {error}"), file=sys.stderr, flush=True)
+
+
+def _say_still_running(settings: Settings, session: WatchSession) -> None:
+    """Ctrl-C ends the watch, not the job: say so, and how to come back."""
+    import shlex
+    from pathlib import Path
+
+    from arkor_cli_studio.textsafe import clean_line
+
+    with session.lock:
+        view = session.view
+        if view.ended or view.finished:
+            return
+        name = view.display_name
+    command = ["arkor-studio"]
+    if settings.studio_url is not None:
+        command += ["--studio-url", settings.studio_url]
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        here = None
+    if settings.project != here:
+        command += ["-C", str(settings.project)]
+    command += ["watch", session.job_id]
+    text = clean_line(
+        f"Stopped watching. Job {name} is still running; watch it again with: "
+        + shlex.join(command)
+    )
+    try:
+        print(f"arkor-studio: {text}", file=sys.stderr, flush=True)
+    except OSError:
+        pass
 
 
 def notify_end(
