@@ -71,6 +71,9 @@ class GitHubSink(LinesSink):
             self.pending.clear()
             self.writer.write(text)
 
+    def started(self) -> None:
+        """(The heading is `GitHubReport.begin()`'s, in `run()`.)"""
+
     def run(self) -> None:
         with self.session.lock:
             lines = self.report.begin(self.session.view)
@@ -137,6 +140,9 @@ class AccessibleSink(LinesSink):
             self.pending.clear()
             self.writer.write(text)
 
+    def started(self) -> None:
+        """(The first sentence is `AccessibleLog.begin()`'s, in `run()`.)"""
+
     def run(self) -> None:
         with self.session.lock:
             lines = self.log.begin(self.session.view)
@@ -186,6 +192,12 @@ class QuietSink(LinesSink):
 
     def alert(self, alert: Alert) -> None:
         """Quiet: nothing until the end (the exit code tells an alert that ended it)."""
+
+    def started(self) -> None:
+        """Quiet: no first line."""
+
+    def _warming(self, said_at: float | None) -> float | None:
+        return said_at  # quiet: no warm-up lines either
 
     def finish(self, status: str) -> None:
         if not self.as_json:
