@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Any, Final
 
 from arkor_cli_studio.errors import ArkorStudioError, ConfigError, UsageError
+from arkor_cli_studio.output import write_all
 from arkor_cli_studio.signals import terminate_on
 from arkor_cli_studio.textsafe import clean, clean_line
 
@@ -670,13 +671,6 @@ def _drain_fd(fd: int) -> None:
 PUMP_READ = 1 << 20
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
 def _pump(
     source: int,
     target: int | None,
@@ -709,7 +703,7 @@ def _pump(
                 return
             if target is not None:
                 try:
-                    _write_all(target, chunk)
+                    write_all(target, chunk)
                 except BrokenPipeError:
                     return
             if outcome is not None:
