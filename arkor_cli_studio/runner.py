@@ -721,6 +721,13 @@ def _pump(
         os.close(source)
 
 
+def _grow_pipe(fd: int) -> None:
+    """A 1 MiB pipe (Linux F_SETPIPE_SZ) instead of 64 KiB: a chatty arkor start
+    fills it in fewer, larger writes, and the pump copies in 16x fewer rounds."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PUMP_READ)
+
+
 def _stdin_for_child() -> int | None:
     """arkor start's stdin: ours, except a terminal. In its own process group it
     is not the terminal's foreground job, and a read from the terminal would stop
@@ -793,6 +800,7 @@ def run_start(
             if pipe is not None:
                 source = os.dup(pipe.fileno())
                 pipe.close()
+                _grow_pipe(source)
                 pump = threading.Thread(
                     target=_pump, args=(source, target, callback, scanner, stop_r), daemon=True
                 )
