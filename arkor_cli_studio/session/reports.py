@@ -72,7 +72,7 @@ class GitHubSink(LinesSink):
             self.writer.write(text)
 
     def started(self) -> None:
-        """(The heading is `GitHubReport.begin()`'s, in `run()`.)"""
+        """(The first line is `GitHubReport.begin()`'s, in `run()`.)"""
 
     def run(self) -> None:
         with self.session.lock:
@@ -141,7 +141,7 @@ class AccessibleSink(LinesSink):
             self.writer.write(text)
 
     def started(self) -> None:
-        """(The first sentence is `AccessibleLog.begin()`'s, in `run()`.)"""
+        """(The first line is `AccessibleLog.begin()`'s, in `run()`.)"""
 
     def run(self) -> None:
         with self.session.lock:
@@ -194,7 +194,7 @@ class QuietSink(LinesSink):
         """Quiet: nothing until the end (the exit code tells an alert that ended it)."""
 
     def started(self) -> None:
-        """Quiet: no first line."""
+        """Quiet: no first line naming the job (the summary names it)."""
 
     def _warming(self, said_at: float | None) -> float | None:
         return said_at  # quiet: no warm-up lines either
