@@ -49,6 +49,7 @@ def show(
         error_text,
         final_artifact_count,
         jsonable,
+        redacted_job,
         times_of,
     )
     from arkor_cli_studio.model import validate_job_id
@@ -63,7 +64,7 @@ def show(
             events = _replayed(backend, job_id)
     job = detail.job
     if as_json:
-        sys.stdout.write(json.dumps(jsonable(job.raw), indent=2) + "\n")
+        sys.stdout.write(json.dumps(jsonable(redacted_job(job.raw)), indent=2) + "\n")
         return
     from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.job import job_view
