@@ -32,6 +32,13 @@ def say(text: str, *, stream: IO[str] | None = None) -> None:
     print(PREFIX + clean_line(text), file=out, flush=True)
 
 
+def line(text: str) -> None:
+    """A line of ours on stderr without the prefix (a label, a summary), cleaned."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    print(clean_line(text), file=sys.stderr, flush=True)
+
+
 def hint(text: str) -> None:
     """`hint: <text>` on stderr, cleaned (the line after an error)."""
     from arkor_cli_studio.textsafe import clean_line

@@ -163,28 +163,28 @@ class TrainWatch:
         if thread is not None:
             thread.join(15)  # the last frame or summary (and one last poll) come first
 
-    def report(self, say: Callable[[str], None], *, interrupted: bool) -> None:
+    def report(self, *, interrupted: bool) -> None:
         """One line when the watch did not see the job to its end."""
-        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.output import say
 
         if interrupted:
             return  # the user stopped it all: no advice
         if self.job_id is None:
             say(
-                "arkor-studio: --watch: arkor start printed no `Started job <id>` line; "
+                "--watch: arkor start printed no `Started job <id>` line; "
                 "there was no job to follow."
             )
             return
-        job = clean_line(self.job_id)
+        job = self.job_id
         if self.problem is not None:
             say(
-                f"arkor-studio: --watch stopped following {job}: {clean_line(self.problem)} "
+                f"--watch stopped following {job}: {self.problem} "
                 f"(arkor start was not affected). Follow it with: arkor-studio watch {job}"
             )
         elif self.status not in TERMINAL_STATUSES:
             what = f"still {self.status}" if self.status else "not finished"
             say(
-                f"arkor-studio: job {job} is {what}; arkor start has ended, so train stops "
+                f"job {job} is {what}; arkor start has ended, so train stops "
                 f"watching. Follow it with: arkor-studio watch {job}"
             )
 

@@ -212,14 +212,9 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
         _say_failure(session)
     code = session.exit_code
     if code is None:
-        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.output import say
 
-        print(
-            "arkor-studio: "
-            + clean_line(f"The event stream of {options.job_id} ended, but the job is {status}."),
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"The event stream of {options.job_id} ended, but the job is {status}.")
         code = ExitCode.FAILURE
     # The job's own end, unless a hook (an alert) ended the watch first.
     ended_by_job = session.stopped_with is None and status in ("completed", "failed", "cancelled")
