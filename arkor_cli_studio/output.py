@@ -66,6 +66,13 @@ def print_json(value: Any, *, pretty: bool = True) -> None:
     sys.stdout.flush()
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """All of `data` to a descriptor (os.write may write part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 # ---- stdout that fails or goes away ------------------------------------------
 
 

@@ -20,7 +20,6 @@ from arkor_cli_studio.cloud.sse import frames
 from arkor_cli_studio.errors import (
     ApiError,
     ArkorStudioError,
-    AuthError,
     StreamGoneError,
     UnreachableError,
 )
@@ -215,8 +214,7 @@ def _check_stream_response(backend: Backend, job_id: str, response: httpx.Respon
     message = error_message(response)
     if status in (401, 403, 426):
         # The backend words it (Studio: whose token; 426: the SDK version gate, exit 4).
-        backend.raise_for_status(response)
-        raise AuthError(message, hint=backend.auth_hint(status))
+        backend.raise_for_status(response)  # (raises for every status here)
     if status == 410:
         raise StreamGoneError(message, hint="The server no longer has this job's stream.")
     if status == 404:

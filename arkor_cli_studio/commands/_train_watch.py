@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.session.sinks import Sink
 
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
-
 
 class TrainWatch:
     def __init__(self, settings: Settings, *, live: bool, backend: Backend | None = None) -> None:
@@ -181,7 +179,7 @@ class TrainWatch:
                 f"--watch stopped following {job}: {self.problem} "
                 f"(arkor start was not affected). Follow it with: arkor-studio watch {job}"
             )
-        elif self.status not in TERMINAL_STATUSES:
+        elif self.status not in _terminal_statuses():
             what = f"still {self.status}" if self.status else "not finished"
             say(
                 f"job {job} is {what}; arkor start has ended, so train stops "
@@ -194,3 +192,9 @@ def _reserve(sink: TerminalPassthrough | None) -> int:
     if sink is None:
         return 0
     return min(10, max(0, sink.console.size.height // 3))
+
+
+def _terminal_statuses() -> frozenset[str]:
+    from arkor_cli_studio.model import TERMINAL_STATUSES  # (train without --watch needs no model)
+
+    return TERMINAL_STATUSES

@@ -187,6 +187,12 @@ class QuietSink(LinesSink):
     def alert(self, alert: Alert) -> None:
         """Quiet: nothing until the end (the exit code tells an alert that ended it)."""
 
+    def started(self) -> None:
+        """Quiet: no first line naming the job (the summary names it)."""
+
+    def _warming(self, said_at: float | None) -> float | None:
+        return said_at  # quiet: no warm-up lines either
+
     def finish(self, status: str) -> None:
         if not self.as_json:
             super().finish(status)
