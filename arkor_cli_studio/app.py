@@ -318,6 +318,52 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
+#: The root's options, as they may also be written after the command
+#: (`jobs -C dir`, `watch id --no-color`): (takes a value).
+_GLOBAL_OPTIONS = {
+    "-C": True,
+    "--project": True,
+    "--api-url": True,
+    "--studio-url": True,
+    "--studio": False,
+    "--no-studio": False,
+    "--no-color": False,
+}
+
+
+def global_options_first(args: list[str]) -> list[str]:
+    """`help [COMMAND]` is `[COMMAND] --help`; the root's options written after
+    the command move in front of it (no command has options of those names).
+    Nothing after `--` is touched."""
+    if args[:1] == ["help"]:
+        return [*args[1:2], "--help"] if len(args) > 1 else ["--help"]
+    command = next((i for i, arg in enumerate(args) if arg in COMMANDS), None)
+    if command is None:
+        return args
+    before, after = list(args[: command + 1]), args[command + 1 :]
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(after):
+        arg = after[index]
+        if arg == "--":
+            rest.extend(after[index:])
+            break
+        name, _, inline = arg.partition("=")
+        takes = _GLOBAL_OPTIONS.get(name)
+        if takes is None:
+            rest.append(arg)
+        elif takes and not inline and index + 1 < len(after):
+            moved.extend([arg, after[index + 1]])
+            index += 1
+        else:
+            moved.append(arg)
+        index += 1
+    if not moved:
+        return args
+    return [*before[:command], *moved, before[command], *rest]
+
+
 def _notify_alias(args: list[str]) -> list[str]:
     """`watch`/`demo`: `--notify [MODE]` and `--no-notify` (termnotify.notify_value_alias)."""
     if "--notify" not in args and "--no-notify" not in args:
@@ -347,7 +393,8 @@ def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of
     output.hold_std_streams()
     try:
         try:
-            app(args=_notify_alias(studio_value_alias(sys.argv[1:])), prog_name="arkor-studio")
+            args = global_options_first(studio_value_alias(sys.argv[1:]))
+            app(args=_notify_alias(args), prog_name="arkor-studio")
         finally:
             sys.stdout.flush()  # a failed write surfaces here, not at exit
     except Terminated as stop:

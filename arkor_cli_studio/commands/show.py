@@ -47,6 +47,7 @@ def show(
         error_text,
         final_artifact_count,
         jsonable,
+        redacted_job,
         times_of,
     )
     from arkor_cli_studio.model import validate_job_id
@@ -63,7 +64,7 @@ def show(
     if as_json:
         from arkor_cli_studio.output import print_json
 
-        print_json(jsonable(job.raw))
+        print_json(jsonable(redacted_job(job.raw)))
         return
     from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.job import job_view

@@ -186,6 +186,9 @@ class LinesSink(Sink):
             self.writer.write(text)
 
     heartbeat: ClassVar[float] = HEARTBEAT
+    #: Says the first line and the warm-up lines (`--plain`, `--json`; the
+    #: other line sinks have their own words, or none: `--quiet`).
+    announces: ClassVar[bool] = False
     #: Where the first line and the warm-up lines go ("out" or "err").
     status_to: ClassVar[str] = "out"
 
@@ -201,6 +204,8 @@ class LinesSink(Sink):
 
     def started(self) -> None:
         """`Watching <name> (<id>), <status>`: the first line names the job."""
+        if not self.announces:
+            return
         session = self.session
         with session.lock:
             view = session.view
@@ -215,6 +220,8 @@ class LinesSink(Sink):
         minute at most (`HEARTBEAT`); the time of the last line said."""
         from arkor_cli_studio.model import WARMING_UP, format_duration, local_time
 
+        if not self.announces:
+            return said_at
         session = self.session
         now = datetime.now(UTC)
         with session.lock:
@@ -289,6 +296,7 @@ class JsonSink(LinesSink):
     keep_raw = True
     summary_to = "err"
     status_to = "err"  # stdout stays NDJSON
+    announces = True
 
     def attach(self, session: WatchSession) -> None:
         from arkor_cli_studio.model import PING
@@ -322,6 +330,8 @@ class JsonSink(LinesSink):
 class PlainSink(LinesSink):
     """`--plain` (and any pipe): one line per event, a progress line every
     10% or 30 s, notices in turn, the summary at the end."""
+
+    announces = True
 
     def attach(self, session: WatchSession) -> None:
         from arkor_cli_studio.model import END, LOG, PING
