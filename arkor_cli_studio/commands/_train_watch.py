@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.render.passthrough import TerminalPassthrough
     from arkor_cli_studio.session.engine import WatchSession
+    from arkor_cli_studio.session.reports import EndReport
     from arkor_cli_studio.session.sinks import Sink
 
 
@@ -105,12 +106,14 @@ class TrainWatch:
             validate_job_id(job_id)
             backend = self.backend if self.backend is not None else connect(self.settings)
             try:
+                sink = self._watch_sink()
                 session = WatchSession(
                     backend,
                     JobView(job_id),
-                    self._watch_sink(),
+                    sink,
                     retry_scale=env_float(self.settings.env, "ARKOR_STUDIO_RETRY_SCALE", 1.0),
                 )
+                report = self._github_report(session, sink)
                 with self._lock:
                     self._session = session
                     if self._stopping:
@@ -122,6 +125,8 @@ class TrainWatch:
                 finally:
                     if passthrough is not None:
                         passthrough.go_raw()
+                if report is not None:  # the job summary, as `watch` writes it
+                    report.write(report.outcome(None, session.exit_code or 0))
             finally:
                 if backend is not self.backend:
                     backend.close()
@@ -130,9 +135,31 @@ class TrainWatch:
         except Exception as exc:  # the run goes on whatever happens to the watch
             self.problem = f"{type(exc).__name__}: {exc}"
 
+    def _github(self) -> bool:
+        from arkor_cli_studio.github import detect_ci
+
+        return self.sink is None and detect_ci(self.settings.env) == "github"
+
+    def _github_report(self, session: WatchSession, sink: Sink) -> EndReport | None:
+        """Under GitHub Actions: the job summary to $GITHUB_STEP_SUMMARY at the end."""
+        from arkor_cli_studio.session.reports import GitHubSink
+
+        if not isinstance(sink, GitHubSink):
+            return None
+        from arkor_cli_studio.session.reports import EndReport, ReportOptions
+
+        report = EndReport(ReportOptions(github=True), self.settings.env)
+        report.attach(session)
+        return report
+
     def _watch_sink(self) -> Sink:
-        """Live above arkor's output on a terminal, else plain lines on stderr."""
+        """Live above arkor's output on a terminal, else plain lines on stderr
+        (under GitHub Actions, its groups and annotations, on stderr too)."""
         passthrough = self.sink
+        if self._github():
+            from arkor_cli_studio.session.reports import GitHubSink
+
+            return GitHubSink(out=sys.stderr, no_color=self.settings.no_color)
         if passthrough is None:
             from arkor_cli_studio.session.sinks import PlainSink
 
