@@ -12,9 +12,9 @@ Also here: what happens when stdout itself fails (closed, full, gone).
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
+import time
 from typing import IO, Any, Final
 
 PREFIX: Final = "arkor-studio: "
@@ -30,6 +30,13 @@ def say(text: str, *, stream: IO[str] | None = None) -> None:
 
     out = stream if stream is not None else sys.stderr
     print(PREFIX + clean_line(text), file=out, flush=True)
+
+
+def line(text: str) -> None:
+    """A line of ours on stderr without the prefix (a label, a summary), cleaned."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    print(clean_line(text), file=sys.stderr, flush=True)
 
 
 def hint(text: str) -> None:
@@ -50,6 +57,8 @@ def error(message: str, hint_text: str | None = None) -> None:
 
 def print_json(value: Any, *, pretty: bool = True) -> None:
     """One JSON document on stdout (`pretty`), or one compact NDJSON line."""
+    import json  # here: every run loads this module, a TAB completion needs no json
+
     text = json.dumps(
         value, indent=2 if pretty else None, separators=None if pretty else (",", ":")
     )
@@ -57,7 +66,46 @@ def print_json(value: Any, *, pretty: bool = True) -> None:
     sys.stdout.flush()
 
 
-# ---- stdout that fails ---------------------------------------------------------------
+def write_all(fd: int, data: bytes) -> None:
+    """All of `data` to a descriptor (os.write may write part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# ---- stdout that fails or goes away ------------------------------------------
+
+
+def stdout_closed(wait: float = 0.0) -> bool:
+    """Whether whoever reads our stdout has gone (`| head` exited), waiting up
+    to `wait` seconds for it to happen.
+
+    A follow loop that prints only on change would otherwise notice a closed
+    pipe at its next write, which may never come. On a pipe whose reader
+    closed, poll() reports POLLERR; terminals and files never do. Where poll
+    is missing (Windows) or stdout is no file, this just sleeps.
+    """
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+    except (AttributeError, OSError, ValueError):
+        time.sleep(wait)
+        return False
+    poller.register(fd, 0)  # no events asked for: only POLLERR / POLLHUP / POLLNVAL come back
+    ready = poller.poll(max(0, int(wait * 1000)))
+    closed = any(events & (select.POLLERR | select.POLLHUP) for _, events in ready)
+    if not closed and ready:
+        time.sleep(wait)  # POLLNVAL: not a descriptor we can watch
+    return closed
+
+
+def sleep_unless_closed(seconds: float) -> None:
+    """`time.sleep`, but a closed stdout ends it at once with BrokenPipeError
+    (which `boundary` turns into the quiet exit 141)."""
+    if stdout_closed(seconds):
+        raise BrokenPipeError
 
 
 class _ClosedStream:

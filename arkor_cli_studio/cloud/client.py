@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 import httpx
 
-from arkor_cli_studio import CLIENT_NAME, __version__
 from arkor_cli_studio.config import (
+    CHECKED_ARKOR_VERSION,
     LOGIN_HINT,
     Settings,
     load_credentials,
@@ -27,14 +27,17 @@ from arkor_cli_studio.config import (
 )
 from arkor_cli_studio.errors import (
     ApiError,
+    ArkorStudioError,
     AuthError,
     ConfigError,
     NotFoundError,
     UnreachableError,
 )
 from arkor_cli_studio.model import Job, JobDetail, Scope, history_events, parse_job, parse_jobs
+from arkor_cli_studio.upgrade import ClientIdentity, upgrade_required
 
-USER_AGENT = f"{CLIENT_NAME}/{__version__}"
+# Without a project to look at: the arkor version this release was checked against.
+DEFAULT_IDENTITY = ClientIdentity(CHECKED_ARKOR_VERSION)
 
 
 MAX_ERROR_TEXT = 500
@@ -156,6 +159,13 @@ def error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except Exception:
+        return None
+
+
 def describe_transport_error(exc: httpx.RequestError) -> str:
     """A short reason for a network failure, without the URL (we add our own)."""
     if isinstance(exc, httpx.DecodingError):
@@ -204,6 +214,7 @@ class Backend:
         transport: httpx.BaseTransport | None = None,
         limits: Limits | None = None,
         secrets: list[str | None] | None = None,
+        identity: ClientIdentity | None = None,
     ) -> None:
         """`secrets`: more tokens to cut out of what the server says (ours is
         always cut)."""
@@ -216,6 +227,7 @@ class Backend:
         self.read_timeout = read_timeout
         self.limits = limits or Limits()
         self.redactor = Redactor([token, *(secrets or [])])
+        self.identity = identity or DEFAULT_IDENTITY
         self._client = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -223,18 +235,23 @@ class Backend:
             transport=transport if transport is not None else _transport(),
             follow_redirects=False,
             trust_env=False,
+            event_hooks={"response": [self._tap_deprecation]},
         )
 
     # ---- what differs between cloud and Studio --------------------------
 
     def _base_headers(self) -> dict[str, str]:
+        """`X-Arkor-Client: arkor/<semver>` as every arkor client sends it (the
+        cloud's SDK version gate answers 426 without it); who we are in
+        `User-Agent`."""
         # Only what httpx can decode with the size cap holding (no brotli,
         # whose ratios are unbounded, even when its package is installed).
-        return {
-            "X-Arkor-Client": USER_AGENT,
-            "User-Agent": USER_AGENT,
-            "Accept-Encoding": "gzip, deflate",
-        }
+        return {**self.identity.headers(), "Accept-Encoding": "gzip, deflate"}
+
+    def _tap_deprecation(self, response: httpx.Response) -> None:
+        from arkor_cli_studio.cloud.deprecation import record
+
+        record(response.headers, self.identity)
 
     def _auth_headers(self) -> dict[str, str]:
         if self._token is None:
@@ -292,12 +309,31 @@ class Backend:
         status = response.status_code
         if status < 300:
             return
+        if status == 426:
+            raise upgrade_required(_json_or_none(response), self.identity)
         message = error_message(response)
         if status in (401, 403):
             raise AuthError(message, hint=self.auth_hint(status))
         if status == 404 and job_id is not None:
-            raise self.not_found(job_id)
+            raise self.missing(job_id, message)
         raise ApiError(message, status=status)
+
+    def missing(self, job_id: str, message: str) -> NotFoundError:
+        """A 404 for one job: "No job X" unless the jobs list shows it; then the
+        server's own message (the route, not the job, is what is missing)."""
+        try:
+            listed = self.find_job(job_id) is not None
+        except ArkorStudioError:
+            listed = False
+        if not listed:
+            return self.not_found(job_id)
+        from arkor_cli_studio.textsafe import clean_line
+
+        return NotFoundError(
+            f"{self.name} answered 404 for job {clean_line(job_id)}, which its jobs list "
+            f"shows: {message}",
+            status=404,
+        )
 
     def request(
         self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any
@@ -568,7 +604,10 @@ def _shut(sock: socket.socket) -> None:
 
 
 def make_cloud_backend(settings: Settings) -> Backend:
-    from arkor_cli_studio.config import resolve_api_url
+    import sys
+
+    from arkor_cli_studio.config import resolve_api_url, stale_anonymous_scope
+    from arkor_cli_studio.upgrade import identity_for
 
     scope = load_scope(settings.project)
     if scope is None:
@@ -579,6 +618,10 @@ def make_cloud_backend(settings: Settings) -> Backend:
             credentials = None
     else:
         credentials = load_credentials()
+        stale = stale_anonymous_scope(scope, credentials)
+        if stale is not None:  # Studio's read paths ignore it: no jobs, no 403
+            print(f"note: {stale}", file=sys.stderr, flush=True)
+            scope = None
     base_url = resolve_api_url(settings.api_url_override, credentials, settings.env)
     backend = Backend(
         base_url,
@@ -587,6 +630,7 @@ def make_cloud_backend(settings: Settings) -> Backend:
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         limits=Limits.from_env(settings.env),
+        identity=identity_for(settings.project, settings.env),
     )
     if scope is None:
         state = state_path(settings.project)

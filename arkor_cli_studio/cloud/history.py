@@ -48,10 +48,11 @@ class CaughtUp:
 
     Each takes under 5 s once the history is in (the last, ~1 s)."""
 
-    idle = CATCH_UP_IDLE
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, idle: float = CATCH_UP_IDLE
+    ) -> None:
         self.clock = clock
+        self.idle = idle
         self.server_now: float | None = None  # POSIX seconds of `Date`, +1 (its precision)
         self.started = False  # a real event has come
         self.last_event = 0.0
@@ -139,6 +140,7 @@ def replay_history(
     max_retries: int | None = 5,
     use_detail: bool = True,
     catch_up: CaughtUp | None = None,
+    catch_up_idle: float = CATCH_UP_IDLE,
 ) -> HistoryReplay:
     """Everything the job has emitted so far, as it arrives.
 
@@ -154,7 +156,9 @@ def replay_history(
         job = detail.job
         if detail.events is not None:
             return HistoryReplay(job, "detail", iter(detail.events))
-    options = StreamOptions(max_retries=max_retries, catch_up=catch_up or CaughtUp())
+    options = StreamOptions(
+        max_retries=max_retries, catch_up=catch_up or CaughtUp(idle=catch_up_idle)
+    )
     stream = follow_events(backend, job_id, options)
     return HistoryReplay(job, "stream", stream)
 
