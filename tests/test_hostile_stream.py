@@ -449,7 +449,9 @@ def test_end_while_the_job_still_runs_is_resumed(arkor):
         sim.jobs["j1"].job["status"] = "running"  # the cloud still says so
     result = arkor.cli("watch", "j1", "--json", **FAST)
     assert result.code == 0, result.stderr
-    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["1", "2", "3", "4"]
+    assert [
+        json.loads(line)["id"] for line in result.stdout.splitlines() if '"summary"' not in line
+    ] == ["1", "2", "3", "4"]
     assert "the server ended the stream while the job is still running" in result.stderr
     assert [r.headers.get("last-event-id") for r in sim.stream_requests("j1")] == [None, "1"]
 
@@ -603,9 +605,9 @@ def test_watch_survives_a_poll_answer_nested_too_deep(arkor):
         sim.add_fault(route, Fault(status=200, body=deep), times=50)
     result = arkor.cli("watch", "j1", "--json", **FAST)
     assert result.code == 0, result.stderr
-    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
-        str(i) for i in range(1, 6)
-    ]
+    assert [
+        json.loads(line)["id"] for line in result.stdout.splitlines() if '"summary"' not in line
+    ] == [str(i) for i in range(1, 6)]
     said = [line for line in result.stderr.splitlines() if "job poll failed" in line]
     assert len(said) == 1 and "nested too deep" in said[0], result.stderr
     assert "Traceback" not in result.stderr
