@@ -64,6 +64,22 @@ COMMANDS = (
     "demo",
 )
 
+# The first paragraph of each command's help, which is all that completing a
+# command name shows (zsh and fish: the name and its short help): a TAB
+# there builds no command. tests/test_startup.py checks they are the commands'.
+SUMMARIES = {
+    "jobs": "The jobs table: Status, Name, Created, ID, in the server's order.",
+    "watch": "Follow one job live: phase, metadata, progress, loss chart, events.",
+    "show": "One job: metadata, error and training configuration.",
+    "stats": "Loss statistics of a job: count, mean ± 95% CI, std dev, variance, p90, p95.",
+    "artifacts": "A job's artifacts: the final adapter and the checkpoints.",
+    "cancel": "Cancel a queued or running job.",
+    "compare": "Compare 2 to 6 jobs: loss curves, statistics, config differences.",
+    "wait": "Wait for several jobs at once, over their event streams, in one process.",
+    "train": "Build, show which trainer will run, then run `arkor start` in the project.",
+    "demo": "Try it without an account: a simulated training run, watched live.",
+}
+
 
 def _build_command(name: str) -> Any:
     """The click command Typer makes of `commands.<name>`, built on its own."""
@@ -83,11 +99,16 @@ class _LazyCommands(MutableMapping[str, Any]):
     def __init__(self, names: Iterable[str]) -> None:
         self._names = list(names)
         self._built: dict[str, Any] = {}
+        # While completing a command name: a stand-in with the name and the
+        # help summary instead of the command (never kept).
+        self.summaries_only = False
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._built:
             if name not in self._names:
                 raise KeyError(name)
+            if self.summaries_only and name in SUMMARIES:
+                return typer.core.TyperCommand(name, help=SUMMARIES[name])
             self._built[name] = _build_command(name)
         return self._built[name]
 
@@ -116,6 +137,16 @@ class _LazyGroup(typer.core.TyperGroup):
         for name, command in self.commands.items():  # any registered the usual way
             lazy[name] = command
         self.commands = lazy
+        self._lazy = lazy
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+        """Completing at the root (a command name or a global option): each
+        command's name and summary, without importing or building it."""
+        self._lazy.summaries_only = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self._lazy.summaries_only = False
 
 
 app = typer.Typer(

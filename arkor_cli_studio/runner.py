@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 from arkor_cli_studio.errors import ArkorStudioError, ConfigError, UsageError
 from arkor_cli_studio.signals import terminate_on
@@ -320,6 +320,9 @@ _STARTED = re.compile(rb"Started job (\S+)")
 _FINISHED = re.compile(rb"Job (\S+) finished with status=([A-Za-z_]+)")
 
 
+_LINE_ENDS: Final = (0x0A, 0x0D)  # \n, \r as the ints that indexing bytes gives
+
+
 @dataclass
 class _LineScanner:
     """Finds lines with `key` in a byte stream fed in raw chunks split anywhere.
@@ -344,6 +347,12 @@ class _LineScanner:
     def _feed(self, chunk: bytes) -> str | None:
         if self._done() or not chunk:
             return None
+        if (
+            not (self._partial or self._overflow)
+            and chunk[-1] in _LINE_ENDS
+            and self.key not in chunk
+        ):
+            return None  # whole lines, none with the key (a chatty trainer's usual chunk)
         last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         if last < 0:  # no line ends here: remember the piece (bounded)
             self._carry(chunk)

@@ -4,7 +4,8 @@ Each case is ours and its floor, run interleaved --runs times:
 
 - `--version`, `--help`, one TAB completion (bash protocol, the subcommands
   after `arkor-studio `): vs. a one-command Typer app of the same shape (a
-  root callback with an eager --version, completion enabled);
+  root callback with an eager --version, completion enabled, plain help as
+  ours: `rich_markup_mode=None`, so --help compares like with like);
 - `jobs --json` against a loopback server (20 jobs): vs. a bare script that
   does the same request with httpx (`httpx.get` with the token and scope) and
   prints the JSON.
@@ -30,7 +31,7 @@ import benchlib
 MINIMAL = '''
 import typer
 
-app = typer.Typer(name="mini", add_completion=True)
+app = typer.Typer(name="mini", add_completion=True, rich_markup_mode=None)
 
 
 def _version(value: bool) -> None:

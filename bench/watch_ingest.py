@@ -73,6 +73,7 @@ class Run:
     peak_kib: int
     tty_bytes: int = 0
     frames: int = 0
+    max_gap: float = 0.0  # the longest time between two redraws reaching the terminal
 
 
 @dataclass
@@ -115,6 +116,7 @@ def run_pty(argv: list[str], env: dict[str, str], size: tuple[int, int] = (40, 1
     total = frames = 0
     tail = b""
     peak = 0
+    last_frame = max_gap = 0.0
     while True:
         ready, _, _ = select.select([fd], [], [], 0.003)
         if ready:
@@ -126,7 +128,13 @@ def run_pty(argv: list[str], env: dict[str, str], size: tuple[int, int] = (40, 1
                 break
             total += len(data)
             joined = tail + data
-            frames += joined.count(FRAME_START)
+            redraws = joined.count(FRAME_START)
+            if redraws:
+                now = time.perf_counter()
+                if last_frame:
+                    max_gap = max(max_gap, now - last_frame)
+                last_frame = now
+            frames += redraws
             tail = joined[-(len(FRAME_START) - 1) :]
         peak = max(peak, benchlib.exec_hwm_kib(pid, argv))
     _, status = os.waitpid(pid, 0)
@@ -135,7 +143,8 @@ def run_pty(argv: list[str], env: dict[str, str], size: tuple[int, int] = (40, 1
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"live watch exited {code}")
-    return Run(elapsed, peak, total, frames + 1)  # + the first frame (no redraw prefix)
+    # + the first frame (no redraw prefix)
+    return Run(elapsed, peak, total, frames + 1, max_gap)
 
 
 def main() -> int:

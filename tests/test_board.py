@@ -184,8 +184,16 @@ def last_frame(run) -> str:
     return ANSI.sub("", text[start:])
 
 
+FOOTERS = ("q quit", "Type to filter", "[y/N]", "Cancel requested", "Sorted by", "Press any key")
+
+
+def complete(frame: str) -> bool:
+    """The frame has been read to its last line (a pty read can stop mid-frame)."""
+    return any(footer in frame for footer in FOOTERS)
+
+
 def wait_frame(run, predicate, timeout=20):
-    ok = run.read_until(lambda _: predicate(last_frame(run)), timeout)
+    ok = run.read_until(lambda _: complete(last_frame(run)) and predicate(last_frame(run)), timeout)
     assert ok, last_frame(run)
     return last_frame(run)
 

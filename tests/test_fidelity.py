@@ -32,7 +32,13 @@ def edge_job(sim) -> None:  # type: ignore[no-untyped-def]
 def test_times_at_the_calendars_edge_do_not_stop_any_command(arkor):
     edge_job(arkor.sim)
     env = {"TZ": WEST}
-    for args in (("jobs",), ("jobs", "--json"), ("show", "edge"), ("watch", "edge", "--plain")):
+    for args in (
+        ("jobs",),
+        ("jobs", "--json"),
+        ("show", "edge"),
+        ("watch", "edge", "--plain"),
+        ("wait", "edge"),
+    ):
         result = arkor.run(*args, **env)
         assert result.code == 0, (args, result.stderr)
         assert "Error" not in result.stderr and "unexpected" not in result.stderr, result.stderr
@@ -54,6 +60,12 @@ def test_times_at_the_calendars_edge_do_not_stop_any_command(arkor):
         if run.proc.poll() is None:
             run.proc.kill()
     assert "Error" not in run.stderr and "unexpected" not in run.stderr, run.stderr
+    # and the keyboard board of `jobs --follow` on a terminal
+    board = arkor.pty("jobs", "--follow", columns=100, rows=24, **env)
+    assert board.read_until(lambda out: b"edgy" in out)
+    board.signal(signal.SIGINT)
+    assert board.wait(timeout=20) == 130
+    assert "unexpected" not in board.text and "Traceback" not in board.text
 
 
 # --------------------------------------------------------------------------

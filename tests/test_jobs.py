@@ -13,7 +13,7 @@ def test_rows_in_server_order_with_headers_and_scope(arkor):
     result = arkor.cli("jobs")
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["Status", "Name", "Created", "ID"]
+    assert lines[0].split() == ["Status", "Name", "Duration", "Created", "ID"]
     assert "job-b" in lines[1] and "running" in lines[1]
     assert "job-a" in lines[2] and "completed" in lines[2]
     request = arkor.sim.requests[-1]
@@ -28,7 +28,12 @@ def test_no_jobs_and_no_state(arkor):
     assert arkor.cli("jobs").stdout.strip() == "No jobs yet."
     arkor.state_file.unlink()
     result = arkor.cli("jobs")
-    assert (result.code, result.stdout.strip()) == (0, "No jobs yet.")
+    assert (result.code, result.stdout) == (0, "")
+    assert result.stderr == (
+        f"arkor-studio: No .arkor/state.json in {arkor.project}: not an arkor project, or no "
+        "job was started from it yet. Run from your project's directory, or point at it "
+        "with -C DIR.\n"
+    )
     assert (
         arkor.sim.requests[-1:] != [] and len(arkor.sim.requests) == 1
     )  # no request without state

@@ -365,3 +365,16 @@ def test_alert_banner_highlighted_while_it_holds_then_marked_cleared():
     view.apply_alert("ALERT loss>2 at step 30: loss 2.1 > 2", False)
     (line,) = banner_lines(view, 80)
     assert line.plain.endswith("(cleared)") and line.style == ALERT_CLEARED
+
+
+def test_badge_status_and_phase_agree_while_warming_up_past_90s():
+    view = JobView("job-7f3a")
+    view.apply_job(
+        Job(id="job-7f3a", name="gemma-sft", status="queued", created_at=T0, config=CONFIG)
+    )
+    out = text(view, 600)  # ten minutes in the queue: still warming up, on the job page
+    header, phase = out.splitlines()[:2]
+    assert "Warming up GPU" in header and "queued" not in out
+    assert phase.startswith("Phase      Warming up GPU  10m00s")  # the one clock
+    assert "Status     Warming up GPU" in out and "Duration   N/A" in out
+    assert "elapsed" not in out  # no second clock

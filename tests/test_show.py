@@ -123,7 +123,7 @@ def test_unknown_id_and_auth_errors(arkor):
 def test_no_state_means_no_such_job_without_a_request(arkor):
     arkor.state_file.unlink()
     result = arkor.cli("show", "job-1")
-    assert result.code == 1 and "No job job-1 in this project" in result.stderr
+    assert result.code == 1 and "No job job-1. No .arkor/state.json in " in result.stderr
     assert arkor.sim.requests == []
 
 

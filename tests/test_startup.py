@@ -104,3 +104,62 @@ def test_a_mistyped_command_is_suggested_without_loading_any():
     assert code == 2
     assert "No such command 'jbos'. Did you mean 'jobs'?" in out
     assert commands_in(modules) == set()
+
+
+def test_completing_a_command_name_builds_no_command():
+    """Issue 22, item 7: a TAB at the root needs names and summaries only."""
+    for shell, env in (
+        ("bash", {"COMP_WORDS": "arkor-studio ", "COMP_CWORD": "1"}),
+        ("zsh", {"_TYPER_COMPLETE_ARGS": "arkor-studio "}),
+        (
+            "fish",
+            {"_TYPER_COMPLETE_ARGS": "arkor-studio ", "_TYPER_COMPLETE_FISH_ACTION": "get-args"},
+        ),
+    ):
+        with_env = {**env, "_ARKOR_STUDIO_COMPLETE": f"complete_{shell}"}
+        result = subprocess.run(
+            [sys.executable, "-c", PROBE],
+            env=subprocess_env({"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **with_env}),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        head, _, modules = result.stderr.rpartition("\nMODULES ")
+        assert result.returncode == 0, head
+        assert commands_in(set(json.loads(modules))) == set(), shell
+        for name in COMMANDS:
+            assert name in result.stdout, (shell, name)
+    # Completing inside a command still builds that one (its options are needed)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=subprocess_env(
+            {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "_ARKOR_STUDIO_COMPLETE": "complete_bash",
+                "COMP_WORDS": "arkor-studio watch --adv",
+                "COMP_CWORD": "2",
+            }
+        ),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    head, _, modules = result.stderr.rpartition("\nMODULES ")
+    assert result.stdout.split() == ["--advanced"]
+    assert commands_in(set(json.loads(modules))) == {"watch"}
+
+
+def test_command_summaries_are_the_commands_own():
+    import typer
+
+    from arkor_cli_studio.app import COMMANDS as ORDER
+    from arkor_cli_studio.app import SUMMARIES, _build_command
+    from arkor_cli_studio.app import app as root
+
+    assert list(SUMMARIES) == list(ORDER)
+    for name in ORDER:
+        real = _build_command(name)
+        stand_in = typer.core.TyperCommand(name, help=SUMMARIES[name])
+        for limit in (20, 45, 80, 300):
+            assert stand_in.get_short_help_str(limit) == real.get_short_help_str(limit), name
+    assert typer.main.get_command(root) is not None

@@ -68,7 +68,7 @@ def test_jobs_table_and_json_in_each_mode(mode_arkor: ModeArkor):
     table = mode_arkor.cli("--no-color", "jobs")
     assert table.code == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["Status", "Name", "Created", "ID"]
+    assert lines[0].split() == ["Status", "Name", "Duration", "Created", "ID"]
     assert ["job-b" in lines[1], "job-a" in lines[2], "job-c" in lines[3]] == [True] * 3
     assert "first [b]x[/b]" in lines[2]
     data = json.loads(mode_arkor.cli("jobs", "--json").stdout)

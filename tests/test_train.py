@@ -549,3 +549,17 @@ def test_scanner_waits_for_the_end_of_the_line_and_bounds_memory():
     assert scanner.feed(b"x" * 100 + b" Started job too-long\n") is None
     assert scanner.feed(b"Started job ok\n") == "ok"
     assert runner.StartedJobScanner().feed(b"Started job \x1b]0;t\x07 \n") is None
+
+
+def test_scanners_skip_whole_lines_without_the_key_and_still_find_it_after():
+    """The fast path for a chatty trainer's chunks (whole lines, no key) keeps
+    the state right: a long line being skipped, a line split across chunks."""
+    scanner = runner.StartedJobScanner(max_line=32)
+    assert scanner.feed(b"x" * 40) is None  # too long: skipped to its end
+    assert scanner.feed(b"tail\n") is None
+    assert scanner.feed(b"step 1\nstep 2\n") is None
+    assert scanner.feed(b"Started job j1\n") == "j1"
+    outcome = runner.OutcomeScanner()
+    for chunk in (b"Job j1 fini", b"shed with status=completed\n", b"step 3\n"):
+        outcome.feed(chunk)
+    assert (outcome.job_id, outcome.status) == ("j1", "completed")

@@ -165,6 +165,54 @@ def test_display_line_keeps_colours_and_drops_other_escapes():
     assert display_line("progress 10%\rprogress 90%").plain == "progress 90%"
 
 
+def test_many_plain_lines_are_one_segment_and_stay_safe():
+    """Issue 22, item 4: a drain of many plain lines is one print of one
+    segment (made safe in one pass); lines with colours or carriage returns
+    keep their own path, in order."""
+    from arkor_cli_studio.render.passthrough import _PlainLines, above_view
+
+    lines = [f"step {i} loss=0.{i}" for i in range(2000)]
+    one = above_view(lines)
+    assert isinstance(one, _PlainLines) and one.text == "\n".join(lines)
+    mixed = ["a\x07b", "\x1b[32mgreen\x1b[0m", "c\x7f\u202ed", "10%\r90%", "e\tf"]
+    console, shown = _console()
+    console.print(above_view(mixed))
+    assert shown.getvalue() == "ab\ngreen\ncd\n90%\ne\tf\n"
+
+
+def test_the_frame_is_rendered_once_however_often_lines_go_above_it():
+    """Rich's Live renders its frame again at every print above it: the frame
+    is rendered once per size and replayed, with the very same output."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from arkor_cli_studio.render.live import RenderedOnce
+
+    class Counting:
+        renders = 0
+
+        def __rich_console__(self, console, options):  # type: ignore[no-untyped-def]
+            Counting.renders += 1
+            yield Text("line one\n\x1b literal, wrapped when it is much too long for the width")
+            yield Text("last", style="bold")
+
+    def out(renderable, width=30):  # type: ignore[no-untyped-def]
+        console = Console(
+            file=io.StringIO(), width=width, force_terminal=True, color_system="standard"
+        )
+        console.print(renderable)
+        return console.file.getvalue()
+
+    direct = out(Counting())
+    frame = RenderedOnce(Counting())
+    Counting.renders = 0
+    assert [out(frame) for _ in range(5)] == [direct] * 5
+    assert Counting.renders == 1
+    assert out(frame, width=50) == out(Counting(), width=50) and Counting.renders == 3
+
+
 # ---- alerts: `train --watch --alert ... --on-alert ...` -------------------------------
 
 

@@ -183,7 +183,7 @@ def several_jobs(sim: Simulator) -> None:
 def test_jobs_table(both: TwoModes):
     out = same(both.run(several_jobs, "--no-color", "jobs")).stdout
     lines = out.splitlines()
-    assert lines[0].split() == ["Status", "Name", "Created", "ID"]
+    assert lines[0].split() == ["Status", "Name", "Duration", "Created", "ID"]
     assert [line.split()[-1] for line in lines[1:]] == ["job-b", "job-a", "job-c", "job-q"]
     assert "first [b]x[/b]" in out and "\x1b" not in out
 
@@ -208,12 +208,19 @@ def no_state(arkor: ModeArkor) -> None:
 def test_jobs_when_the_project_has_none(both: TwoModes):
     assert same(both.run(lambda sim: None, "jobs")).stdout == "No jobs yet.\n"
     assert same(both.run(lambda sim: None, "jobs", "--json")).stdout == "[]\n"
-    assert same(both.run(run_scenario(), "jobs", prepare=no_state)).stdout == "No jobs yet.\n"
+    # Studio knows its own project has no jobs yet; the cloud mode, without a
+    # state file, says which file it looked for and how to point at a project.
+    runs = both.run(run_scenario(), "jobs", prepare=no_state)
+    cloud, studio = runs["cloud"].result, runs["studio"].result
+    assert (studio.code, studio.stdout) == (0, "No jobs yet.\n")
+    assert (cloud.code, cloud.stdout) == (0, "")
+    assert "No .arkor/state.json in " in cloud.stderr and "-C DIR" in cloud.stderr
     for command in ("watch", "stats", "artifacts", "show"):
         runs = both.run(run_scenario(), command, "j1", prepare=no_state, **FAST)
         result = same(runs)
         assert result.code == 1 and result.stdout == "", command
-        assert all("No job j1 in " in run.result.stderr for run in runs.values()), command
+        assert "No job j1 in " in runs["studio"].result.stderr, command
+        assert "No job j1. No .arkor/state.json in " in runs["cloud"].result.stderr, command
 
 
 # ---- watch ---------------------------------------------------------------------------

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from arkor_cli_studio import CLIENT_NAME, __version__
-from arkor_cli_studio.config import LOGIN_HINT, Settings, load_credentials, load_scope
+from arkor_cli_studio.config import (
+    LOGIN_HINT,
+    Settings,
+    load_credentials,
+    load_scope,
+    state_path,
+)
 from arkor_cli_studio.errors import (
     ApiError,
     AuthError,
@@ -79,6 +86,8 @@ class Backend:
     name = "the Arkor cloud API"
     #: `get_job` reads a job-detail route (which may carry the job's events).
     has_job_detail = True
+    #: The `.arkor/state.json` looked for and not found (outside any project).
+    missing_state: Path | None = None
 
     def __init__(
         self,
@@ -93,6 +102,9 @@ class Backend:
         self.base_url = base_url
         self.scope = scope
         self._token = token
+        # Whether `poll_job` may ask the job-detail route (False once it said
+        # it has none: a 404, 405 or 501; the jobs list from then on).
+        self._poll_detail = self.has_job_detail
         self.read_timeout = read_timeout
         self._client = httpx.Client(
             base_url=base_url,
@@ -140,7 +152,21 @@ class Backend:
     def unreachable(self, reason: str) -> UnreachableError:
         return UnreachableError(f"Can't reach {self.name} at {self.base_url}: {reason}")
 
+    def no_project_note(self) -> str | None:
+        """Outside any project: which state file is missing and how to point
+        at a project (None inside one, or in Studio mode)."""
+        if self.missing_state is None:
+            return None
+        return (
+            f"No .arkor/state.json in {self.missing_state.parent.parent}: not an arkor "
+            "project, or no job was started from it yet. Run from your project's "
+            "directory, or point at it with -C DIR."
+        )
+
     def not_found(self, job_id: str) -> NotFoundError:
+        note = self.no_project_note()
+        if note is not None:
+            return NotFoundError(f"No job {job_id}. {note}", status=404)
         where = str(self.scope) if self.scope else "this project (it has no jobs yet)"
         return NotFoundError(f"No job {job_id} in {where}", status=404)
 
@@ -185,8 +211,45 @@ class Backend:
             return []  # no state.json: the project has no jobs yet
         return parse_jobs(self._json(self.request("GET", self.jobs_path())))
 
+    def list_job_objects(self) -> list[Any]:
+        """The job objects as the server sent them (`list_jobs` parses them into
+        `Job`s): what the `jobs` table reads in one pass."""
+        if self.nothing_to_ask():
+            return []
+        body = self._json(self.request("GET", self.jobs_path()))
+        items = body.get("jobs") if isinstance(body, dict) else None
+        return items if isinstance(items, list) else []
+
     def find_job(self, job_id: str) -> Job | None:
-        return next((job for job in self.list_jobs() if job.id == job_id), None)
+        """The job from the jobs list: only its own entry is parsed (a list of
+        20,000 jobs is one JSON decode in C, not 20,000 `Job`s)."""
+        if self.nothing_to_ask():
+            return None
+        body = self._json(self.request("GET", self.jobs_path()))
+        items = body.get("jobs") if isinstance(body, dict) else None
+        if isinstance(items, list):
+            body = {"jobs": [i for i in items if isinstance(i, dict) and i.get("id") == job_id]}
+        return next((job for job in parse_jobs(body) if job.id == job_id), None)
+
+    def poll_job(self, job_id: str) -> Job | None:
+        """The job's state now, for a watch's periodic poll: from the
+        job-detail route when the server has one (one job, whatever the size
+        of the project; its `events`, if sent, are not read), else from the
+        jobs list (Studio; a server that answers the route 404/405/501)."""
+        if self._poll_detail and not self.nothing_to_ask():
+            try:
+                response = self.request("GET", self.job_path(job_id), job_id=job_id)
+            except ApiError as exc:
+                if exc.status not in (404, 405, 501):
+                    raise
+                self._poll_detail = False  # no such route (or no such job): the list
+            else:
+                body = self._json(response)
+                job = parse_job(body.get("job")) if isinstance(body, dict) else None
+                if job is not None:
+                    return job
+                self._poll_detail = False  # an answer without a usable job: the list
+        return self.find_job(job_id)
 
     def get_job(self, job_id: str) -> JobDetail:
         if self.nothing_to_ask():
@@ -254,10 +317,15 @@ def make_cloud_backend(settings: Settings) -> Backend:
     else:
         credentials = load_credentials()
     base_url = resolve_api_url(settings.api_url_override, credentials, settings.env)
-    return Backend(
+    backend = Backend(
         base_url,
         token=credentials.token if credentials else None,
         scope=scope,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
     )
+    if scope is None:
+        state = state_path(settings.project)
+        if not state.exists() and not state.is_symlink():
+            backend.missing_state = state
+    return backend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import Job
+    from arkor_cli_studio.render.joblist import Row
 
 
 class Status(StrEnum):
@@ -31,6 +33,7 @@ class Status(StrEnum):
 EPILOG = examples(
     "arkor-studio jobs",
     "arkor-studio jobs --status running --status queued",
+    "arkor-studio jobs --search gemma              # name or ID contains it",
     "arkor-studio jobs --follow --interval 10     # redraw in place; Ctrl-C stops",
     "arkor-studio jobs --json | jq -r '.[] | select(.status==\"failed\") | .id'",
 )
@@ -51,9 +54,21 @@ def jobs(
             "--status", "-s", help="Only jobs with this status (repeatable).", show_default=False
         ),
     ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            "-q",
+            metavar="TEXT",
+            help="Only jobs whose name or ID contains TEXT (any case).",
+            show_default=False,
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", "-n", min=1, metavar="N", help="At most N jobs (after --status)."),
+        typer.Option(
+            "--limit", "-n", min=1, metavar="N", help="At most N jobs (after --status, --search)."
+        ),
     ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep polling and redraw (every 5 s).")
@@ -75,22 +90,70 @@ def jobs(
         ),
     ] = False,
 ) -> None:
-    """The jobs table: Status, Name, Created, ID, in the server's order."""
+    """The jobs table: Status, Name, Duration, Created, ID, in the server's order.
+
+    Piped, one line per job at its natural width (`jobs | grep NAME` finds
+    it); on a narrow terminal, columns give way (Created first), never the ID.
+    """
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
 
     settings = settings_of(ctx)
-    wanted = {s.value for s in status} if status else None
+    chosen = Filter({s.value for s in status} if status else None, search, limit)
     with connect(settings) as backend:
+        _say_when_no_project(backend)
         if follow:
-            _follow(backend, settings, wanted, limit, interval, as_json, keys=not no_keys)
+            _follow(backend, settings, chosen, interval, as_json, keys=not no_keys)
         else:
-            _once(backend, settings, wanted, limit, as_json)
+            _once(backend, settings, chosen, as_json)
 
 
-def select(jobs: list[Job], wanted: set[str] | None, limit: int | None) -> list[Job]:
-    chosen = [job for job in jobs if wanted is None or job.status in wanted]
-    return chosen[:limit] if limit is not None else chosen
+class Filter:
+    """`--status`, `--search` and `--limit`: Studio's filter and search box."""
+
+    def __init__(self, wanted: set[str] | None, search: str | None, limit: int | None) -> None:
+        self.wanted = wanted
+        self.search = (search or "").strip().casefold() or None
+        self.limit = limit
+
+    @property
+    def narrows(self) -> bool:
+        """A filter that can hide every job (then: "No matches.")."""
+        return self.wanted is not None or self.search is not None
+
+    def keep(self, status: str, name: str, job_id: str) -> bool:
+        """One job passes (its own status, not the displayed one: as Studio)."""
+        if self.wanted is not None and status not in self.wanted:
+            return False
+        search = self.search
+        return search is None or search in name.casefold() or search in job_id.casefold()
+
+    def __call__(self, jobs: list[Job]) -> list[Job]:
+        wanted, search = self.wanted, self.search
+        if wanted is None and search is None:
+            chosen = jobs
+        else:
+            chosen = [
+                job
+                for job in jobs
+                if (wanted is None or job.status in wanted)
+                and (search is None or search in job.name.casefold() or search in job.id.casefold())
+            ]
+        return chosen[: self.limit] if self.limit is not None else chosen
+
+
+def select(
+    jobs: list[Job], wanted: set[str] | None, limit: int | None, search: str | None = None
+) -> list[Job]:
+    return Filter(wanted, search, limit)(jobs)
+
+
+def _say_when_no_project(backend: Backend) -> None:
+    """Outside any project (no `.arkor/state.json` where we looked): say so on
+    stderr, and how to point at one, instead of a bare "No jobs yet."."""
+    note = backend.no_project_note()
+    if note:
+        print(f"arkor-studio: {note}", file=sys.stderr, flush=True)
 
 
 def json_jobs(jobs: list[Job], now: datetime) -> list[dict[str, Any]]:
@@ -109,29 +172,65 @@ def _print_json(value: Any, *, pretty: bool) -> None:
     sys.stdout.flush()
 
 
-def _once(
-    backend: Backend,
-    settings: Settings,
-    wanted: set[str] | None,
-    limit: int | None,
-    as_json: bool,
-) -> None:
-    jobs = select(backend.list_jobs(), wanted, limit)
+def _once(backend: Backend, settings: Settings, chosen: Filter, as_json: bool) -> None:
     now = datetime.now(UTC)
     if as_json:
-        _print_json(json_jobs(jobs, now), pretty=True)
+        _print_json(json_jobs(chosen(backend.list_jobs()), now), pretty=True)
         return
-    from arkor_cli_studio.render.console import make_console
-    from arkor_cli_studio.render.jobs import jobs_view
+    from arkor_cli_studio.render.joblist import NO_JOBS, NO_MATCHES, object_rows
 
-    make_console(no_color=settings.no_color).print(jobs_view(jobs, now))
+    # The table straight from the server's objects, in one pass (no `Job`s).
+    items = backend.list_job_objects()
+    keep = chosen.keep if chosen.narrows else None
+    # The rows are new containers: without this, each of the collector's runs
+    # would walk every object of the answer again (50,000 jobs: a third of the
+    # time). They hold no cycles; collection resumes once they are printed.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        rows = object_rows(items, now, keep, chosen.limit)
+        if rows:
+            write_rows(rows, settings)
+            return
+    finally:
+        if collecting:
+            gc.enable()
+    if chosen.narrows and object_rows(items, now, None, 1):
+        _write_line(NO_MATCHES)
+    elif not backend.no_project_note():  # (else the note said it, on stderr)
+        _write_line(NO_JOBS)
+
+
+def _write_line(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def write_rows(rows: list[Row], settings: Settings) -> None:
+    """The table on stdout: piped, plain lines at their natural width (no rich);
+    on a terminal, fitted to its width, with colours."""
+    from arkor_cli_studio.render.console import stream_is_terminal
+    from arkor_cli_studio.render.joblist import fit, table_lines
+
+    paint = None
+    width: int | None = None
+    styles = None
+    if stream_is_terminal(sys.stdout):
+        from arkor_cli_studio.render.console import make_console
+        from arkor_cli_studio.render.jobs import STATUS_STYLES, ansi_paint
+
+        console = make_console(no_color=settings.no_color)
+        width, paint, styles = console.size.width, ansi_paint(console), STATUS_STYLES
+    layout, widths = fit(rows, width)
+    lines = table_lines(rows, layout, widths, paint, styles)
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
 def _follow(
     backend: Backend,
     settings: Settings,
-    wanted: set[str] | None,
-    limit: int | None,
+    chosen: Filter,
     interval: float,
     as_json: bool,
     *,
@@ -142,7 +241,7 @@ def _follow(
     if as_json:
         while True:
             try:
-                jobs = select(backend.list_jobs(), wanted, limit)
+                jobs = chosen(backend.list_jobs())
             except ArkorStudioError as error:
                 _stderr_line(f"poll failed: {error.message}")
             else:
@@ -152,20 +251,14 @@ def _follow(
         from arkor_cli_studio import keys as keyboard
 
         if keys and keyboard.available():
-            _board(backend, settings, wanted, limit, interval)
+            _board(backend, settings, chosen, interval)
         else:
-            _follow_live(backend, settings, wanted, limit, interval)
+            _follow_live(backend, settings, chosen, interval)
     else:
-        _follow_lines(backend, settings, wanted, limit, interval)
+        _follow_lines(backend, settings, chosen, interval)
 
 
-def _board(
-    backend: Backend,
-    settings: Settings,
-    wanted: set[str] | None,
-    limit: int | None,
-    interval: float,
-) -> None:
+def _board(backend: Backend, settings: Settings, chosen: Filter, interval: float) -> None:
     """The keyboard board: select, open a job's live view, cancel, filter, sort."""
     from arkor_cli_studio.commands._board import BoardApp
     from arkor_cli_studio.render.console import make_console
@@ -177,9 +270,7 @@ def _board(
 
         watch_from_board(settings, job_id)
 
-    BoardApp(
-        backend, settings, console, lambda jobs: select(jobs, wanted, limit), interval, open_job
-    ).run()
+    BoardApp(backend, settings, console, chosen, interval, open_job).run()
 
 
 def _stderr_line(text: str) -> None:
@@ -189,20 +280,17 @@ def _stderr_line(text: str) -> None:
     print(f"{stamp}  {clean_line(text)}", file=sys.stderr, flush=True)
 
 
-def _follow_live(
-    backend: Backend,
-    settings: Settings,
-    wanted: set[str] | None,
-    limit: int | None,
-    interval: float,
-) -> None:
+def _follow_live(backend: Backend, settings: Settings, chosen: Filter, interval: float) -> None:
+    """The board, redrawn in place: only the rows that fit the screen (so the
+    redraw, Ctrl-C and the final frame cost what the screen holds)."""
     from arkor_cli_studio.model import warming_ends_at
     from arkor_cli_studio.render.console import make_console
-    from arkor_cli_studio.render.jobs import jobs_view
+    from arkor_cli_studio.render.jobs import jobs_board
     from arkor_cli_studio.render.live import live_screen
 
     console = make_console(no_color=settings.no_color)
     jobs: list[Job] | None = None
+    filtered = False
     error: str | None = None
     polled_at = 0.0
     next_poll = time.monotonic()
@@ -210,7 +298,9 @@ def _follow_live(
         while True:
             if time.monotonic() >= next_poll:
                 try:
-                    jobs = select(backend.list_jobs(), wanted, limit)
+                    every = backend.list_jobs()
+                    jobs = chosen(every)
+                    filtered = bool(every) and chosen.narrows
                     error = None
                 except ArkorStudioError as exc:
                     error = exc.message
@@ -218,12 +308,25 @@ def _follow_live(
                 next_poll = polled_at + interval
             age = int(time.monotonic() - polled_at)
             footer = f"Updated {age}s ago · every {interval:g}s · Ctrl-C to stop"
-            draw(jobs_view(jobs, datetime.now(UTC), footer=footer, error=error))
-            # Wake at the next poll, the next whole second (footer), or when a
-            # job's Warming-up state expires, whichever comes first.
+            size = console.size
+            draw(
+                jobs_board(
+                    jobs,
+                    datetime.now(UTC),
+                    size.width,
+                    size.height,
+                    footer=footer,
+                    error=error,
+                    filtered=filtered,
+                )
+            )
+            # Wake at the next poll, the next whole second (footer, durations),
+            # or when a job's Warming-up state expires, whichever comes first.
             wake = min(next_poll, time.monotonic() + 1.0)
             now = datetime.now(UTC)
             for job in jobs or []:
+                if job.status != "queued":
+                    continue
                 ends = warming_ends_at(job)
                 if ends is not None and ends > now:
                     wake = min(wake, time.monotonic() + (ends - now).total_seconds())
@@ -259,22 +362,13 @@ def snapshot(jobs: list[Job], now: datetime) -> dict[str, tuple[str, str]]:
     return {job.id: (display_status(job, now), job.name) for job in jobs}
 
 
-def _follow_lines(
-    backend: Backend,
-    settings: Settings,
-    wanted: set[str] | None,
-    limit: int | None,
-    interval: float,
-) -> None:
-    from arkor_cli_studio.render.console import make_console
-    from arkor_cli_studio.render.jobs import jobs_view
-
-    console = make_console(no_color=settings.no_color)
+def _follow_lines(backend: Backend, settings: Settings, chosen: Filter, interval: float) -> None:
     before: dict[str, tuple[str, str]] | None = None
     failing = False
     while True:
         try:
-            jobs = select(backend.list_jobs(), wanted, limit)
+            every = backend.list_jobs()
+            jobs = chosen(every)
         except ArkorStudioError as error:
             _stderr_line(f"poll failed: {error.message}")
             failing = True
@@ -284,8 +378,14 @@ def _follow_lines(
                 _stderr_line("poll recovered")
                 failing = False
             if before is None:
-                console.print(jobs_view(jobs, now))
-                sys.stdout.flush()
+                from arkor_cli_studio.render.joblist import NO_JOBS, NO_MATCHES, job_rows
+
+                if jobs:
+                    write_rows(job_rows(jobs, now), settings)
+                elif every and chosen.narrows:
+                    _write_line(NO_MATCHES)
+                elif not backend.no_project_note():
+                    _write_line(NO_JOBS)
             else:
                 stamp = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")
                 for line in change_lines(before, jobs, now):

@@ -5,8 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
+from rich.segment import Segment
+
+
+class RenderedOnce:
+    """A frame rendered once per width and height, then replayed.
+
+    Rich's Live renders its renderable again whenever anything is printed
+    above it (`train --watch` prints arkor's lines there, up to every few
+    milliseconds); the frame itself only changes when it is drawn anew.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._key: tuple[int, int | None] | None = None
+        self._lines: list[list[Segment]] = []
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (options.max_width, options.height)
+        if key != self._key:
+            self._lines = console.render_lines(self.renderable, options, pad=False)
+            self._key = key
+        for line in self._lines:
+            yield from line
+            yield Segment.line()
 
 
 @contextmanager
@@ -29,6 +53,6 @@ def live_screen(
     ) as live:
 
         def draw(renderable: RenderableType) -> None:
-            live.update(renderable, refresh=True)
+            live.update(RenderedOnce(renderable), refresh=True)
 
         yield draw

@@ -5,11 +5,17 @@ descriptor untouched (colours, progress bars and all). While the view is
 on screen, Rich's Live must be the only writer of the terminal, so the bytes
 are decoded (incrementally: a character split across chunks stays whole),
 cut into lines and queued; the drawing thread prints them above the view
-(`drain()`, one batch per frame). What is shown while the view is up is what
+(`drain()`, all that arrived in one print). What is shown while the view is up is what
 a terminal would show of each line: the text after its last carriage
 return, with colours (SGR) kept and other escape sequences (cursor moves,
 titles) removed, since they would tear the view apart. A line that has no
 end yet is shown once it has been pending for `partial_after` seconds.
+
+A chatty trainer prints many lines between two drains: lines without a
+carriage return or an escape (nearly all of them) are made safe together,
+as one string, and written as one segment, so a drain costs one print
+whatever the number of lines; only lines with colours or carriage returns
+take the per-line path.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ import os
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from arkor_cli_studio.textsafe import clean
@@ -47,6 +53,36 @@ def display_line(line: str) -> Text:
         at = match.end()
     kept.append(clean(line[at:]))
     return Text.from_ansi("".join(kept))
+
+
+class _PlainLines:
+    """Lines already made safe, written as they are: one segment (a long line
+    wraps as the terminal wraps it, as it would without the view)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Segment(self.text)
+        yield Segment.line()
+
+
+def above_view(lines: list[str]) -> RenderableType:
+    """What to print above the view for these lines: runs of plain lines as
+    one `_PlainLines` each (made safe in one pass), the others one by one."""
+    parts: list[RenderableType] = []
+    run: list[str] = []
+    for line in lines:
+        if "\x1b" in line or "\r" in line:
+            if run:
+                parts.append(_PlainLines(clean("\n".join(run))))
+                run = []
+            parts.append(display_line(line))
+        else:
+            run.append(line)
+    if run:
+        parts.append(_PlainLines(clean("\n".join(run))))
+    return parts[0] if len(parts) == 1 else Group(*parts)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -84,18 +120,25 @@ class _Stream:
 
 class TerminalPassthrough:
     """Several output streams (arkor's stdout and stderr) sharing one terminal
-    with a Live view drawn on `console`."""
+    with a Live view drawn on `console`.
+
+    While live, a feed only queues the raw chunk (the thread reading arkor's
+    pipe does no per-line work); the drawing thread decodes, splits and
+    prints everything queued at once in `drain()`.
+    """
 
     def __init__(
-        self, console: Console, *, partial_after: float = 0.5, max_pending: int = 5000
+        self, console: Console, *, partial_after: float = 0.5, max_pending: int = 1 << 20
     ) -> None:
+        """`max_pending`: bytes queued before a feed waits for a drain."""
         self.console = console
         self.partial_after = partial_after
         self.max_pending = max_pending
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         self._streams: list[_Stream] = []
-        self._pending: deque[str] = deque()
+        self._chunks: list[tuple[_Stream, bytes]] = []  # queued while live, in order
+        self._queued = 0  # their bytes
         self._live = False
         self._wake: Callable[[], None] | None = None
         self._mid_line = False  # the last raw byte written did not end a line
@@ -112,16 +155,35 @@ class TerminalPassthrough:
                 _write_all(stream.fd, chunk)
                 self._mid_line = not chunk.endswith(b"\n")
                 return
-            self._pending.extend(stream.decode(chunk, time.monotonic()))
+            self._chunks.append((stream, chunk))
+            self._queued += len(chunk)
             wake = self._wake
             # Backpressure: a flood waits for the drawing thread (and arkor
             # start waits on its full pipe) instead of queueing without bound.
-            while self._live and len(self._pending) > self.max_pending:
+            while self._live and self._queued > self.max_pending:
                 if wake is not None:
                     wake()
                 self._room.wait(0.5)
         if wake is not None:
             wake()
+
+    def _lines(self, now: float) -> list[str]:
+        """The whole lines of what is queued, in order (under the lock)."""
+        lines: list[str] = []
+        chunks, self._chunks, self._queued = self._chunks, [], 0
+        start = 0
+        while start < len(chunks):  # runs of one stream's chunks, decoded together
+            stream = chunks[start][0]
+            end = start + 1
+            while end < len(chunks) and chunks[end][0] is stream:
+                end += 1
+            data = (
+                chunks[start][1] if end == start + 1 else b"".join(c for _, c in chunks[start:end])
+            )
+            lines.extend(stream.decode(data, now))
+            start = end
+        self._room.notify_all()
+        return lines
 
     def go_live(self, wake: Callable[[], None]) -> None:
         """From now on, queue lines; `wake()` asks the drawing thread to drain."""
@@ -136,23 +198,20 @@ class TerminalPassthrough:
         """On the drawing thread, while the view is up: print what is queued above it."""
         with self._lock:
             now = time.monotonic()
+            lines = self._lines(now)
             for stream in self._streams:
                 if stream.partial and now - stream.partial_since >= self.partial_after:
-                    self._pending.append(stream.partial)
+                    lines.append(stream.partial)
                     stream.partial = ""
-            lines = list(self._pending)
-            self._pending.clear()
-            self._room.notify_all()
             if lines:
-                self.console.print(Group(*(display_line(line) for line in lines)))
+                self.console.print(above_view(lines), crop=False)
 
     def go_raw(self) -> None:
         """The view has ended: print what is queued, then pass bytes through again."""
         with self._lock:
-            lines = list(self._pending)
-            self._pending.clear()
+            lines = self._lines(time.monotonic())
             if lines:
-                self.console.print(Group(*(display_line(line) for line in lines)))
+                self.console.print(above_view(lines), crop=False)
             self.console.file.flush()
             for stream in self._streams:
                 rest = stream.leftover()

@@ -209,7 +209,7 @@ class WatchSession:
 
     def _poll_once(self) -> None:
         try:
-            job = self.backend.find_job(self.job_id)
+            job = self.backend.poll_job(self.job_id)
         except ArkorStudioError:
             return  # keep the last answer; the stream decides the outcome
         except Exception:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 FRAME_INTERVAL: Final = 0.1  # at most ~10 frames a second
 TICK: Final = 1.0  # timers tick once a second
+#: `before_draw` (arkor's lines above the view, `train --watch`) runs this often
+#: while the frame waits for its turn: a line waits ~10 ms, not a frame's 100.
+LINES_INTERVAL: Final = 0.01
 
 
 class LiveSink(Sink):
@@ -79,7 +82,7 @@ class LiveSink(Sink):
         view, lock, changed, done = session.view, session.lock, session.changed, session.done
         console = self.console or make_console(no_color=self.no_color)
         drawn_version = -1
-        drawn_at = 0.0
+        drawn_at = drained_at = 0.0
         drawn_advanced = self.advanced
         drawn_cursor = self.cursor
         key_reader = read_keys(self._key) if self.keys else contextlib.nullcontext(False)
@@ -89,7 +92,16 @@ class LiveSink(Sink):
                 if not finished:
                     # Wake on change or at the next tick, then coalesce to ~10 fps.
                     changed.wait(max(0.0, drawn_at + TICK - time.monotonic()))
-                    time.sleep(max(0.0, drawn_at + FRAME_INTERVAL - time.monotonic()))
+                    if self.before_draw is None:
+                        time.sleep(max(0.0, drawn_at + FRAME_INTERVAL - time.monotonic()))
+                    else:  # lines above the view go out every LINES_INTERVAL meanwhile
+                        while True:
+                            time.sleep(max(0.0, drained_at + LINES_INTERVAL - time.monotonic()))
+                            self.before_draw()
+                            drained_at = time.monotonic()
+                            if drained_at + LINES_INTERVAL > drawn_at + FRAME_INTERVAL:
+                                break
+                        time.sleep(max(0.0, drawn_at + FRAME_INTERVAL - time.monotonic()))
                     changed.clear()
                     finished = done.is_set()
                 if finished and session.failure is None:
