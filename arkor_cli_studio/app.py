@@ -68,7 +68,7 @@ COMMANDS = (
 # command name shows (zsh and fish: the name and its short help): a TAB
 # there builds no command. tests/test_startup.py checks they are the commands'.
 SUMMARIES = {
-    "jobs": "The jobs table: Status, Name, Created, ID, in the server's order.",
+    "jobs": "The jobs table: Status, Name, Duration, Created, ID, in the server's order.",
     "watch": "Follow one job live: phase, metadata, progress, loss chart, events.",
     "show": "One job: metadata, error and training configuration.",
     "stats": "Loss statistics of a job: count, mean ± 95% CI, std dev, variance, p90, p95.",
