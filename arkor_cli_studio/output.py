@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import sys
+import time
 from typing import IO, Any, Final
 
 PREFIX: Final = "arkor-studio: "
@@ -57,7 +58,39 @@ def print_json(value: Any, *, pretty: bool = True) -> None:
     sys.stdout.flush()
 
 
-# ---- stdout that fails ---------------------------------------------------------------
+# ---- stdout that fails or goes away ------------------------------------------
+
+
+def stdout_closed(wait: float = 0.0) -> bool:
+    """Whether whoever reads our stdout has gone (`| head` exited), waiting up
+    to `wait` seconds for it to happen.
+
+    A follow loop that prints only on change would otherwise notice a closed
+    pipe at its next write, which may never come. On a pipe whose reader
+    closed, poll() reports POLLERR; terminals and files never do. Where poll
+    is missing (Windows) or stdout is no file, this just sleeps.
+    """
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+    except (AttributeError, OSError, ValueError):
+        time.sleep(wait)
+        return False
+    poller.register(fd, 0)  # no events asked for: only POLLERR / POLLHUP / POLLNVAL come back
+    ready = poller.poll(max(0, int(wait * 1000)))
+    closed = any(events & (select.POLLERR | select.POLLHUP) for _, events in ready)
+    if not closed and ready:
+        time.sleep(wait)  # POLLNVAL: not a descriptor we can watch
+    return closed
+
+
+def sleep_unless_closed(seconds: float) -> None:
+    """`time.sleep`, but a closed stdout ends it at once with BrokenPipeError
+    (which `boundary` turns into the quiet exit 141)."""
+    if stdout_closed(seconds):
+        raise BrokenPipeError
 
 
 class _ClosedStream:

@@ -287,9 +287,18 @@ def test_live_stats_from_a_writer_thread_equal_the_batch_numbers():
     evals = {i: v for i, v in enumerate(rng.gamma(2.0, 0.6, 60_000).tolist()) if i % 7 == 0}
     live = LiveStats(max_share=1.0)
     done = threading.Event()
+    # The writer waits halfway until the reader has read once more, so a read
+    # in the middle of the writing happens however the threads are scheduled.
+    # (A read may return the last, cached numbers: the writer waits for a fresh one.)
+    halfway, read_halfway = threading.Event(), threading.Event()
+    middle = len(losses) // 2
+    train_at_middle = sum(1 for i in range(middle) if i % 11 != 5)
 
     def stream() -> None:
         for i, loss in enumerate(losses):
+            if i == middle:
+                halfway.set()
+                read_halfway.wait(30)
             live.observe(None if i % 11 == 5 else loss, evals.get(i))
         done.set()
 
@@ -297,10 +306,16 @@ def test_live_stats_from_a_writer_thread_equal_the_batch_numbers():
     writer.start()
     seen = []
     while not done.is_set():  # read while it writes: counts only grow, never tear
+        was_halfway = halfway.is_set()
         loss, eval_loss = live.summaries()
         seen.append((loss.count, eval_loss.count))
+        if was_halfway and loss.count == train_at_middle:
+            read_halfway.set()
     writer.join()
-    assert seen == sorted(seen) and len(seen) > 1
+    loss, eval_loss = live.summaries(fresh=True)
+    seen.append((loss.count, eval_loss.count))
+    assert seen == sorted(seen)
+    assert (train_at_middle, sum(1 for i in evals if i < middle)) in seen  # read mid-way
     train = np.array([v for i, v in enumerate(losses) if i % 11 != 5])
     loss, eval_loss = live.summaries(fresh=True)
     assert_matches(loss, train)

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from arkor_cli_studio.commands import boundary, examples, sleep_unless_closed
+from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.errors import ArkorStudioError
+from arkor_cli_studio.output import sleep_unless_closed
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend

@@ -179,7 +179,7 @@ class LinesSink(Sink):
             self.writer.write(text)
 
     def run(self) -> None:
-        from arkor_cli_studio.commands import stdout_closed
+        from arkor_cli_studio.output import stdout_closed
 
         done, flush = self.session.done, self.writer.flush
         while not done.wait(FLUSH_WITHIN):
