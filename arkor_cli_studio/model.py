@@ -118,7 +118,8 @@ class Job:
         return self.status in TERMINAL_STATUSES
 
 
-def _text(value: Any) -> str | None:
+def text_field(value: Any) -> str | None:
+    """A field as the API sends text: a string, a number or bool as JSON, else None."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -132,18 +133,18 @@ def parse_job(obj: Any) -> Job | None:
     """A Job from the API's object, or None when it has no usable id."""
     if not isinstance(obj, dict):
         return None
-    job_id = _text(obj.get("id"))
+    job_id = text_field(obj.get("id"))
     if not job_id:
         return None
     config = obj.get("config")
     return Job(
         id=job_id,
-        name=_text(obj.get("name")) or "",
-        status=_text(obj.get("status")) or "unknown",
+        name=text_field(obj.get("name")) or "",
+        status=text_field(obj.get("status")) or "unknown",
         created_at=parse_time(obj.get("createdAt")),
         started_at=parse_time(obj.get("startedAt")),
         completed_at=parse_time(obj.get("completedAt")),
-        error=_text(obj.get("error")),
+        error=text_field(obj.get("error")),
         config=config if isinstance(config, dict) else {},
         raw=obj,
     )

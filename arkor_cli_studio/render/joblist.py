@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Final, NamedTuple
 
-from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, _text, parse_time
+from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, parse_time, text_field
 from arkor_cli_studio.textsafe import clean_line
 
 NO_JOBS: Final = "No jobs yet."
@@ -230,15 +230,15 @@ def object_rows(
         get = obj.get
         job_id = get("id")
         if type(job_id) is not str:
-            job_id = _text(job_id)
+            job_id = text_field(job_id)
         if not job_id:
             continue
         name = get("name")
         if type(name) is not str:
-            name = _text(name) or ""
+            name = text_field(name) or ""
         status = get("status")
         if type(status) is not str or not status:
-            status = _text(status) or "unknown"
+            status = text_field(status) or "unknown"
         if keep is not None and not keep(status, name, job_id):
             continue
         # createdAt and startedAt as POSIX seconds (parse_time's usual case inline)
