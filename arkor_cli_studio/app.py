@@ -14,6 +14,7 @@ import typer
 import typer.core
 
 from arkor_cli_studio import __version__
+from arkor_cli_studio.choices import ColorMode
 from arkor_cli_studio.commands import examples
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UsageError
 
@@ -194,7 +195,8 @@ def root(
             "--studio/--no-studio",
             help=(
                 "Go through a running `arkor dev` (Studio) instead of the cloud API: at "
-                "ARKOR_STUDIO_URL, else http://127.0.0.1:4000. `--studio URL` is "
+                "ARKOR_STUDIO_URL, else the Studio found on 127.0.0.1:4000-4009 (the one whose "
+                "page shows the token in ~/.arkor/studio-token). `--studio URL` is "
                 "--studio-url URL. ARKOR_STUDIO_URL alone turns this on; --no-studio off."
             ),
             show_default=False,
@@ -212,11 +214,25 @@ def root(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")
     ] = False,
+    color: Annotated[
+        ColorMode,
+        typer.Option(
+            "--color",
+            help="auto: colours on a terminal unless NO_COLOR is set (16 colours where the "
+            "terminal has no 256, as TERM/COLORTERM say); never (= --no-color); always: also "
+            "when piped, NO_COLOR or not.",
+        ),
+    ] = ColorMode.auto,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    if color == ColorMode.never:
+        no_color = ctx.params["no_color"] = True
+    from arkor_cli_studio.render.console import force_color
+
+    force_color(color == ColorMode.always and not no_color)  # (set on every run: in-process)
     ctx.obj = _Lazy(project, api_url, no_color, studio, studio_url)
 
 
@@ -302,6 +318,66 @@ def studio_value_alias(args: list[str]) -> list[str]:
     return out
 
 
+#: The root's options, as they may also be written after the command
+#: (`jobs -C dir`, `watch id --no-color`): (takes a value).
+_GLOBAL_OPTIONS = {
+    "-C": True,
+    "--project": True,
+    "--api-url": True,
+    "--studio-url": True,
+    "--studio": False,
+    "--no-studio": False,
+    "--no-color": False,
+}
+
+
+def global_options_first(args: list[str]) -> list[str]:
+    """`help [COMMAND]` is `[COMMAND] --help`; the root's options written after
+    the command move in front of it (no command has options of those names).
+    Nothing after `--` is touched."""
+    if args[:1] == ["help"]:
+        return [*args[1:2], "--help"] if len(args) > 1 else ["--help"]
+    command = next((i for i, arg in enumerate(args) if arg in COMMANDS), None)
+    if command is None:
+        return args
+    before, after = list(args[: command + 1]), args[command + 1 :]
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(after):
+        arg = after[index]
+        if arg == "--":
+            rest.extend(after[index:])
+            break
+        name, _, inline = arg.partition("=")
+        takes = _GLOBAL_OPTIONS.get(name)
+        if takes is None:
+            rest.append(arg)
+        elif takes and not inline and index + 1 < len(after):
+            moved.extend([arg, after[index + 1]])
+            index += 1
+        else:
+            moved.append(arg)
+        index += 1
+    if not moved:
+        return args
+    return [*before[:command], *moved, before[command], *rest]
+
+
+def _notify_alias(args: list[str]) -> list[str]:
+    """`watch`/`demo`: `--notify [MODE]` and `--no-notify` (termnotify.notify_value_alias)."""
+    if "--notify" not in args and "--no-notify" not in args:
+        return args
+    for index, arg in enumerate(args):
+        if arg in COMMANDS:
+            if arg not in ("watch", "demo"):
+                return args
+            from arkor_cli_studio.termnotify import notify_value_alias
+
+            return args[: index + 1] + notify_value_alias(args[index + 1 :])
+    return args
+
+
 def main() -> None:
     debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
     from arkor_cli_studio.signals import terminate_on
@@ -317,7 +393,8 @@ def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of
     output.hold_std_streams()
     try:
         try:
-            app(args=studio_value_alias(sys.argv[1:]), prog_name="arkor-studio")
+            args = global_options_first(studio_value_alias(sys.argv[1:]))
+            app(args=_notify_alias(args), prog_name="arkor-studio")
         finally:
             sys.stdout.flush()  # a failed write surfaces here, not at exit
     except Terminated as stop:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,27 +50,99 @@ def state_path(project: Path) -> Path:
 
 @dataclass(frozen=True)
 class Credentials:
-    mode: str
+    mode: str | None  # "anon", "oauth"; None when the file has no `mode`
     token: str = field(repr=False)  # a secret: never printed, never in a URL
     api_url: str | None
     path: Path
+    org: str | None = None  # an anonymous identity's own org (`orgSlug`)
 
     def __str__(self) -> str:  # belt and braces: no accidental f-string leak
         return f"Credentials(mode={self.mode!r}, path={str(self.path)!r})"
 
 
-def _read_text(path: Path, what: str) -> str:
-    """A file's text, turning every way it can be unreadable into one line."""
+MAX_CONFIG_BYTES = 1 << 20  # 1 MiB: arkor's files are a few hundred bytes
+MAX_CONFIG_ENV = "ARKOR_STUDIO_MAX_CONFIG_BYTES"
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
+
+
+def max_config_bytes(env: Mapping[str, str] | None = None) -> int:
+    """The size cap for a file we read (ARKOR_STUDIO_MAX_CONFIG_BYTES raises it)."""
+    raw = (env if env is not None else os.environ).get(MAX_CONFIG_ENV, "")
     try:
-        return path.read_text(encoding="utf-8")
+        value = int(raw) if raw else MAX_CONFIG_BYTES
+    except ValueError:
+        value = MAX_CONFIG_BYTES
+    return value if value > 0 else MAX_CONFIG_BYTES
+
+
+def read_regular_file(path: Path, what: str, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, else one ConfigError.
+
+    Only regular files (symlinks followed): `.arkor/state.json` can arrive with
+    a cloned repository, and a symlink to /dev/zero or /dev/urandom would eat
+    memory, a FIFO would block for ever. The open does not block (O_NONBLOCK:
+    a FIFO without a writer opens at once), the kind is checked on the open
+    descriptor (no race with a swap), and at most `limit` + 1 bytes are read.
+    """
+    limit = limit if limit is not None else max_config_bytes()
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
     except IsADirectoryError:
         raise ConfigError(f"Can't read {what} {path}: it is a directory, not a file.") from None
     except PermissionError:
         raise ConfigError(f"Can't read {what} {path}: permission denied.") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"Can't read {what} {path}: it is not UTF-8 text.") from None
     except OSError as exc:
         raise ConfigError(f"Can't read {what} {path}: {exc.strerror or exc}.") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            link = " (through a symlink)" if path.is_symlink() else ""
+            raise ConfigError(
+                f"Can't read {what} {path}{link}: it is {kind}, not a regular file.",
+                hint="Replace it with the file arkor writes.",
+            )
+        if info.st_size > limit:
+            raise _too_big(what, path, limit)
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew while we read
+            raise _too_big(what, path, limit)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ConfigError(f"Can't read {what} {path}: {exc.strerror or exc}.") from None
+    finally:
+        os.close(fd)
+
+
+def _too_big(what: str, path: Path, limit: int) -> ConfigError:
+    return ConfigError(
+        f"Can't read {what} {path}: it is larger than {limit:,} bytes, too large for this file.",
+        hint=f"Check the file; {MAX_CONFIG_ENV} raises the limit.",
+    )
+
+
+def _read_text(path: Path, what: str) -> str:
+    """A file's text, turning every way it can be unreadable into one line."""
+    data = read_regular_file(path, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"Can't read {what} {path}: it is not UTF-8 text.") from None
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -92,7 +166,10 @@ def load_credentials(path: Path | None = None) -> Credentials:
     if not isinstance(data, dict):
         raise ConfigError(f"Can't read Arkor credentials {path}: expected a JSON object.")
     mode = data.get("mode")
-    key = "accessToken" if mode == "oauth" else "token"
+    # As arkor reads it (core/credentials.ts getToken, studio/server.ts
+    # tokenFromCredentials): `token` for mode "anon", `accessToken` otherwise,
+    # including a file without `mode`.
+    key = "token" if mode == "anon" else "accessToken"
     token = data.get(key)
     if not isinstance(token, str) or not token.strip():
         raise ConfigError(
@@ -107,11 +184,13 @@ def load_credentials(path: Path | None = None) -> Credentials:
             hint=LOGIN_HINT,
         )
     api_url = data.get("arkorCloudApiUrl")
+    org = data.get("orgSlug")
     return Credentials(
-        mode=mode if isinstance(mode, str) else "anon",
+        mode=mode if isinstance(mode, str) else None,
         token=token.strip(),
         api_url=api_url if isinstance(api_url, str) else None,
         path=path,
+        org=org if isinstance(org, str) else None,
     )
 
 
@@ -163,11 +242,109 @@ def resolve_api_url(
                 hint="Unset it to use the credentials' URL, or set it to the API's address.",
             )
         return check_http_url(value, "ARKOR_CLOUD_API_URL", usage=False)
-    if credentials is not None and credentials.api_url:
-        return check_http_url(
-            credentials.api_url, f"arkorCloudApiUrl in {credentials.path}", usage=False
-        )
+    if credentials is not None and credentials.api_url is not None:
+        # arkor honours an empty string here too (core/credentials.ts,
+        # defaultArkorCloudApiUrl): its requests then fail on the URL. Say so.
+        value = credentials.api_url.rstrip("/")
+        if not value:
+            raise ConfigError(
+                f"arkorCloudApiUrl in {credentials.path} is empty.",
+                hint="arkor keeps an empty URL too (its requests fail on it). Run `arkor login` "
+                "again, or set ARKOR_CLOUD_API_URL to the API's address.",
+            )
+        return check_http_url(value, f"arkorCloudApiUrl in {credentials.path}", usage=False)
     return DEFAULT_API_URL
+
+
+def stale_anonymous_scope(scope: Scope, credentials: Credentials | None) -> str | None:
+    """Why `state.json` can't be used with these credentials, or None when it can.
+
+    arkor's `isOrgUsableFor` (core/projectState.ts), which Studio's read paths
+    apply: an anonymous identity can use only its own org; an OAuth scope is
+    hand-kept and always usable. A state.json left by an earlier anonymous
+    identity (after `arkor logout`, or copied from elsewhere) names another org,
+    and every scoped request would answer 403.
+    """
+    if credentials is None or credentials.mode != "anon" or scope.org == credentials.org:
+        return None
+    from arkor_cli_studio.textsafe import clean_line
+
+    return (
+        f".arkor/state.json is scoped to org {clean_line(scope.org)!r}, not to your current "
+        f"anonymous session's org {clean_line(credentials.org or '(none)')!r}: it is left from "
+        "an earlier anonymous identity, so this project shows no jobs (as in Studio). Fix: "
+        "delete .arkor/state.json (the next `arkor start` makes a new one), or run `arkor "
+        "login` with the account that owns that project."
+    )
+
+
+# --------------------------------------------------------------------------
+# The arkor package installed for the project (its version and Node range)
+
+# The arkor SDK version this release was checked against: `version` in
+# packages/arkor/package.json of the arkor source that tests/real_arkor/ ran
+# against (the real-arkor kit). Sent as `X-Arkor-Client: arkor/<this>` when no
+# arkor is installed in the project. Bump it when checking against a newer arkor.
+CHECKED_ARKOR_VERSION = "0.0.3-alpha.1"
+CHECKED_NODE_RANGE = ">=22.22.0"  # that arkor's `engines.node`
+_SEMVER = re.compile(
+    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?"
+)
+
+
+@dataclass(frozen=True)
+class ArkorPackage:
+    """`arkor`'s package.json: where, which version, which Node it needs."""
+
+    path: Path
+    version: str | None
+    node: str | None  # engines.node
+
+
+def is_semver(value: str) -> bool:
+    return _SEMVER.fullmatch(value) is not None
+
+
+def installed_arkor(project: Path, env: Mapping[str, str]) -> ArkorPackage | None:
+    """The arkor package `train` would run: `<project>/node_modules/arkor`, else the
+    package behind ARKOR_BIN or `arkor` on PATH (its bin is `dist/bin.mjs`).
+    None when there is none, or it can't be read (best effort: never an error)."""
+    import shutil
+
+    candidates = [project / "node_modules" / "arkor" / "package.json"]
+    binary = env.get("ARKOR_BIN") or shutil.which("arkor", path=env.get("PATH", os.defpath))
+    if binary:
+        try:
+            real = Path(binary).expanduser().resolve()
+        except (OSError, RuntimeError):
+            real = None
+        if real is not None:
+            candidates += [parent / "package.json" for parent in list(real.parents)[:3]]
+    for candidate in candidates:
+        package = _read_package(candidate)
+        if package is not None:
+            return package
+    return None
+
+
+def _read_package(path: Path) -> ArkorPackage | None:
+    try:
+        if not path.is_file():
+            return None
+        data = json.loads(read_regular_file(path, "package.json", 4 << 20))
+    except (ConfigError, ValueError, OSError):
+        return None
+    if not isinstance(data, dict) or data.get("name") != "arkor":
+        return None
+    version = data.get("version")
+    engines = data.get("engines")
+    node = engines.get("node") if isinstance(engines, dict) else None
+    return ArkorPackage(
+        path=path,
+        version=version if isinstance(version, str) and is_semver(version) else None,
+        node=node if isinstance(node, str) and node.strip() else None,
+    )
 
 
 # --------------------------------------------------------------------------

@@ -56,7 +56,26 @@ CONFIG_LABELS: Final = {
     "datasetSplit": "Dataset split",
 }
 HIDDEN: Final = "(hidden)"
-_SECRET_WORDS: Final = ("token", "secret", "password", "apikey", "api_key", "credential")
+#: A config key naming a secret contains one of these (letters and digits
+#: only, any case: `hf_token`, `privateKey`, `API-KEY`, `wandbApiKey`) ...
+_SECRET_PARTS: Final = (
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "credential",
+    "apikey",
+    "privatekey",
+    "accesskey",
+    "signingkey",
+    "clientkey",
+    "bearer",
+    "cookie",
+)
+#: ... or has one of these as a word of its own (`hfAuth`, `auth_header`;
+#: not `author`).
+_SECRET_WORDS: Final = frozenset({"auth", "authorization", "pat", "jwt", "pwd"})
 
 
 def jsonable(value: Any) -> Any:
@@ -72,8 +91,20 @@ def jsonable(value: Any) -> Any:
 
 def is_secret_key(key: str) -> bool:
     """Whether a config key names a secret (its value is shown as `(hidden)`)."""
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+    squashed = "".join(char for char in key.lower() if char.isalnum())
+    if any(part in squashed for part in _SECRET_PARTS):
+        return True
+    # camelCase, snake_case, kebab-case and dotted words
+    spaced = "".join(f" {c}" if c.isupper() else c if c.isalnum() else " " for c in key)
+    return any(word in _SECRET_WORDS for word in spaced.lower().split())
+
+
+def redacted_job(raw: dict[str, Any]) -> dict[str, Any]:
+    """The API's job object with the config's secret values `(hidden)` (`show --json`)."""
+    config = raw.get("config")
+    if not isinstance(config, dict):
+        return raw
+    return {**raw, "config": _redacted(config)}
 
 
 _is_secret = is_secret_key

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
-STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled")
 TERMINAL_STATUSES: Final = frozenset({"completed", "failed", "cancelled"})
 WARMING_UP: Final = "Warming up GPU"
 WARMING_WINDOW: Final = timedelta(seconds=90)
@@ -367,7 +366,9 @@ class Event:
         return (self.name, self.id, self.data) == (other.name, other.id, other.data)
 
     def __hash__(self) -> int:
-        return hash((self.name, self.id, self.data))
+        # By name and id only (`data` is a dict: unhashable). Equal events
+        # have equal names and ids, so equal events hash alike.
+        return hash((self.name, self.id))
 
     def __repr__(self) -> str:
         return f"Event(name={self.name!r}, id={self.id!r}, data={self.data!r})"

@@ -12,7 +12,6 @@ Also here: what happens when stdout itself fails (closed, full, gone).
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 import time
@@ -33,6 +32,13 @@ def say(text: str, *, stream: IO[str] | None = None) -> None:
     print(PREFIX + clean_line(text), file=out, flush=True)
 
 
+def line(text: str) -> None:
+    """A line of ours on stderr without the prefix (a label, a summary), cleaned."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    print(clean_line(text), file=sys.stderr, flush=True)
+
+
 def hint(text: str) -> None:
     """`hint: <text>` on stderr, cleaned (the line after an error)."""
     from arkor_cli_studio.textsafe import clean_line
@@ -51,11 +57,20 @@ def error(message: str, hint_text: str | None = None) -> None:
 
 def print_json(value: Any, *, pretty: bool = True) -> None:
     """One JSON document on stdout (`pretty`), or one compact NDJSON line."""
+    import json  # here: every run loads this module, a TAB completion needs no json
+
     text = json.dumps(
         value, indent=2 if pretty else None, separators=None if pretty else (",", ":")
     )
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """All of `data` to a descriptor (os.write may write part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 # ---- stdout that fails or goes away ------------------------------------------

@@ -73,10 +73,6 @@ class RateWindow:
         while len(samples) > 2 and samples[1][0] <= horizon:
             samples.popleft()
 
-    @property
-    def last_time(self) -> float | None:
-        return self._samples[-1][0] if self._samples else None
-
     def rate(self, now: float | None = None) -> float | None:
         """Units per second; None until two samples. With `now` (event-time
         clock of a live run), silence longer than the mean interval slows it."""

@@ -95,6 +95,7 @@ class RunFacts:
     artifacts: list[str] = field(default_factory=list)  # cleaned pathnames
     artifact_count: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
+    completed: bool = False  # training.completed seen
 
     def observe(self, event: Event) -> None:
         name = event.name
@@ -113,6 +114,7 @@ class RunFacts:
         elif name == CHECKPOINT:
             self.checkpoints += 1
         elif name == COMPLETED:
+            self.completed = True
             items = event.artifacts
             self.artifact_count = len(items)
             self.artifacts = [path for item in items[:MAX_ARTIFACTS] if (path := _pathname(item))]
@@ -145,7 +147,10 @@ class Outcome:
 
     job_id: str
     name: str
-    outcome: str  # completed | failed | cancelled | interrupted | stream-lost | running ...
+    #: completed | failed | cancelled (the job's end), or how the watch ended
+    #: before it: lost (the stream was given up), interrupted (Ctrl-C),
+    #: terminated (SIGTERM), running (--once on a job still going), ...
+    outcome: str
     exit_code: int
     duration: timedelta | None
     step: float | None
@@ -154,15 +159,19 @@ class Outcome:
     eval_loss: float | None
     error: str | None = None
     ended_at: datetime | None = None
+    status: str | None = None  # the job's status as last seen
+    reason: str | None = None  # why the watch ended before the job did
 
 
 def summary_record(outcome: Outcome, facts: RunFacts | None = None) -> dict[str, Any]:
-    """The final `{"event":"summary", ...}` record of `watch --json`."""
+    """The final `{"event":"summary", ...}` record of `watch --json`: the
+    fields of `wait --json`'s record, then the run's own."""
     record: dict[str, Any] = {
         "event": "summary",
         "jobId": outcome.job_id,
         "name": outcome.name,
         "outcome": outcome.outcome,
+        "status": outcome.status or outcome.outcome,
         "exitCode": outcome.exit_code,
         "durationSeconds": (
             round(outcome.duration.total_seconds(), 3) if outcome.duration is not None else None
@@ -172,11 +181,13 @@ def summary_record(outcome: Outcome, facts: RunFacts | None = None) -> dict[str,
         "loss": _finite(outcome.loss),
         "evalLoss": _finite(outcome.eval_loss),
     }
+    record["artifacts"] = None
+    record["reason"] = clean_line(outcome.reason) if outcome.reason else None
     if facts is not None:
+        record["artifacts"] = facts.artifact_count if facts.completed else None
         record["bestLoss"] = _finite(facts.best_loss)
         record["bestEvalLoss"] = _finite(facts.best_eval_loss)
         record["checkpoints"] = facts.checkpoints
-        record["artifacts"] = facts.artifact_count if facts.artifact_count else None
     if outcome.error is not None:
         record["error"] = clean_line(outcome.error)
     return record
@@ -192,7 +203,9 @@ def _step(value: float | None) -> float | int | None:
     return int(value) if value is not None and value.is_integer() else value
 
 
-def outcome_of(view: JobView, outcome: str, exit_code: int, now: datetime) -> Outcome:
+def outcome_of(
+    view: JobView, outcome: str, exit_code: int, now: datetime, reason: str | None = None
+) -> Outcome:
     """The view's end as an `Outcome` (`outcome`: the watch's own word for
     it: the job's status, or e.g. "interrupted" when Ctrl-C ended the watch)."""
     total = view.total()
@@ -211,4 +224,6 @@ def outcome_of(view: JobView, outcome: str, exit_code: int, now: datetime) -> Ou
         eval_loss=view.eval_loss,
         error=error or None,
         ended_at=now,
+        status=view.status,
+        reason=reason,
     )

@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Any, Final
 
 from arkor_cli_studio.errors import ArkorStudioError, ConfigError, UsageError
+from arkor_cli_studio.output import write_all
 from arkor_cli_studio.signals import terminate_on
 from arkor_cli_studio.textsafe import clean, clean_line
 
@@ -50,8 +51,10 @@ import { pathToFileURL } from "node:url";
 const out = (value) => process.stdout.write(JSON.stringify(value) + "\n");
 try {
   const mod = await import(pathToFileURL(process.argv[1]).href);
+  // Exactly as Studio's studio/manifest.ts: `mod.arkor ?? mod.default`, then isArkor.
+  const candidate = mod.arkor ?? mod.default;
   const isManifest = (v) => v !== null && typeof v === "object" && v._kind === "arkor";
-  const manifest = isManifest(mod.arkor) ? mod.arkor : isManifest(mod.default) ? mod.default : null;
+  const manifest = isManifest(candidate) ? candidate : null;
   const trainer = manifest && manifest.trainer;
   out({ trainer: trainer ? { name: String(trainer.name ?? "") } : null });
 } catch (err) {
@@ -175,6 +178,16 @@ def build(
         raise ManifestError(output or f"`arkor build` exited with status {result.returncode}.")
 
 
+def node_hint(project: Path, env: Mapping[str, str]) -> str:
+    """Which Node to install: what the installed arkor's `engines.node` says."""
+    from arkor_cli_studio.config import CHECKED_NODE_RANGE, installed_arkor
+
+    package = installed_arkor(project, env)
+    if package is not None and package.node is not None:
+        return f"Install Node.js {clean_line(package.node)} (the installed arkor's `engines`)."
+    return f"Install Node.js {CHECKED_NODE_RANGE} (what current arkor releases need)."
+
+
 def read_manifest(project: Path, env: Mapping[str, str], timeout: float) -> str | None:
     """The trainer's name from the built bundle, or None when it has none.
 
@@ -182,9 +195,7 @@ def read_manifest(project: Path, env: Mapping[str, str], timeout: float) -> str 
     """
     node = shutil.which("node", path=env.get("PATH", os.defpath))
     if node is None:
-        raise ManifestError(
-            "Node.js (`node`) is not on PATH.", hint="Install Node.js 18+ (arkor needs it too)."
-        )
+        raise ManifestError("Node.js (`node`) is not on PATH.", hint=node_hint(project, env))
     bundle = bundle_path(project)
     if not bundle.is_file():
         raise ManifestError(f"{bundle} does not exist after `arkor build`.")
@@ -660,13 +671,6 @@ def _drain_fd(fd: int) -> None:
 PUMP_READ = 1 << 20
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
 def _pump(
     source: int,
     target: int | None,
@@ -699,7 +703,7 @@ def _pump(
                 return
             if target is not None:
                 try:
-                    _write_all(target, chunk)
+                    write_all(target, chunk)
                 except BrokenPipeError:
                     return
             if outcome is not None:
@@ -715,6 +719,13 @@ def _pump(
         return
     finally:
         os.close(source)
+
+
+def _grow_pipe(fd: int) -> None:
+    """A 1 MiB pipe (Linux F_SETPIPE_SZ) instead of 64 KiB: a chatty arkor start
+    fills it in fewer, larger writes, and the pump copies in 16x fewer rounds."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PUMP_READ)
 
 
 def _stdin_for_child() -> int | None:
@@ -789,6 +800,7 @@ def run_start(
             if pipe is not None:
                 source = os.dup(pipe.fileno())
                 pipe.close()
+                _grow_pipe(source)
                 pump = threading.Thread(
                     target=_pump, args=(source, target, callback, scanner, stop_r), daemon=True
                 )

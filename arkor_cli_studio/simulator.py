@@ -13,6 +13,7 @@ Nothing here is imported by normal commands.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -85,6 +86,16 @@ class SimJob:
     detail_events: bool = False  # include `events` in GET /v1/jobs/{id}
 
 
+_CLIENT = re.compile(r"arkor/([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)")
+
+
+def _version_key(version: str) -> tuple[int, int, int, int, str]:
+    """Enough semver ordering for the gate: numbers, then a release above its pre-releases."""
+    core, _, pre = version.partition("+")[0].partition("-")
+    numbers = [int(n) for n in core.split(".")[:3] if n.isdigit()] + [0, 0, 0]
+    return (numbers[0], numbers[1], numbers[2], 0 if pre else 1, pre)
+
+
 class Simulator:
     """The server and its state. Thread-safe; use as a context manager."""
 
@@ -96,8 +107,15 @@ class Simulator:
         project: str = "demo",
         ping_interval: float = 15.0,
         port: int = 0,
+        sdk_gate: bool = False,
     ) -> None:
         self.token = token
+        # The cloud's SDK version gate: 426 unless `X-Arkor-Client: arkor/<semver>`
+        # (the body's shape from arkor's core/upgrade-hint.test.ts).
+        self.sdk_gate = sdk_gate
+        self.supported_range = "*"  # a semver range; only ">=X.Y.Z" is checked
+        # Added to every response (e.g. Deprecation / Sunset / Warning).
+        self.response_headers: dict[str, str] = {}
         self.org = org
         self.project = project
         self.ping_interval = ping_interval
@@ -322,6 +340,11 @@ class _Handler(BaseHTTPRequestHandler):
     def sim(self) -> Simulator:
         return self.server.sim
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for key, value in self.sim.response_headers.items():
+            self.send_header(key, value)
+
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
@@ -366,7 +389,33 @@ class _Handler(BaseHTTPRequestHandler):
         segments = [unquote(s) for s in parts.path.split("/")[1:]]
         return segments, query
 
+    def _gate(self) -> bool:
+        """The SDK version gate, in front of everything (as the cloud's is)."""
+        if not self.sim.sdk_gate:
+            return True
+        header = self.headers.get("X-Arkor-Client")
+        match = _CLIENT.fullmatch(header or "")
+        reason = "missing" if header is None else "malformed" if match is None else None
+        current = match.group(1) if match else "unknown"
+        low = self.sim.supported_range.removeprefix(">=")
+        if reason is None and self.sim.supported_range.startswith(">="):
+            reason = None if _version_key(current) >= _version_key(low) else "unsupported"
+        if reason is None:
+            return True
+        body: dict[str, Any] = {
+            "error": "sdk_version_unsupported",
+            "currentVersion": current,
+            "supportedRange": self.sim.supported_range,
+            "upgrade": "npm install -g arkor@latest",
+        }
+        if reason != "unsupported":
+            body["reason"] = reason
+        self._send_json(426, body)
+        return False
+
     def _authorised(self) -> bool:
+        if not self._gate():
+            return False
         token = self.sim.token
         header = self.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not header[7:]:

@@ -146,3 +146,31 @@ def resolve_mode(choice: str | None, env: Mapping[str, str], *, terminal: bool) 
     if choice == "auto":
         return "terminal" if over_ssh(env) else "desktop"
     return choice
+
+
+def notify_value_alias(args: list[str]) -> list[str]:
+    """`--notify` keeps working as the flag it was: alone (not followed by a
+    mode) it means `--notify=auto`, on even when stdout is not a terminal;
+    `--notify MODE` and `--notify=MODE` choose a mode; `--no-notify` is
+    `--notify=off`. Typer has no option with an optional value, so this is
+    done on the command line before Typer reads it (as `--studio URL`)."""
+    out: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            out.extend(args[index:])
+            break
+        if arg == "--no-notify":
+            out.append("--notify=off")
+        elif arg == "--notify":
+            following = args[index + 1] if index + 1 < len(args) else None
+            if following in NOTIFY_CHOICES:
+                out.append(f"--notify={following}")
+                index += 1
+            else:
+                out.append("--notify=auto")
+        else:
+            out.append(arg)
+        index += 1
+    return out

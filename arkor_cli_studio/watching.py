@@ -11,7 +11,6 @@ renderer redraws only when something changed.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ def event_message(event: Event) -> str:
     if name == LOG:
         return log_message(event.step, event.loss, event.eval_loss)
     if name == STARTED:
-        return json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
+        return started_message(event.data)
     if name == CHECKPOINT:
         step = event.step
         return f"step={format_step(step) if step is not None else '-'}"
@@ -73,6 +72,48 @@ def event_message(event: Event) -> str:
         error = event.data.get("error")
         return error if isinstance(error, str) else "failed"  # (Studio's words)
     return ""
+
+
+def _count(value: object) -> str | None:
+    """`502.8M`, `8.8M`, `1.2B`, `950K` for a parameter count (None: not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        return None
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+def started_message(data: dict[str, object]) -> str:
+    """training.started summed up in one line: the GPU, the parameters, the
+    precision (what its `metadata` carries), not the raw JSON. Other scalar
+    fields follow as `key=value` when none of those is there."""
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict) or not metadata:
+        return "training started"
+    parts = []
+    gpu = next(
+        (metadata[k] for k in ("gpu", "gpuName", "gpuType", "device") if k in metadata), None
+    )
+    if isinstance(gpu, str) and gpu:
+        parts.append(f"GPU {gpu}")
+    total = _count(metadata.get("totalParameters", metadata.get("parameters")))
+    trainable = _count(metadata.get("trainableParameters"))
+    if total and trainable:
+        parts.append(f"{total} parameters ({trainable} trainable)")
+    elif total or trainable:
+        parts.append(f"{total} parameters" if total else f"{trainable} trainable parameters")
+    precision = metadata.get("precision", metadata.get("dtype"))
+    if isinstance(precision, str) and precision:
+        parts.append(f"precision {precision}")
+    if not parts:
+        scalars = [
+            f"{key}={value}"
+            for key, value in metadata.items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+        ]
+        parts = scalars[:4] or ["training started"]
+    return " · ".join(parts)
 
 
 def log_message(step: float | None, loss: float | None, eval_loss: float | None) -> str:

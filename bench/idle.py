@@ -93,6 +93,7 @@ def main() -> int:
         pid, fd = pty.fork()
         if pid == 0:
             fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+            os.chdir(benchlib.ROOT)  # `-m` puts the working folder first on sys.path
             os.execve(argv[0], argv, {**env, "TERM": "xterm-256color"})
         before_pid = before_fd = None
         if args.before:
@@ -100,6 +101,7 @@ def main() -> int:
             before_pid, before_fd = pty.fork()
             if before_pid == 0:
                 fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+                os.chdir(tree)  # its own tree first on sys.path, not this one
                 os.execve(argv[0], argv, {**env, "PYTHONPATH": str(tree), "TERM": "xterm-256color"})
         url = f"{sim.url}/v1/jobs/quiet/events/stream"
         base = subprocess.Popen(

@@ -122,6 +122,7 @@ def start_pty(argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, int]
 
 
 def one_run(
+    before: Path | None,
     server: benchlib.ReplayServer,
     project: Path,
     env: dict[str, str],
@@ -143,6 +144,11 @@ def one_run(
     ):
         fd, pid = how(argv, env, root)
         readers.append(Reader(name, fd, pid))
+    if before is not None:  # that commit's live view, on the same stream at the same time
+        fd, pid = start_pty(
+            [*cli, "watch", job, "--no-notify"], {**env, "PYTHONPATH": str(before)}, str(before)
+        )
+        readers.append(Reader("before: watch (live, pty)", fd, pid))
     time.sleep(3.0)  # every reader started and connected (a quiet stream meanwhile)
     emitted: dict[int, float] = {}
     count = max(1, int(rate * seconds))
@@ -177,6 +183,7 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[1, 10, 1000])
     parser.add_argument("--seconds", type=float, default=20, help="emitting time per run")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--before", metavar="REF", help="also run this commit's live view")
     args = parser.parse_args()
     benchlib.banner()
     all_results: dict[tuple[str, float], list[float]] = {}
@@ -187,11 +194,14 @@ def main() -> int:
     ):
         home, project = benchlib.make_project(Path(tmp), server.url)
         env = benchlib.clean_env(HOME=str(home), PYTHONPATH=str(benchlib.ROOT), TZ="UTC")
+        before = benchlib.export_tree(args.before, Path(tmp) / "before") if args.before else None
         for run in range(args.runs):
             for rate in args.rates if run % 2 == 0 else list(reversed(args.rates)):
                 seconds = args.seconds if rate >= 10 else max(args.seconds, 20 / rate)
                 job = f"lat-{rate:g}-{run}"
-                for name, (got, lost) in one_run(server, project, env, rate, seconds, job).items():
+                for name, (got, lost) in one_run(
+                    before, server, project, env, rate, seconds, job
+                ).items():
                     all_results.setdefault((name, rate), []).extend(got)
                     missing[(name, rate)] = missing.get((name, rate), 0) + lost
                 print(f"# rate {rate:g}/s run {run + 1} done ({benchlib.load()})", flush=True)

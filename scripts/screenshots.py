@@ -125,6 +125,8 @@ def watch_picture(
     *,
     advanced: bool = False,
     alert: tuple[str, bool] | None = None,
+    width: int = WIDTH,
+    height: int = HEIGHT,
 ) -> RenderableType:
     """`watch_frame` of a `JobView` fed `events`; with `advanced`, the panel
     from the same statistics `watch --advanced` feeds on the stream thread,
@@ -144,16 +146,24 @@ def watch_picture(
     if alert is not None:
         view.apply_alert(*alert)
     if stats is None:
-        return watch_frame(view, now, WIDTH, HEIGHT, UTC)
+        return watch_frame(view, now, width, height, UTC)
     loss, eval_loss = stats.summaries(fresh=True)
     panel = Advanced(loss, eval_loss, so_far=status not in ("completed", "failed"))
-    return watch_frame(view, now, WIDTH, HEIGHT, UTC, advanced=panel, toggle=True)
+    return watch_frame(view, now, width, height, UTC, advanced=panel, toggle=True)
 
 
 def watch_running_picture() -> RenderableType:
     """`arkor-studio watch <id>` mid-run: step 70 of 120, a second later."""
     events = demo_events(until_step=70)
     return watch_picture(events, "running", last_time(events) + timedelta(seconds=1))
+
+
+def watch_small_picture() -> RenderableType:
+    """`arkor-studio watch <id>` mid-run on an 80x24 terminal, the size most people have."""
+    events = demo_events(until_step=70)
+    return watch_picture(
+        events, "running", last_time(events) + timedelta(seconds=1), width=80, height=24
+    )
 
 
 def watch_completed_picture() -> RenderableType:
@@ -250,8 +260,12 @@ def board_picture() -> RenderableType:
 
 
 # name -> (picture, terminal title)
-PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
+#: name -> (picture, title[, width]): docs/<name>.svg
+PICTURES: dict[
+    str, tuple[Callable[[], RenderableType], str] | tuple[Callable[[], RenderableType], str, int]
+] = {
     "jobs": (jobs_picture, "arkor-studio jobs"),
+    "watch-80x24": (watch_small_picture, "arkor-studio watch cm9x2k7q40001demo8r3tv5wz", 80),
     "watch-running": (watch_running_picture, "arkor-studio watch cm9x2k7q40001demo8r3tv5wz"),
     "watch-completed": (watch_completed_picture, "arkor-studio watch cm9x2k7q40001demo8r3tv5wz"),
     "watch-advanced": (
@@ -268,11 +282,11 @@ PICTURES: dict[str, tuple[Callable[[], RenderableType], str]] = {
 }
 
 
-def render_svg(picture: Callable[[], RenderableType], title: str) -> str:
+def render_svg(picture: Callable[[], RenderableType], title: str, width: int = WIDTH) -> str:
     console = Console(
         file=io.StringIO(),
         record=True,
-        width=WIDTH,
+        width=width,
         force_terminal=True,
         color_system="truecolor",
         legacy_windows=False,
@@ -293,8 +307,7 @@ def main(argv: list[str]) -> int:
         return 2
     drifted = []
     for name in names:
-        picture, title = PICTURES[name]
-        svg = render_svg(picture, title)
+        svg = render_svg(*PICTURES[name])
         path = DOCS / f"{name}.svg"
         if path.exists() and path.read_text(encoding="utf-8") == svg:
             continue

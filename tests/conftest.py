@@ -29,7 +29,11 @@ time.tzset()
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(token=TOKEN, org="acme", project="demo", ping_interval=0.5) as server:
+    # sdk_gate: every request must carry `X-Arkor-Client: arkor/<semver>`, as the cloud's
+    # SDK version gate demands (else 426).
+    with Simulator(
+        token=TOKEN, org="acme", project="demo", ping_interval=0.5, sdk_gate=True
+    ) as server:
         yield server
 
 

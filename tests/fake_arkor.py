@@ -3,8 +3,9 @@
 Installed as an executable script (shebang = this Python). Behaviour comes
 from environment variables, which `arkor-studio train` passes through:
 
-build:  FAKE_BUILD = trainer (default) | default | none | throw | fail; FAKE_TRAINER = the
-        name; FAKE_BUILD_SLEEP=S: write the pid to FAKE_PIDFILE, then sleep S seconds.
+build:  FAKE_BUILD = trainer (default) | default | none | throw | shadowed | fail;
+        FAKE_TRAINER = the name; FAKE_BUILD_SLEEP=S: write the pid to FAKE_PIDFILE,
+        then sleep S seconds.
         Writes a real ES module to .arkor/build/index.mjs (or fails with a message).
 start:  prints START_STDOUT / START_STDERR (a multi-byte character split across
         writes, an invalid byte), then exits with FAKE_EXIT (default 0).
@@ -77,6 +78,12 @@ def build() -> int:
         ),
         "none": "export const arkor = Object.freeze({ _kind: 'arkor' });\nexport default arkor;\n",
         "throw": "throw new Error('boom at import');\n",
+        # `arkor` exists but is not a manifest: Studio reads `mod.arkor ?? mod.default`,
+        # so the valid default export is never looked at (no trainer).
+        "shadowed": (
+            "export const arkor = { notAManifest: true };\n"
+            f"export default {{ _kind: 'arkor', trainer: {{ name: {json.dumps(name)} }} }};\n"
+        ),
     }
     os.makedirs(".arkor/build", exist_ok=True)
     with open(".arkor/build/index.mjs", "w") as fh:

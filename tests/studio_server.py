@@ -13,6 +13,7 @@ too). `/api/manifest` and `/api/train` are scripted by the test.
 from __future__ import annotations
 
 import hmac
+import html
 import http.client
 import json
 import re
@@ -71,9 +72,14 @@ class FakeStudio:
         cloud_token: str = TOKEN,
         org: str = "acme",
         project: str = "demo",
+        port: int = 0,
     ) -> None:
         self.sim = sim
         self.token = token
+        # What `GET /` shows in `<meta name="arkor-studio-token">` (None: the token;
+        # "": no meta tag, i.e. not Studio's page). Studio serves it without a token.
+        self.page_token: str | None = None
+        self.probes: list[StudioRequest] = []  # the token-less `GET /`s
         self.cloud_token = cloud_token
         self.scope = {"orgSlug": org, "projectSlug": project}
         self.has_state = True
@@ -81,7 +87,7 @@ class FakeStudio:
         self.train = TrainScript()
         self.requests: list[StudioRequest] = []
         self.lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.studio = self
         self._thread: threading.Thread | None = None
 
@@ -162,10 +168,32 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
+    def _index(self) -> None:
+        """`GET /`: Studio's index.html, the token injected as studio/server.ts does."""
+        with self.studio.lock:
+            self.studio.probes.append(
+                StudioRequest(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, b""
+                )
+            )
+        shown = self.studio.token if self.studio.page_token is None else self.studio.page_token
+        escaped = html.escape(shown, quote=True).replace("&#x27;", "&#39;")
+        meta = f'<meta name="arkor-studio-token" content="{escaped}">' if shown else ""
+        head = f"<title>Arkor Studio</title>{meta}"
+        page = f"<!doctype html><html><head>{head}</head><body></body></html>"
+        self._send(200, page.encode(), "text/html; charset=utf-8")
+
     def _admit(self) -> tuple[str, dict[str, str]] | None:
         """Record the request; apply the Host and token checks as Studio does."""
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if (
+            self.command == "GET"
+            and self.path == "/"
+            and LOOPBACK_HOST.match(self.headers.get("Host", ""))
+        ):
+            self._index()
+            return None
         with self.studio.lock:
             self.studio.requests.append(
                 StudioRequest(

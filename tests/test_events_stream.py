@@ -83,7 +83,7 @@ def test_transient_statuses_back_off_and_honour_retry_after(sim, backend):
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, AuthError), (403, AuthError), (410, StreamGoneError), (426, StreamGoneError)],
+    [(401, AuthError), (403, AuthError), (410, StreamGoneError)],
 )
 def test_permanent_errors_end_at_once(sim, backend, status, error):
     run_job(sim, n=1)

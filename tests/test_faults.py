@@ -32,7 +32,17 @@ FAST = {"ARKOR_STUDIO_RETRY_SCALE": "0.01"}
 
 
 def ids_of(stdout: str) -> list[str]:
-    return [json.loads(line)["id"] for line in stdout.splitlines()]
+    """The event ids of `watch --json`'s output (its last line is the summary record)."""
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert records and records[-1]["event"] == "summary"
+    return [record["id"] for record in records[:-1]]
+
+
+def only_summary(stdout: str, code: int) -> dict:
+    """`watch --json` that ended before any event: its one line, the summary record."""
+    (record,) = [json.loads(line) for line in stdout.splitlines()]
+    assert record["event"] == "summary" and record["exitCode"] == code
+    return record
 
 
 def full_job(sim: Simulator, job_id: str = "j1", steps: int = 8, *, end: bool = True) -> None:
@@ -240,7 +250,8 @@ def test_empty_200_streams_count_toward_max_retries(arkor):
     full_job(arkor.sim)
     arkor.sim.add_fault("stream:j1", Fault(raw=b""), times=5)
     result = arkor.cli("watch", "j1", "--json", "--max-retries", "2", **FAST)
-    assert result.code == 5 and result.stdout == ""
+    assert result.code == 5
+    assert only_summary(result.stdout, 5)["outcome"] == "lost"
     assert error_lines(result.stderr)[0] == (
         "arkor-studio: Gave up on the event stream of j1 after 3 failed attempts: "
         "the stream closed without sending anything"
@@ -276,12 +287,15 @@ def test_transient_failures_resume_with_nothing_lost_or_doubled(
     assert len(arkor.sim.stream_requests("j1")) == interrupted + 1
 
 
-@pytest.mark.parametrize(("status", "code"), [(401, 4), (403, 4), (410, 5), (426, 5)])
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, 4), (403, 4), (410, 5)]
+)  # 426: test_arkor_compat
 def test_permanent_statuses_are_not_retried(arkor, status, code):
     full_job(arkor.sim)
     arkor.sim.add_fault("stream:j1", Fault(status=status, body='{"error": "no, never"}'), times=3)
     result = arkor.cli("watch", "j1", "--json", **FAST)
-    assert result.code == code and result.stdout == ""
+    assert result.code == code
+    only_summary(result.stdout, code)
     assert error_lines(result.stderr)[0] == "arkor-studio: no, never"
     assert len(arkor.sim.stream_requests("j1")) == 1
 
@@ -311,6 +325,7 @@ def test_malformed_frames_through_the_cli(arkor):
     lines = [line for line in lines if not line.startswith('{"event":"alert"')]
     assert ids_of("\n".join(lines)) == ["1", "5", "6", "8", "9"]
     records = [json.loads(line) for line in lines]
+    assert records[-1]["event"] == "summary" and records[-1]["outcome"] == "failed"
     assert records[2]["data"] == {"step": "5", "loss": float("inf")}  # the server's text, as is
     assert records[3]["data"]["error"] == huge
     assert "Traceback" not in result.stderr
@@ -359,7 +374,9 @@ def test_follow_piped_to_head_on_a_quiet_server_exits_141_at_once(arkor, args):
     started = time.monotonic()
     proc = _piped_to_head(arkor, *args, timeout=20)
     assert len(proc.stdout.splitlines()) == 1
-    assert proc.stderr == "status=141\n"
+    # (--json names the job on stderr: stdout stays NDJSON)
+    named = "Watching j1, running\n" if args == ("watch", "j1", "--json") else ""
+    assert proc.stderr == f"{named}status=141\n"
     assert time.monotonic() - started < 10
 
 

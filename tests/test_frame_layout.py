@@ -196,7 +196,7 @@ def final_frame(output: bytes) -> str:
 
     frame = last_frame(output)
     # what is written after the final frame (stderr) is not part of it
-    return frame.split("\narkor-studio: ")[0].split("\n\nJob failed:")[0]
+    return frame.split("\narkor-studio: ")[0].split("\nJob gemma-sft failed: ")[0]
 
 
 @pytest.mark.parametrize(("columns", "rows", "chart_min"), SIZES)
@@ -211,3 +211,5 @@ def test_live_frame_priorities_under_a_pseudo_terminal(arkor, columns, rows, cha
     else:
         assert run.wait(timeout=30) == (1 if outcome == "failed" else 0), run.text[-2000:]
     check_priorities(final_frame(run.output), columns, rows, chart_min, outcome)
+    if outcome == "failed":  # the whole error after the final frame (item 2)
+        assert f"Job gemma-sft failed: {OOM}\n" in run.text.replace("\r", "")

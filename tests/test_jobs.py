@@ -20,7 +20,8 @@ def test_rows_in_server_order_with_headers_and_scope(arkor):
     assert request.path == "/v1/jobs"
     assert request.query == {"orgSlug": "acme", "projectSlug": "demo"}
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert request.headers["x-arkor-client"].startswith("arkor-studio/")
+    assert request.headers["x-arkor-client"].startswith("arkor/")  # as every arkor client
+    assert request.headers["user-agent"].startswith("arkor-studio/")
     assert TOKEN not in result.output
 
 

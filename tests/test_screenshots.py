@@ -30,6 +30,7 @@ def _svg_text(svg: str) -> list[str]:
 EXPECTED = {
     "jobs": ["Warming", "running", "completed", "failed", "cancelled"],
     "watch-running": ["running", "58%", "70/120", "ETA", "Eval", "step=70"],
+    "watch-80x24": ["running", "58%", "70/120", "ETA", "Eval", "step=70"],
     "watch-completed": ["completed", "100%", "120/120", "4", "training.completed"],
     "watch-advanced": ["Advanced", "[a]", "Points", "90", "8", "So", "far:", "step=90"],
     "watch-alert": ["ALERT", "eval_rises:3", "step", ">", "Eval"],

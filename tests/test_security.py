@@ -139,9 +139,9 @@ def test_tokens_never_reach_output_urls_or_notifications(mode_arkor: ModeArkor, 
         arkor.sim.token = TOKEN + "-rotated"
         assert run("jobs") == 4
         assert run("watch", "j1", "--plain") == 4
-    else:  # a stale Studio token; Studio not running
-        assert run("jobs", ARKOR_STUDIO_TOKEN=STUDIO_TOKEN + "-old") == 4
-        assert run("watch", "j1", "--plain", ARKOR_STUDIO_TOKEN=STUDIO_TOKEN + "-old") == 4
+    else:  # a stale Studio token (its page shows another: never sent, exit 5); not running
+        assert run("jobs", ARKOR_STUDIO_TOKEN=STUDIO_TOKEN + "-old") == 5
+        assert run("watch", "j1", "--plain", ARKOR_STUDIO_TOKEN=STUDIO_TOKEN + "-old") == 5
         studio_args = ["--studio-url", "http://127.0.0.1:1", "-C", str(arkor.project), "jobs"]
         result = run_inprocess(studio_args, {**arkor.env, **env})
         assert result.code == 5

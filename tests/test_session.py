@@ -92,3 +92,12 @@ def test_a_notice_of_another_kind_is_printed_in_its_own_words():
     when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     line = plain_notice_line(StreamNotice("alert", "loss\x1b[31m rose"), when, UTC)
     assert line == "2026-03-01 12:00:00  alert: loss rose"  # cleaned, as server text
+
+
+def test_events_hash_by_name_and_id_and_equal_events_hash_alike():
+    from arkor_cli_studio.model import parse_event
+
+    one = parse_event("training.log", "7", '{"step": 1, "loss": 0.5}')
+    same = parse_event("training.log", "7", '{"loss": 0.5, "step": 1}')
+    assert one == same and hash(one) == hash(same)  # it raised TypeError (a dict in the hash)
+    assert len({one, same, parse_event("training.log", "8", "{}")}) == 2

@@ -162,20 +162,18 @@ def test_stream_of_unknown_job_through_studio_is_not_found(studio):
 
 
 def test_wrong_token_from_env_or_file_names_its_source(studio_arkor: ModeArkor):
+    """A token that Studio's page does not show is never sent: exit 5 before any
+    /api request (the page is the proof; see tests/test_studio_discovery.py)."""
     result = studio_arkor.cli("jobs", ARKOR_STUDIO_TOKEN="stale-token-from-yesterday")
-    assert result.code == 4
-    assert "refused the token read from ARKOR_STUDIO_TOKEN" in result.stderr
-    assert "every time `arkor dev` starts" in result.stderr
+    assert result.code == 5
+    assert "is not the Studio whose token is in ARKOR_STUDIO_TOKEN" in result.stderr
     assert "stale-token" not in result.output and "Traceback" not in result.stderr
 
     studio_arkor.studio_token_file.write_text("  stale-file-token\n")
     result = studio_arkor.cli("jobs")
-    assert result.code == 4 and str(studio_arkor.studio_token_file) in result.stderr
+    assert result.code == 5 and str(studio_arkor.studio_token_file) in result.stderr
     assert "stale-file-token" not in result.output
-    assert all(
-        "stale" not in r.target and "studioToken" not in r.target
-        for r in studio_arkor.studio.requests
-    )
+    assert studio_arkor.studio.requests == []  # no /api request carried a stale token
 
 
 def test_wrong_token_on_the_event_stream_is_exit_4_not_a_retry(studio):
@@ -568,7 +566,7 @@ def test_studio_mode_end_to_end_in_a_subprocess(mode_arkor: ModeArkor):
     assert result.code == 0, result.stderr
     assert [j["id"] for j in json.loads(result.stdout)] == ["job-b", "job-a", "job-c"]
     result = mode_arkor.run("jobs", ARKOR_STUDIO_TOKEN="wrong-token-123")
-    assert result.code == (4 if mode_arkor.mode == "studio" else 0), result.stderr
+    assert result.code == (5 if mode_arkor.mode == "studio" else 0), result.stderr
     assert "Traceback" not in result.stderr and "wrong-token-123" not in result.output
 
 
@@ -609,19 +607,18 @@ def test_the_token_is_never_in_a_url_or_any_output(studio_arkor: ModeArkor):
             "watch", "j1", "--plain", ARKOR_STUDIO_TOKEN=wrong, ARKOR_STUDIO_DEBUG="1"
         ),
     ]
-    assert [r.code for r in runs] == [0] * 10 + [2, 1, 1] + [4] * 5
+    assert [r.code for r in runs] == [0] * 10 + [2, 1, 1] + [5] * 5
     for result in runs:
         for secret in (STUDIO_TOKEN, wrong, TOKEN):
             assert secret not in result.output, result.output
     refused = runs[-2].stderr
-    assert f"Studio at {studio.url} refused the token read from ARKOR_STUDIO_TOKEN" in refused
-    assert "every time `arkor dev` starts" in refused
-    # Studio's request log: paths only, the token in the header (the right one or
-    # the stale one), never in a query; the cloud token never sent to Studio.
+    assert f"{studio.url} is not the Studio whose token is in ARKOR_STUDIO_TOKEN" in refused
+    # Studio's request log: paths only, the token in the header (only the right one:
+    # the stale one never left), never in a query; the cloud token never sent to Studio.
     targets = {r.target for r in studio.requests}
     assert targets == {"/api/jobs", "/api/jobs/j1/events", "/api/jobs/nope/events"}
     for request in studio.requests:
-        assert request.headers["x-arkor-studio-token"] in (STUDIO_TOKEN, wrong)
+        assert request.headers["x-arkor-studio-token"] == STUDIO_TOKEN
         assert "authorization" not in request.headers
     # And Studio's own requests upstream carry no Studio token either.
     for request in sim.requests:

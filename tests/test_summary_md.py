@@ -180,14 +180,21 @@ def test_summary_record() -> None:
         "jobId": "cm9x2k7q40001demo8r3tv5wz",
         "name": "smoltalk-chat-qwen2.5-0.5b",
         "outcome": "completed",
+        "status": "completed",
         "exitCode": 0,
         "durationSeconds": 230.245,
         "step": 120,
         "totalSteps": 120,
         "loss": 0.443,
         "evalLoss": 0.5957,
+        "artifacts": 4,
+        "reason": None,
         "bestLoss": 0.4339,
         "bestEvalLoss": 0.5915,
         "checkpoints": 3,
-        "artifacts": 4,
     }
+    # The fields of `wait --json`'s record come first, in its order.
+    assert list(record)[:13] == [
+        "event", "jobId", "name", "outcome", "status", "exitCode", "durationSeconds",
+        "step", "totalSteps", "loss", "evalLoss", "artifacts", "reason",
+    ]  # fmt: skip

@@ -10,6 +10,7 @@ import pytest
 
 from arkor_cli_studio.termnotify import (
     notification_bytes,
+    notify_value_alias,
     osc_sequence,
     protocol_for,
     resolve_mode,
@@ -132,3 +133,19 @@ def test_write_goes_to_the_stream() -> None:
 )
 def test_modes(choice: str | None, env: dict[str, str], terminal: bool, mode: str) -> None:
     assert resolve_mode(choice, env, terminal=terminal) == mode
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["watch", "job_1", "--notify"], ["watch", "job_1", "--notify=auto"]),
+        (["watch", "--notify", "job_1"], ["watch", "--notify=auto", "job_1"]),
+        (["watch", "job_1", "--notify", "terminal"], ["watch", "job_1", "--notify=terminal"]),
+        (["watch", "job_1", "--notify=desktop"], ["watch", "job_1", "--notify=desktop"]),
+        (["watch", "job_1", "--no-notify"], ["watch", "job_1", "--notify=off"]),
+        (["watch", "--", "--notify"], ["watch", "--", "--notify"]),
+        (["jobs"], ["jobs"]),
+    ],
+)
+def test_notify_flag_keeps_working(args: list[str], expected: list[str]) -> None:
+    assert notify_value_alias(args) == expected

@@ -128,10 +128,10 @@ def test_failed_to_start_is_one_clear_line(studio_arkor):
     assert "Traceback" not in result.err
 
 
-def test_wrong_token_is_exit_4_and_studio_not_running_is_exit_5(studio_arkor):
+def test_wrong_token_and_studio_not_running_are_exit_5(studio_arkor):
     result = train(studio_arkor, ARKOR_STUDIO_TOKEN="wrong-token-1234")
-    assert result.code == 4
-    assert "refused the token read from ARKOR_STUDIO_TOKEN" in result.err
+    assert result.code == 5  # the page did not show it: never sent
+    assert "is not the Studio whose token is in ARKOR_STUDIO_TOKEN" in result.err
     assert "wrong-token-1234" not in result.err
     assert posts(studio_arkor) == []
     proc = subprocess.run(

@@ -34,6 +34,17 @@ def test_piped_stdout_is_byte_exact_and_the_exit_status_is_arkors(tp, sim):  # n
     assert "still" not in err and "Traceback" not in err
 
 
+def test_under_github_actions_the_watch_is_grouped_with_a_job_summary(tp, sim, tmp_path):  # noqa: F811
+    lifecycle(sim, "job-42", steps=3, name="watched run")
+    summary = tmp_path / "summary.md"
+    result = tp.run(*WATCH, GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary))
+    assert result.stdout == EXPECTED_STDOUT  # arkor's bytes, untouched
+    err = result.err
+    assert "::group::Training run" in err and "::endgroup::" in err
+    assert "Job watched run completed in" in err
+    assert summary.read_text().startswith("## ✅ watched run: completed\n")
+
+
 def test_job_still_running_when_arkor_start_ends(tp, sim):  # noqa: F811
     lifecycle(sim, "job-42", steps=2, finish=False)
     result = tp.run(*WATCH, ARKOR_STUDIO_WATCH_DRAIN="0.2")

@@ -238,7 +238,8 @@ def test_watch_plain_and_its_exit_status(both: TwoModes, end: str, code: int, la
     result = same(both.run(run_scenario(end=end), "watch", "j1", "--plain"))
     assert result.code == code, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("2026-03-01 12:00:00  training.started")
+    assert lines[0] == f"Watching faq-bot (j1), {end}"
+    assert lines[1].startswith("2026-03-01 12:00:00  training.started")
     assert lines[-1].startswith(last), lines[-1]
     assert sum("  training.log  " in line for line in lines) == 12
     assert sum("  progress  " in line for line in lines) >= 2
@@ -251,6 +252,9 @@ def test_watch_json_is_the_same_history(both: TwoModes, end: str, code: int):
     result = same(both.run(run_scenario(end=end), "watch", "j1", "--json"))
     assert result.code == code
     records = [json.loads(line) for line in result.stdout.splitlines()]
+    summary = records.pop()  # the last line: the summary record
+    assert summary["event"] == "summary" and summary["exitCode"] == code
+    assert summary["outcome"] == end
     assert records[0]["event"] == "training.started"
     assert [r["id"] for r in records] == sorted((r["id"] for r in records), key=int)
     assert sum(r["event"] == "training.log" for r in records) == 12
@@ -282,7 +286,9 @@ def test_watch_resumes_after_dropped_connections(both: TwoModes, form: str):
     result = same(runs, stdout=lambda out: STAMP.sub("<now>", out))
     assert result.code == 0, result.output
     if form == "--json":
-        ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert records.pop()["event"] == "summary"
+        ids = [record["id"] for record in records]
         # Each frame once, in order; 26 and 27 (unknown, malformed) are skipped.
         assert ids == [str(i) for i in range(1, 30) if i not in (26, 27)]
         notices = result.stderr

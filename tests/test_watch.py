@@ -73,13 +73,10 @@ def test_full_lifecycle_plain_with_odd_frames(arkor):
     result = arkor.cli("watch", "j1", "--plain")
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
-    started = (
-        '{"type":"training.started","jobId":"j1","timestamp":"2026-03-01T12:00:00Z",'
-        '"metadata":{"gpu":"A100"}}'
-    )
     events = [line for line in lines if "  progress  " not in line]
     assert events == [
-        f"2026-03-01 12:00:00  training.started    {started}",
+        "Watching my run (j1), completed",  # the first line names the job
+        "2026-03-01 12:00:00  training.started    GPU A100",  # summed up, not raw JSON
         "2026-03-01 12:00:02  training.log        step=1 loss=0.5000",
         "2026-03-01 12:00:04  training.log        step=2 evalLoss=0.6123",
         "2026-03-01 12:00:06  training.log        step=3",
@@ -101,8 +98,10 @@ def test_json_is_the_complete_history_as_records(arkor):
     assert result.code == 0, result.stderr
     records = json_events(result.stdout)
     assert [r["event"] for r in records[:2]] == ["training.started", "training.log"]
-    assert len(records) == 1 + 700 + 1 + 1
-    assert records[-1] == {"event": "end", "id": "703", "data": {}}
+    assert len(records) == 1 + 700 + 1 + 1 + 1  # ... the end sentinel, then the summary
+    assert records[-2] == {"event": "end", "id": "703", "data": {}}
+    assert records[-1]["event"] == "summary"
+    assert records[-1]["outcome"] == "completed" and records[-1]["exitCode"] == 0
     assert records[1] == {
         "event": "training.log",
         "id": "2",
@@ -164,7 +163,9 @@ def test_disconnects_every_n_events_exactly_once_with_last_event_id(arkor):
     sim.add_fault("stream:j1", Fault(close_after=5), times=1)
     result = arkor.cli("watch", "j1", "--json", **FAST)
     assert result.code == 0, result.stderr
-    ids = [r["id"] for r in json_events(result.stdout)]
+    records = json_events(result.stdout)
+    assert records[-1]["event"] == "summary"
+    ids = [r["id"] for r in records[:-1]]
     assert ids == [str(i) for i in range(1, 24)]  # every event exactly once, in order
     sent = [r.headers.get("last-event-id") for r in sim.stream_requests("j1")]
     assert sent == [None, "5", "10", "15", "20"]
@@ -190,7 +191,7 @@ def test_transient_errors_retry_and_show_interrupted_lines(arkor):
 
 @pytest.mark.parametrize(
     ("status", "code", "message"),
-    [(410, 5, "simulated 410"), (426, 5, "simulated 426"), (401, 4, "simulated 401")],
+    [(410, 5, "simulated 410"), (426, 4, "no longer supported"), (401, 4, "simulated 401")],
 )
 def test_permanent_errors_end_at_once(arkor, status, code, message):
     lifecycle(arkor.sim, steps=1)
@@ -433,8 +434,9 @@ def test_json_advanced_keeps_stdout_ndjson_and_puts_the_cards_on_stderr(arkor):
     assert result.stdout == arkor.cli("watch", "j1", "--json").stdout
     json_events(result.stdout)  # every line JSON
     err = result.stderr.splitlines()
-    assert err[0].startswith("Job my run completed")
-    assert err[1:] == card_lines(arkor.cli("stats", "j1").stdout)
+    assert err[0] == "Watching my run (j1), completed"  # on stderr: stdout stays NDJSON
+    assert err[1].startswith("Job my run completed")
+    assert err[2:] == card_lines(arkor.cli("stats", "j1").stdout)
 
 
 def card_values(stats: dict) -> dict[str, str]:

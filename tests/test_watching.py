@@ -37,7 +37,25 @@ def test_studio_messages():
     assert event_message(log(4, loss=None, evalLoss="x")) == "step=4"
     assert event_message(log(4, loss=float("inf"))) == "step=4"
     started = Event("training.started", "1", {"type": "training.started", "metadata": {"a": 1}})
-    assert event_message(started) == '{"type":"training.started","metadata":{"a":1}}'
+    assert event_message(started) == "a=1"  # no GPU, parameters or precision: its fields
+    full = Event(
+        "training.started",
+        "1",
+        {
+            "type": "training.started",
+            "metadata": {
+                "gpu": "NVIDIA L4 (24 GB)",
+                "baseModel": "Qwen/Qwen2.5-0.5B-Instruct",
+                "trainableParameters": 8_798_208,
+                "totalParameters": 502_830_976,
+                "precision": "bf16",
+            },
+        },
+    )
+    assert event_message(full) == (
+        "GPU NVIDIA L4 (24 GB) · 502.8M parameters (8.8M trainable) · precision bf16"
+    )
+    assert event_message(Event("training.started", "1", {})) == "training started"
     assert event_message(ev("checkpoint.saved", step=40)) == "step=40"
     assert event_message(ev("training.completed", artifacts=[{}])) == "1 artifact"
     assert event_message(ev("training.completed", artifacts=[{}, {}])) == "2 artifacts"

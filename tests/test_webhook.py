@@ -128,3 +128,8 @@ def test_check_url_refuses_without_repeating_it(url: str) -> None:
         check_url(url)
     assert "SECRET" not in caught.value.message + (caught.value.hint or "")
     assert check_url(" https://ntfy.sh/topic ") == "https://ntfy.sh/topic"
+
+
+def test_server_text_is_not_slack_markup() -> None:
+    body = json.loads(webhook_body(RECORD, "Job <https://evil|click> & co\nfailed", "t"))
+    assert body["text"] == "Job &lt;https://evil|click&gt; &amp; co failed"

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import httpx
 
-from arkor_cli_studio import CLIENT_NAME, __version__
 from arkor_cli_studio.config import (
+    CHECKED_ARKOR_VERSION,
     LOGIN_HINT,
     Settings,
     load_credentials,
@@ -23,14 +23,17 @@ from arkor_cli_studio.config import (
 )
 from arkor_cli_studio.errors import (
     ApiError,
+    ArkorStudioError,
     AuthError,
     ConfigError,
     NotFoundError,
     UnreachableError,
 )
 from arkor_cli_studio.model import Job, JobDetail, Scope, history_events, parse_job, parse_jobs
+from arkor_cli_studio.upgrade import ClientIdentity, upgrade_required
 
-USER_AGENT = f"{CLIENT_NAME}/{__version__}"
+# Without a project to look at: the arkor version this release was checked against.
+DEFAULT_IDENTITY = ClientIdentity(CHECKED_ARKOR_VERSION)
 
 
 MAX_ERROR_TEXT = 500
@@ -54,6 +57,13 @@ def error_message(response: httpx.Response) -> str:
             message = message[: MAX_ERROR_TEXT - 1] + "…"
         return message
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except Exception:
+        return None
 
 
 def describe_transport_error(exc: httpx.TransportError) -> str:
@@ -98,6 +108,7 @@ class Backend:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        identity: ClientIdentity | None = None,
     ) -> None:
         self.base_url = base_url
         self.scope = scope
@@ -106,6 +117,7 @@ class Backend:
         # it has none: a 404, 405 or 501; the jobs list from then on).
         self._poll_detail = self.has_job_detail
         self.read_timeout = read_timeout
+        self.identity = identity or DEFAULT_IDENTITY
         self._client = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -113,12 +125,21 @@ class Backend:
             transport=transport,
             follow_redirects=False,
             trust_env=False,
+            event_hooks={"response": [self._tap_deprecation]},
         )
 
     # ---- what differs between cloud and Studio --------------------------
 
     def _base_headers(self) -> dict[str, str]:
-        return {"X-Arkor-Client": USER_AGENT, "User-Agent": USER_AGENT}
+        """`X-Arkor-Client: arkor/<semver>` as every arkor client sends it (the
+        cloud's SDK version gate answers 426 without it); who we are in
+        `User-Agent`."""
+        return self.identity.headers()
+
+    def _tap_deprecation(self, response: httpx.Response) -> None:
+        from arkor_cli_studio.cloud.deprecation import record
+
+        record(response.headers, self.identity)
 
     def _auth_headers(self) -> dict[str, str]:
         if self._token is None:
@@ -176,12 +197,31 @@ class Backend:
         status = response.status_code
         if status < 300:
             return
+        if status == 426:
+            raise upgrade_required(_json_or_none(response), self.identity)
         message = error_message(response)
         if status in (401, 403):
             raise AuthError(message, hint=self.auth_hint(status))
         if status == 404 and job_id is not None:
-            raise self.not_found(job_id)
+            raise self.missing(job_id, message)
         raise ApiError(message, status=status)
+
+    def missing(self, job_id: str, message: str) -> NotFoundError:
+        """A 404 for one job: "No job X" unless the jobs list shows it; then the
+        server's own message (the route, not the job, is what is missing)."""
+        try:
+            listed = self.find_job(job_id) is not None
+        except ArkorStudioError:
+            listed = False
+        if not listed:
+            return self.not_found(job_id)
+        from arkor_cli_studio.textsafe import clean_line
+
+        return NotFoundError(
+            f"{self.name} answered 404 for job {clean_line(job_id)}, which its jobs list "
+            f"shows: {message}",
+            status=404,
+        )
 
     def request(
         self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any
@@ -305,7 +345,10 @@ class Backend:
 
 
 def make_cloud_backend(settings: Settings) -> Backend:
-    from arkor_cli_studio.config import resolve_api_url
+    import sys
+
+    from arkor_cli_studio.config import resolve_api_url, stale_anonymous_scope
+    from arkor_cli_studio.upgrade import identity_for
 
     scope = load_scope(settings.project)
     if scope is None:
@@ -316,6 +359,10 @@ def make_cloud_backend(settings: Settings) -> Backend:
             credentials = None
     else:
         credentials = load_credentials()
+        stale = stale_anonymous_scope(scope, credentials)
+        if stale is not None:  # Studio's read paths ignore it: no jobs, no 403
+            print(f"note: {stale}", file=sys.stderr, flush=True)
+            scope = None
     base_url = resolve_api_url(settings.api_url_override, credentials, settings.env)
     backend = Backend(
         base_url,
@@ -323,6 +370,7 @@ def make_cloud_backend(settings: Settings) -> Backend:
         scope=scope,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        identity=identity_for(settings.project, settings.env),
     )
     if scope is None:
         state = state_path(settings.project)

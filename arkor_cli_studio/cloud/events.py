@@ -20,7 +20,6 @@ from arkor_cli_studio.cloud.sse import frames
 from arkor_cli_studio.errors import (
     ApiError,
     ArkorStudioError,
-    AuthError,
     StreamGoneError,
     UnreachableError,
 )
@@ -213,16 +212,11 @@ def _check_stream_response(backend: Backend, job_id: str, response: httpx.Respon
         return
     response.read()
     message = error_message(response)
-    if status in (401, 403):
-        backend.raise_for_status(response)  # the backend words it (Studio: whose token)
-        raise AuthError(message, hint=backend.auth_hint(status))
-    if status in (410, 426):
-        hint = (
-            "Update arkor-studio: the server needs a newer client."
-            if status == 426
-            else "The server no longer has this job's stream."
-        )
-        raise StreamGoneError(message, hint=hint)
+    if status in (401, 403, 426):
+        # The backend words it (Studio: whose token; 426: the SDK version gate, exit 4).
+        backend.raise_for_status(response)  # (raises for every status here)
+    if status == 410:
+        raise StreamGoneError(message, hint="The server no longer has this job's stream.")
     if status == 404:
         # Right after a job is created the stream may 404 (replication lag).
         # A mistyped id must not spin: ask the jobs list whether it exists.

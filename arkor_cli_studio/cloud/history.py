@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from arkor_cli_studio.cloud.client import Backend
 from arkor_cli_studio.cloud.events import follow_events
-from arkor_cli_studio.model import END, Event, Job, StreamNotice
+from arkor_cli_studio.model import END, PING, Event, Job, StreamNotice
 
 CATCH_UP_IDLE = 2.0
 
@@ -40,7 +40,7 @@ class HistoryReplay:
 
     def __iter__(self) -> Iterator[Event]:
         for item in self._events:
-            if isinstance(item, StreamNotice) or item.name == "ping":
+            if isinstance(item, StreamNotice) or item.name == PING:
                 continue
             if item.name == END:
                 if self.source == "stream":

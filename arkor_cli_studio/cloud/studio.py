@@ -20,6 +20,7 @@ import httpx
 
 from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
 from arkor_cli_studio.config import (
+    DEFAULT_STUDIO_URL,
     STUDIO_TOKEN_ENV,
     STUDIO_URL_ENV,
     Settings,
@@ -43,6 +44,7 @@ from arkor_cli_studio.studio_run import (
     manifest_error,
     parse_manifest,
 )
+from arkor_cli_studio.upgrade import ClientIdentity
 
 TOKEN_HEADER = "X-Arkor-Studio-Token"
 CLOUD_AUTH_HINT = (
@@ -74,6 +76,7 @@ class StudioBackend(Backend):
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        identity: ClientIdentity | None = None,
     ) -> None:
         self.token_source = token.source
         self.url_source = url_source
@@ -84,6 +87,7 @@ class StudioBackend(Backend):
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
+            identity=identity,
         )
 
     def __enter__(self) -> StudioBackend:  # typed: `with` keeps manifest()/train()
@@ -313,11 +317,29 @@ def _start_error(reason: str) -> ConfigError:
 
 
 def make_studio_backend(settings: Settings) -> StudioBackend:
+    """The Studio backend, once a server has proven it is the Studio that wrote
+    the token (its page shows it): found among the ports `arkor dev` may take
+    (`--studio`), or the one given (`--studio-url`, ARKOR_STUDIO_URL)."""
+    from arkor_cli_studio.cloud import discovery
+    from arkor_cli_studio.upgrade import identity_for
+
     assert settings.studio_url is not None
+    token = load_studio_token(settings.env)
+    hint = (
+        "Start Studio with `arkor dev` in your project (it writes ~/.arkor/studio-token), "
+        f"or point --studio-url at it; {drop_studio_hint(settings.studio_source)}."
+    )
+    if settings.studio_source == "--studio" and settings.studio_url == DEFAULT_STUDIO_URL:
+        # No URL given: find it among the ports `arkor dev` may have taken.
+        url = discovery.find_studio(token.value, token.source, hint=hint)
+    else:
+        url = settings.studio_url
+        discovery.check_studio(url, token.value, token.source, hint=hint)
     return StudioBackend(
-        settings.studio_url,
-        token=load_studio_token(settings.env),
+        url,
+        token=token,
         url_source=settings.studio_source,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        identity=identity_for(settings.project, settings.env),
     )

@@ -43,9 +43,17 @@ def check_url(url: str, source: str = "--notify-webhook") -> str:
     return url.strip()
 
 
+def slack_text(text: str) -> str:
+    """One line, with the three characters Slack reads as markup escaped
+    (`<https://x|click>` in a job name stays text)."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    return clean_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def webhook_body(record: dict[str, Any], text: str, title: str) -> bytes:
     """The JSON body: `text`, `title`, then the record's fields (not its `event`)."""
-    body: dict[str, Any] = {"text": text, "title": title}
+    body: dict[str, Any] = {"text": slack_text(text), "title": slack_text(title)}
     body.update((key, value) for key, value in record.items() if key != "event")
     return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
 

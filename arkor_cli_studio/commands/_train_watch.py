@@ -25,9 +25,8 @@ if TYPE_CHECKING:
     from arkor_cli_studio.render.passthrough import TerminalPassthrough
     from arkor_cli_studio.session.alerts import AlertGuard
     from arkor_cli_studio.session.engine import WatchSession
+    from arkor_cli_studio.session.reports import EndReport
     from arkor_cli_studio.session.sinks import Sink
-
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
 class TrainAlerts:
@@ -132,12 +131,14 @@ class TrainWatch:
             validate_job_id(job_id)
             backend = self.backend if self.backend is not None else connect(self.settings)
             try:
+                sink = self._watch_sink()
                 session = WatchSession(
                     backend,
                     JobView(job_id),
-                    self._watch_sink(),
+                    sink,
                     retry_scale=env_float(self.settings.env, "ARKOR_STUDIO_RETRY_SCALE", 1.0),
                 )
+                report = self._github_report(session, sink)
                 with self._lock:
                     self._session = session
                     if self._stopping:
@@ -151,6 +152,8 @@ class TrainWatch:
                 finally:
                     if passthrough is not None:
                         passthrough.go_raw()
+                if report is not None:  # the job summary, as `watch` writes it
+                    report.write(report.outcome(None, session.exit_code or 0))
                 if guard is not None and guard.acting is not None:
                     self._act(guard, backend, job_id)
             finally:
@@ -160,6 +163,23 @@ class TrainWatch:
             self.problem = exc.message
         except Exception as exc:  # the run goes on whatever happens to the watch
             self.problem = f"{type(exc).__name__}: {exc}"
+
+    def _github(self) -> bool:
+        from arkor_cli_studio.github import detect_ci
+
+        return self.sink is None and detect_ci(self.settings.env) == "github"
+
+    def _github_report(self, session: WatchSession, sink: Sink) -> EndReport | None:
+        """Under GitHub Actions: the job summary to $GITHUB_STEP_SUMMARY at the end."""
+        from arkor_cli_studio.session.reports import GitHubSink
+
+        if not isinstance(sink, GitHubSink):
+            return None
+        from arkor_cli_studio.session.reports import EndReport, ReportOptions
+
+        report = EndReport(ReportOptions(github=True), self.settings.env)
+        report.attach(session)
+        return report
 
     def _guard(self, session: WatchSession) -> AlertGuard | None:
         from arkor_cli_studio.session.alerts import AlertGuard
@@ -194,8 +214,13 @@ class TrainWatch:
         os.kill(os.getpid(), signal.SIGTERM)  # train's own way to stop arkor start
 
     def _watch_sink(self) -> Sink:
-        """Live above arkor's output on a terminal, else plain lines on stderr."""
+        """Live above arkor's output on a terminal, else plain lines on stderr
+        (under GitHub Actions, its groups and annotations, on stderr too)."""
         passthrough = self.sink
+        if self._github():
+            from arkor_cli_studio.session.reports import GitHubSink
+
+            return GitHubSink(out=sys.stderr, no_color=self.settings.no_color)
         if passthrough is None:
             from arkor_cli_studio.session.sinks import PlainSink
 
@@ -224,28 +249,28 @@ class TrainWatch:
         if thread is not None:
             thread.join(15)  # the last frame or summary (and one last poll) come first
 
-    def report(self, say: Callable[[str], None], *, interrupted: bool) -> None:
+    def report(self, *, interrupted: bool) -> None:
         """One line when the watch did not see the job to its end."""
-        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.output import say
 
         if interrupted:
             return  # the user stopped it all: no advice
         if self.job_id is None:
             say(
-                "arkor-studio: --watch: arkor start printed no `Started job <id>` line; "
+                "--watch: arkor start printed no `Started job <id>` line; "
                 "there was no job to follow."
             )
             return
-        job = clean_line(self.job_id)
+        job = self.job_id
         if self.problem is not None:
             say(
-                f"arkor-studio: --watch stopped following {job}: {clean_line(self.problem)} "
+                f"--watch stopped following {job}: {self.problem} "
                 f"(arkor start was not affected). Follow it with: arkor-studio watch {job}"
             )
-        elif self.status not in TERMINAL_STATUSES:
+        elif self.status not in _terminal_statuses():
             what = f"still {self.status}" if self.status else "not finished"
             say(
-                f"arkor-studio: job {job} is {what}; arkor start has ended, so train stops "
+                f"job {job} is {what}; arkor start has ended, so train stops "
                 f"watching. Follow it with: arkor-studio watch {job}"
             )
 
@@ -255,3 +280,9 @@ def _reserve(sink: TerminalPassthrough | None) -> int:
     if sink is None:
         return 0
     return min(10, max(0, sink.console.size.height // 3))
+
+
+def _terminal_statuses() -> frozenset[str]:
+    from arkor_cli_studio.model import TERMINAL_STATUSES  # (train without --watch needs no model)
+
+    return TERMINAL_STATUSES

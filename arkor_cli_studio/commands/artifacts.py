@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -54,7 +53,9 @@ def artifacts(
         history = replay_history(backend, job_id)
         found = collect_artifacts(history)  # as the events arrive: only artifacts are kept
     if as_json:
-        sys.stdout.write(json.dumps([a.record() for a in found], indent=2) + "\n")
+        from arkor_cli_studio.output import print_json
+
+        print_json([a.record() for a in found])
     else:
         from arkor_cli_studio.render.console import make_console
         from arkor_cli_studio.render.job import artifacts_view

@@ -99,13 +99,10 @@ def compare(
         console.print(compare_view(runs, chosen, console.width))
     running = [r for r in runs if not r.complete]
     if running:
-        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.output import say
 
-        names = ", ".join(clean_line(r.id) for r in running)
-        print(
-            f"arkor-studio: still running ({names}): those numbers are so far.",
-            file=sys.stderr,
-        )
+        names = ", ".join(r.id for r in running)
+        say(f"still running ({names}): those numbers are so far.")
 
 
 def _load(settings: object, job_ids: list[str]) -> list[Run]:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arkor_cli_studio.choices import CiMode, NotifyMode
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
 
@@ -91,13 +92,27 @@ def demo(
         bool, typer.Option("--jobs", help="Show the jobs table of a few simulated jobs instead.")
     ] = False,
     notify: Annotated[
-        bool | None,
+        NotifyMode | None,
         typer.Option(
-            "--notify/--no-notify",
-            help="watch --notify/--no-notify (default: watch's own).",
+            "--notify",
+            metavar="[auto|desktop|terminal|off]",
+            help="watch --notify (alone: auto; --no-notify: off; default: watch's own).",
             show_default=False,
         ),
     ] = None,
+    ci: Annotated[
+        CiMode,
+        typer.Option("--ci", help="watch --ci: GitHub Actions output (auto: GITHUB_ACTIONS=true)."),
+    ] = CiMode.auto,
+    summary_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary-file", metavar="PATH", help="watch --summary-file.", show_default=False
+        ),
+    ] = None,
+    accessible: Annotated[
+        bool, typer.Option("--accessible", help="watch --accessible (also ACCESSIBLE=1).")
+    ] = False,
     scenario_kind: Annotated[
         ScenarioKind | None,
         typer.Option(
@@ -141,11 +156,16 @@ def demo(
     from arkor_cli_studio.session.run import Mode, WatchOptions
 
     mode: Mode | None = "json" if as_json else "plain" if plain else None
+    from arkor_cli_studio.accessible import wanted
+
     options = WatchOptions(
         DEMO_PLACEHOLDER,
         mode,
         advanced=advanced,
-        notify=notify,
+        notify=notify.value if notify is not None else None,
+        ci=ci.value,
+        summary_file=summary_file,
+        accessible=wanted(accessible, os.environ),
         alerts=demo_alerts(scenario, alert, on_alert),
     )
     run_demo(scenario, options, no_color=no_color)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.errors import ArkorStudioError
-from arkor_cli_studio.output import sleep_unless_closed
+from arkor_cli_studio.output import print_json, sleep_unless_closed
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
@@ -154,7 +153,9 @@ def _say_when_no_project(backend: Backend) -> None:
     stderr, and how to point at one, instead of a bare "No jobs yet."."""
     note = backend.no_project_note()
     if note:
-        print(f"arkor-studio: {note}", file=sys.stderr, flush=True)
+        from arkor_cli_studio.output import say
+
+        say(note)
 
 
 def json_jobs(jobs: list[Job], now: datetime) -> list[dict[str, Any]]:
@@ -165,18 +166,10 @@ def json_jobs(jobs: list[Job], now: datetime) -> list[dict[str, Any]]:
     return [jsonable({**job.raw, "displayStatus": display_status(job, now)}) for job in jobs]
 
 
-def _print_json(value: Any, *, pretty: bool) -> None:
-    text = json.dumps(
-        value, indent=2 if pretty else None, separators=None if pretty else (",", ":")
-    )
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
 def _once(backend: Backend, settings: Settings, chosen: Filter, as_json: bool) -> None:
     now = datetime.now(UTC)
     if as_json:
-        _print_json(json_jobs(chosen(backend.list_jobs()), now), pretty=True)
+        print_json(json_jobs(chosen(backend.list_jobs()), now), pretty=True)
         return
     from arkor_cli_studio.render.joblist import NO_JOBS, NO_MATCHES, object_rows
 
@@ -246,7 +239,7 @@ def _follow(
             except ArkorStudioError as error:
                 _stderr_line(f"poll failed: {error.message}")
             else:
-                _print_json(json_jobs(jobs, datetime.now(UTC)), pretty=False)
+                print_json(json_jobs(jobs, datetime.now(UTC)), pretty=False)
             sleep_unless_closed(interval)  # `| head -1` ends us, not the next change
     elif stream_is_terminal(sys.stdout):
         from arkor_cli_studio import keys as keyboard

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -49,6 +47,7 @@ def show(
         error_text,
         final_artifact_count,
         jsonable,
+        redacted_job,
         times_of,
     )
     from arkor_cli_studio.model import validate_job_id
@@ -63,7 +62,9 @@ def show(
             events = _replayed(backend, job_id)
     job = detail.job
     if as_json:
-        sys.stdout.write(json.dumps(jsonable(job.raw), indent=2) + "\n")
+        from arkor_cli_studio.output import print_json
+
+        print_json(jsonable(redacted_job(job.raw)))
         return
     from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.job import job_view
@@ -94,14 +95,14 @@ def _replayed(backend: Backend, job_id: str) -> list[Event] | None:
     that could carry them); None, with a note on stderr, if that fails."""
     from arkor_cli_studio.cloud.history import load_history
     from arkor_cli_studio.errors import ArkorStudioError
-    from arkor_cli_studio.textsafe import clean_line
 
     try:
         return load_history(backend, job_id, max_retries=2, use_detail=False).events
     except ArkorStudioError as error:
-        print(
-            f"arkor-studio: could not replay the event stream of {clean_line(job_id)} for "
-            f"the Artifacts count: {clean_line(error.message)}",
-            file=sys.stderr,
+        from arkor_cli_studio.output import say
+
+        say(
+            f"could not replay the event stream of {job_id} for "
+            f"the Artifacts count: {error.message}"
         )
         return None

@@ -255,7 +255,9 @@ def _open_lines(path: str) -> tuple[Iterable[bytes | str], IO[Any] | None]:
     if path == STDIN:
         stream = getattr(sys.stdin, "buffer", sys.stdin)
         if sys.stdin.isatty():
-            print("arkor-studio: reading events from stdin (Ctrl-D ends)…", file=sys.stderr)
+            from arkor_cli_studio.output import say
+
+            say("reading events from stdin (Ctrl-D ends)…")
         return stream, None
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
@@ -287,11 +289,12 @@ def _from_file(path: str, job_id: str | None, last: int | None = None) -> Loaded
 
     if found.bad_lines:
         noun = "line" if found.bad_lines == 1 else "lines"
-        print(
-            f"arkor-studio: skipped {found.bad_lines} {noun} of {shown} that "
+        from arkor_cli_studio.output import say
+
+        say(
+            f"skipped {found.bad_lines} {noun} of {shown} that "
             f"{'is' if found.bad_lines == 1 else 'are'} not event records "
-            f"(first: line {found.first_bad}).",
-            file=sys.stderr,
+            f"(first: line {found.first_bad})."
         )
         if not found.records:
             raise UsageError(

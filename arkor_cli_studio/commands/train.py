@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from arkor_cli_studio import output
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
 from arkor_cli_studio.errors import ExitCode, UsageError
@@ -192,7 +193,7 @@ def _train_direct(
             )
             stopped = result.interrupted or result.terminated is not None
             watcher.finish(0 if stopped else drain)
-            watcher.report(_say, interrupted=stopped)
+            watcher.report(interrupted=stopped)
             return result, trainer
     except Terminated as stop:  # SIGTERM/SIGHUP before arkor start began
         raise typer.Exit(128 + stop.signum) from None
@@ -265,7 +266,7 @@ def _train_studio(
                     ended = run is not None and run.finished and interrupted is None
                     watcher.finish(drain if ended else 0)
             if watcher is not None:
-                watcher.report(_say, interrupted=interrupted is not None)
+                watcher.report(interrupted=interrupted is not None)
     except Terminated as stop:  # before the run began
         raise typer.Exit(128 + stop.signum) from None
     if interrupted is not None:
@@ -274,7 +275,7 @@ def _train_studio(
         return runner.RunResult(128 + interrupted, None, terminated=interrupted), trainer
     assert run is not None
     if run.signalled:
-        _say("arkor-studio: Studio reported that a signal killed arkor start (exit=null).")
+        output.say("Studio reported that a signal killed arkor start (exit=null).")
     return runner.RunResult.finished(run.exit_code, outcome.status, outcome.job_id), trainer
 
 
@@ -311,7 +312,7 @@ def _is_terminal(stream: object) -> bool:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    output.line(line)
 
 
 def _warn_stale(project: Path) -> None:
@@ -336,11 +337,11 @@ STUDIO_STOP = (
 def _summary(result: RunResult, studio: bool = False) -> None:
     if studio and (result.terminated is not None or result.interrupted):
         why = "interrupted" if result.terminated is None else f"got signal {result.terminated}"
-        _say(f"arkor-studio: {why}; {STUDIO_STOP}")
+        output.say(f"{why}; {STUDIO_STOP}")
     elif result.terminated is not None:
-        _say(f"arkor-studio: stopped arkor start (we got signal {result.terminated}).")
+        output.say(f"stopped arkor start (we got signal {result.terminated}).")
     elif result.interrupted:
-        _say("arkor-studio: interrupted; arkor start stopped.")
+        output.say("interrupted; arkor start stopped.")
     else:
         _say(outcome_line(result))
 

@@ -348,4 +348,6 @@ def _clean(text: str) -> str:
 
 
 def _stderr(text: str) -> None:
-    print(f"arkor-studio: {text}", file=sys.stderr, flush=True)
+    from arkor_cli_studio.output import say
+
+    say(text)

@@ -7,10 +7,13 @@ engine (`arkor_cli_studio.session`) does the rest.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from arkor_cli_studio.choices import CiMode, NotifyMode
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
 
@@ -20,8 +23,33 @@ EPILOG = examples(
     "arkor-studio watch job_123 --advanced      # + loss statistics (key a: show/hide)",
     "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
     "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
+    "arkor-studio watch job_123 --once --json | tail -1   # the state now; exit 7: still going",
+    "arkor-studio watch job_123 --ci github --summary-file summary.md",
     "arkor-studio watch job_123 --alert 'loss>5' --alert stall:15m --on-alert exit  # exit 6",
 )
+
+
+def _since(text: str | None) -> datetime | None:
+    """`--since`: an ISO time (naive: local), or a duration ago."""
+    if text is None:
+        return None
+    from arkor_cli_studio.batch import parse_duration
+    from arkor_cli_studio.errors import UsageError
+    from arkor_cli_studio.model import parse_time
+
+    try:
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    when = parse_time(text)
+    if when is None:
+        try:
+            when = datetime.fromisoformat(text).astimezone()
+        except ValueError:
+            raise UsageError(
+                f"--since needs a time (2026-03-01T12:00:00Z) or a duration (15m, 2h): {text!r}",
+            ) from None
+    return when
 
 
 def register(app: typer.Typer) -> None:
@@ -39,17 +67,97 @@ def watch(
     ] = False,
     as_json: Annotated[
         bool,
-        typer.Option("--json", help="One JSON object per event (NDJSON), the complete history."),
+        typer.Option(
+            "--json",
+            help="One JSON object per event (NDJSON), the complete history, then a last "
+            '{"event":"summary"} record however the watch ends.',
+        ),
     ] = False,
     notify: Annotated[
-        bool | None,
+        NotifyMode | None,
         typer.Option(
-            "--notify/--no-notify",
-            help="Desktop notification and terminal title at the end "
-            "(default: on when stdout is a terminal).",
+            "--notify",
+            metavar="[auto|desktop|terminal|off]",
+            help="A notification at the end, and the terminal title: desktop "
+            "(notify-send/osascript), terminal (OSC 9/777/99 + BEL, through tmux: reaches "
+            "you over SSH), auto (terminal over SSH, else desktop), off. `--notify` alone is "
+            "auto; --no-notify is off (default: auto when stdout is a terminal).",
             show_default=False,
         ),
     ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--notify-webhook",
+            metavar="URL",
+            envvar="ARKOR_STUDIO_NOTIFY_WEBHOOK",
+            show_envvar=True,
+            help="POST one JSON summary to URL at the end (Slack and ntfy read it; the URL "
+            "is never printed and no token is sent to it). A failure is one warning line.",
+            show_default=False,
+        ),
+    ] = None,
+    ci: Annotated[
+        CiMode,
+        typer.Option(
+            "--ci",
+            help="GitHub Actions output (groups, annotations, the job summary): auto is on "
+            "when GITHUB_ACTIONS=true.",
+        ),
+    ] = CiMode.auto,
+    summary_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary-file",
+            metavar="PATH",
+            help="Write the job summary (Markdown, with a Mermaid loss chart) to PATH at the "
+            "end, as GitHub Actions' job summary gets it.",
+            show_default=False,
+        ),
+    ] = None,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Print the job's state now (recent events, progress, summary) and exit "
+            "within 2 s: 0/1/3 completed/failed/cancelled, 7 still queued or running.",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print nothing until the end, then the summary line (or record)."
+        ),
+    ] = False,
+    tail: Annotated[
+        int | None,
+        typer.Option(
+            "--tail",
+            min=0,
+            metavar="N",
+            help="Start from the last N events of the history, not the first (--plain/--json; "
+            "with --once: N recent events, default 5).",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Start from events at or after WHEN: a time (2026-03-01T12:00:00Z) or a "
+            "duration ago (15m, 2h).",
+            show_default=False,
+        ),
+    ] = None,
+    accessible: Annotated[
+        bool,
+        typer.Option(
+            "--accessible",
+            help="For screen readers (also ACCESSIBLE=1): no cursor movement, a sentence per "
+            "phase change, checkpoint and eval, progress at most every 30 s.",
+        ),
+    ] = False,
     max_retries: Annotated[
         int | None,
         typer.Option(
@@ -89,15 +197,37 @@ def watch(
     cursor along the chart's steps (its values under the chart), Home/End
     jump to the first/last step, Esc follows the latest step again.
 
-    Exit status: 0 completed, 1 failed, 3 cancelled, 6 an alert ended the
-    watch (--on-alert exit or cancel), 130 on Ctrl-C.
+    Exit status: 0 completed, 1 failed, 3 cancelled, 5 stream lost, 6 an alert
+    ended the watch (--on-alert exit or cancel), 7 still running (--once),
+    130 on Ctrl-C.
     """
+    from arkor_cli_studio.accessible import wanted
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.commands._alerts import alert_settings
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.run import WatchOptions, pick_mode, watch_job
 
+    if plain and as_json:
+        from arkor_cli_studio.errors import UsageError
+
+        raise UsageError(
+            "--plain and --json can't be used together: --plain prints lines of text, "
+            "--json one JSON object per event."
+        )
     settings = settings_of(ctx)
+    if once:
+        from arkor_cli_studio.commands._once import RECENT, watch_once
+
+        code = watch_once(
+            settings, job_id, as_json=as_json, recent=RECENT if tail is None else tail
+        )
+        if code:
+            raise typer.Exit(int(code))
+        return
+    if webhook is not None:
+        from arkor_cli_studio.cloud.webhook import check_url
+
+        webhook = check_url(webhook)
     alerts = alert_settings(settings, alert, on_alert)
     mode = pick_mode(as_json=as_json, plain=plain, terminal=stream_is_terminal(sys.stdout))
     options = WatchOptions(
@@ -105,7 +235,14 @@ def watch(
         mode,
         max_retries,
         advanced=advanced,
-        notify=notify,
+        notify=notify.value if notify is not None else None,
+        ci=ci.value,
+        summary_file=summary_file,
+        webhook=webhook,
+        accessible=wanted(accessible, settings.env),
+        quiet=quiet,
+        tail=tail,
+        since=_since(since),
         last=last,
         alerts=alerts,
     )

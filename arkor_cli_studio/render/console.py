@@ -37,15 +37,27 @@ def _console_class() -> type[Console]:
     return _Console
 
 
+_ALWAYS = [False]  # `--color always`: set once, by the root command
+
+
+def force_color(always: bool) -> None:
+    """`--color always`: colours also on a pipe, NO_COLOR or not."""
+    _ALWAYS[0] = always
+
+
 def make_console(
     *, stderr: bool = False, no_color: bool = False, file: IO[str] | None = None
 ) -> Console:
+    """A console on `stream`: colours on a terminal unless `no_color` or
+    NO_COLOR (`--color always`: everywhere); Rich picks the colour system
+    from TERM/COLORTERM, so a 16-colour terminal gets only those."""
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     terminal = stream_is_terminal(stream)
-    color = terminal and not no_color and not os.environ.get("NO_COLOR")
+    always = _ALWAYS[0] and not no_color
+    color = always or (terminal and not no_color and not os.environ.get("NO_COLOR"))
     return _console_class()(
         file=stream,
-        force_terminal=terminal,
+        force_terminal=terminal or always,
         no_color=not color,
         color_system="auto" if color else None,
         highlight=False,

@@ -21,7 +21,6 @@ take the per-line path.
 from __future__ import annotations
 
 import codecs
-import os
 import re
 import threading
 import time
@@ -31,6 +30,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.segment import Segment
 from rich.text import Text
 
+from arkor_cli_studio.output import write_all
 from arkor_cli_studio.textsafe import clean
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
@@ -83,12 +83,6 @@ def above_view(lines: list[str]) -> RenderableType:
     if run:
         parts.append(_PlainLines(clean("\n".join(run))))
     return parts[0] if len(parts) == 1 else Group(*parts)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 class _Stream:
@@ -152,7 +146,7 @@ class TerminalPassthrough:
     def _feed(self, stream: _Stream, chunk: bytes) -> None:
         with self._lock:
             if not self._live:
-                _write_all(stream.fd, chunk)
+                write_all(stream.fd, chunk)
                 self._mid_line = not chunk.endswith(b"\n")
                 return
             self._chunks.append((stream, chunk))
@@ -216,7 +210,7 @@ class TerminalPassthrough:
             for stream in self._streams:
                 rest = stream.leftover()
                 if rest:
-                    _write_all(stream.fd, rest)
+                    write_all(stream.fd, rest)
                     self._mid_line = not rest.endswith(b"\n")
             self._live, self._wake = False, None
             self._room.notify_all()

@@ -136,6 +136,7 @@ class WatchSession:
         # The first poll before the stream: the name, config (the progress
         # total) and times are known from the first frame on.
         self._poll_once()
+        self.sink.started()
         poller = threading.Thread(target=self._poll, name="watch-poll", daemon=True)
         ingest = self._ingest_thread = threading.Thread(
             target=self._ingest, name="watch-stream", daemon=True

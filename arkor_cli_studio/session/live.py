@@ -106,6 +106,7 @@ class LiveSink(Sink):
                     finished = done.is_set()
                 if finished and session.failure is None:
                     session.finish()
+                began = time.monotonic()  # frames are paced by their starts
                 if self.before_draw is not None:
                     self.before_draw()
                 shown = self.advanced
@@ -134,7 +135,7 @@ class LiveSink(Sink):
                         )
                 if due or finished:
                     draw(frame)
-                    drawn_version, drawn_at, drawn_advanced = version, time.monotonic(), shown
+                    drawn_version, drawn_at, drawn_advanced = version, began, shown
                     drawn_cursor = cursor
                 if finished:
                     return

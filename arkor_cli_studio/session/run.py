@@ -9,13 +9,17 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from arkor_cli_studio.errors import ExitCode
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from arkor_cli_studio.alerts import AlertSettings
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.session.sinks import Sink
     from arkor_cli_studio.watching import JobView
 
@@ -25,27 +29,74 @@ Mode = Literal["live", "plain", "json"]
 @dataclass(frozen=True)
 class WatchOptions:
     """What `watch` was asked for. `mode`: None picks live on a terminal
-    stdout, plain otherwise. `notify`: None is on for a terminal stdout."""
+    stdout, plain otherwise. `notify`: auto|desktop|terminal|off (True is
+    auto, False off); None is auto for a terminal stdout, else off.
+    `ci`: auto|github|none (auto: GitHub Actions when GITHUB_ACTIONS=true).
+    `summary_file`: the job summary's Markdown written there too.
+    `webhook`: a URL that gets one JSON POST at the end. `accessible`:
+    sentences, no cursor movement. `quiet`: nothing until the summary."""
 
     job_id: str
     mode: Mode | None = None
     max_retries: int | None = None
     advanced: bool = False
-    notify: bool | None = None
+    notify: bool | str | None = None
     last: int | None = None  # the Advanced cards over the chart's last N points
     #: The alert rules and `--on-alert` (`alerts.resolve_alerts`); None: none.
     alerts: AlertSettings | None = None
+    ci: str = "auto"
+    summary_file: Path | None = None
+    webhook: str | None = None
+    accessible: bool = False
+    quiet: bool = False
+    tail: int | None = None  # only the last N events of the history are printed
+    since: datetime | None = None  # only events at or after this time are printed
 
 
 def pick_mode(*, as_json: bool, plain: bool, terminal: bool) -> Mode:
-    return "json" if as_json else "plain" if plain or not terminal else "live"
+    """JSON, plain lines, or the live view: only on a terminal that can move
+    its cursor (`TERM=dumb` cannot: it gets the plain lines)."""
+    if as_json:
+        return "json"
+    if plain or not terminal or dumb_terminal():
+        return "plain"
+    return "live"
 
 
-def make_sink(mode: Mode, *, advanced: bool, no_color: bool, last: int | None = None) -> Sink:
+def dumb_terminal() -> bool:
+    import os
+
+    return os.environ.get("TERM", "").strip().lower() == "dumb"
+
+
+def make_sink(
+    mode: Mode,
+    *,
+    advanced: bool,
+    no_color: bool,
+    last: int | None = None,
+    github: bool = False,
+    accessible: bool = False,
+    quiet: bool = False,
+) -> Sink:
     """The sink of a mode (the registry: a new mode is a new line here).
-    `last`: the Advanced cards cover the chart's last N points (Studio's)."""
+    `last`: the Advanced cards cover the chart's last N points (Studio's).
+    `quiet`, `github` and `accessible` replace the plain/live output
+    (`--json` stays NDJSON, except that `quiet` holds it back)."""
     from arkor_cli_studio.session.sinks import JsonSink, PlainSink
 
+    if quiet:
+        from arkor_cli_studio.session.reports import QuietSink
+
+        return QuietSink(as_json=mode == "json", advanced=advanced, no_color=no_color, last=last)
+    if mode != "json" and github:
+        from arkor_cli_studio.session.reports import GitHubSink
+
+        return GitHubSink(advanced=advanced, no_color=no_color, last=last)
+    if mode != "json" and accessible:
+        from arkor_cli_studio.session.reports import AccessibleSink
+
+        return AccessibleSink(advanced=advanced, no_color=no_color, last=last)
     if mode == "json":
         return JsonSink(advanced=advanced, no_color=no_color, last=last)
     if mode == "plain":
@@ -56,22 +107,54 @@ def make_sink(mode: Mode, *, advanced: bool, no_color: bool, last: int | None = 
 
 
 def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
-    """Follow `options.job_id` to its end; the exit code (`watch`'s rules)."""
+    """Follow `options.job_id` to its end; the exit code (`watch`'s rules).
+
+    However the watch ends (the job's end, the stream given up, Ctrl-C,
+    SIGTERM), the reports are written once (`session.reports.EndReport`):
+    `--json`'s last line is its `{"event":"summary"}` record.
+    """
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.config import env_float
+    from arkor_cli_studio.errors import ArkorStudioError
+    from arkor_cli_studio.github import detect_ci
     from arkor_cli_studio.model import validate_job_id
     from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.alerts import AlertGuard, guarding, rules_of
     from arkor_cli_studio.session.engine import WatchSession
+    from arkor_cli_studio.session.reports import EndReport, GitHubSink, ReportOptions
+    from arkor_cli_studio.signals import Terminated
+    from arkor_cli_studio.termnotify import resolve_mode
     from arkor_cli_studio.watching import CHART_SIZE, JobView
 
     validate_job_id(options.job_id)
+    env = settings.env
     began = datetime.now(UTC)  # a replayed ending (older than this) is not news
     terminal = stream_is_terminal(sys.stdout)
-    notifying = options.notify if options.notify is not None else terminal
+    choice = options.notify
+    choice = "auto" if choice is True else "off" if choice is False else choice
+    notify_mode = resolve_mode(choice, env, terminal=terminal)
+    notifying = notify_mode != "off"
     rules = rules_of(settings, options.alerts, options.job_id)  # (Studio: no cancel)
     mode = options.mode or pick_mode(as_json=False, plain=False, terminal=terminal)
-    sink = make_sink(mode, advanced=options.advanced, no_color=settings.no_color, last=options.last)
+    github = detect_ci(env, options.ci) == "github"
+    sink = make_sink(
+        mode,
+        advanced=options.advanced,
+        no_color=settings.no_color,
+        last=options.last,
+        github=github,
+        accessible=options.accessible,
+        quiet=options.quiet,
+    )
+    report = EndReport(
+        ReportOptions(
+            github=github,
+            summary_file=options.summary_file,
+            json_record=mode == "json",
+            webhook=options.webhook,
+        ),
+        env,
+    )
     guard: AlertGuard | None = None
     with connect(settings) as backend:
         session = WatchSession(
@@ -86,8 +169,30 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
         if rules:
             assert options.alerts is not None
             guard = AlertGuard(session, rules, options.alerts.action, notify=notifying)
-        with guarding(guard):
-            status = session.run()
+        report.attach(session)
+        if options.tail is not None or options.since is not None:
+            from arkor_cli_studio.session.reports import HistoryCut
+
+            HistoryCut(tail=options.tail, since=options.since).attach(sink)
+        try:
+            with guarding(guard):
+                status = session.run()
+        except KeyboardInterrupt:
+            report.write(report.outcome("interrupted", ExitCode.INTERRUPTED, "Ctrl-C"))
+            _say_still_running(settings, session)
+            raise
+        except Terminated as stop:
+            report.write(report.outcome("terminated", stop.exit_code, f"signal {stop.signum}"))
+            raise
+        except ArkorStudioError as error:
+            if error.exit_code in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
+                raise
+            lost = error.exit_code == ExitCode.UNREACHABLE
+            if lost and isinstance(sink, GitHubSink):
+                sink.stream_lost(error.message)
+            outcome = "lost" if lost else "error"
+            report.write(report.outcome(outcome, error.exit_code, error.message))
+            raise
         if guard is not None:
             guard.finish(backend, options.job_id)  # `--on-alert cancel`: the request
     if guard is not None and guard.acting is not None:
@@ -100,28 +205,78 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
             from arkor_cli_studio.notify import restore_terminal_title
 
             try:
-                notify_end(session.view, status)
+                notify_end(session.view, status, notify_mode, env)
             finally:
                 restore_terminal_title()  # the mark goes when `watch` exits
+    if mode == "live" and status == "failed":
+        _say_failure(session)
     code = session.exit_code
     if code is None:
-        from arkor_cli_studio.textsafe import clean_line
+        from arkor_cli_studio.output import say
 
-        print(
-            "arkor-studio: "
-            + clean_line(f"The event stream of {options.job_id} ended, but the job is {status}."),
-            file=sys.stderr,
-            flush=True,
-        )
+        say(f"The event stream of {options.job_id} ended, but the job is {status}.")
         code = ExitCode.FAILURE
+    # The job's own end, unless a hook (an alert) ended the watch first.
+    ended_by_job = session.stopped_with is None and status in ("completed", "failed", "cancelled")
+    outcome = status if ended_by_job else "alert" if code == ExitCode.ALERT else "stopped"
+    report.write(report.outcome(outcome, code))
     return code
 
 
-def notify_end(view: JobView, status: str) -> None:
-    """The desktop notification and the terminal title at the end (of a job
-    that ended while watched: `JobView.ending_is_news`). The title mark is
-    cleared again when `watch` exits (`notify.restore_terminal_title`, run by
-    the error boundary on every way out)."""
+def _say_failure(session: WatchSession) -> None:
+    """After the final frame (where a long error is cut), the whole error on
+    stderr: its actionable end is often its last words."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    with session.lock:
+        view = session.view
+        error = view.error or (view.job.error if view.job is not None else None)
+        name = view.display_name
+    if error and error.strip():
+        print(clean_line(f"Job {name} failed: {error}"), file=sys.stderr, flush=True)
+
+
+def _say_still_running(settings: Settings, session: WatchSession) -> None:
+    """Ctrl-C ends the watch, not the job: say so, and how to come back."""
+    import shlex
+    from pathlib import Path
+
+    from arkor_cli_studio.textsafe import clean_line
+
+    with session.lock:
+        view = session.view
+        if view.ended or view.finished:
+            return
+        name = view.display_name
+    command = ["arkor-studio"]
+    if settings.studio_url is not None:
+        command += ["--studio-url", settings.studio_url]
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        here = None
+    if settings.project != here:
+        command += ["-C", str(settings.project)]
+    command += ["watch", session.job_id]
+    text = clean_line(
+        f"Stopped watching. Job {name} is still running; watch it again with: "
+        + shlex.join(command)
+    )
+    try:
+        print(f"arkor-studio: {text}", file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def notify_end(
+    view: JobView, status: str, mode: str = "desktop", env: Mapping[str, str] | None = None
+) -> None:
+    """The notification and the terminal title at the end (of a job that
+    ended while watched: `JobView.ending_is_news`): `mode` desktop
+    (notify-send/osascript, the terminal where neither exists) or terminal
+    (OSC 9/777/99 + BEL, through tmux). The title mark is cleared again
+    when `watch` exits (`notify.restore_terminal_title`, run by the error
+    boundary on every way out)."""
     from arkor_cli_studio.notify import desktop_notify, set_terminal_title
 
     name = view.display_name
@@ -133,4 +288,11 @@ def notify_end(view: JobView, status: str) -> None:
         "failed": f"Training failed: {error}" if error and error.strip() else "Training failed.",
         "cancelled": "The job was cancelled.",
     }.get(status, f"The job is {status}.")
-    desktop_notify(f"{mark} {name}", body, critical=status == "failed")
+    title = f"{mark} {name}"
+    if mode == "desktop" and desktop_notify(title, body, critical=status == "failed"):
+        return
+    from arkor_cli_studio.termnotify import terminal_stream, write_notification
+
+    stream = terminal_stream(sys.stdout, sys.stderr)
+    if stream is not None:
+        write_notification(title, body, env if env is not None else {}, stream)

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from arkor_cli_studio.stats import SeriesStats
 
 FLUSH_WITHIN: Final = 0.02  # piped output reaches the reader within 20 ms
+#: While the job waits for a GPU, a piped watch says so at most this often
+#: (minutes of silence in a CI log look like a hang).
+HEARTBEAT: Final = 60.0
 
 
 class Sink:
@@ -47,6 +50,10 @@ class Sink:
 
     def attach(self, session: WatchSession) -> None:
         self.session = session
+
+    def started(self) -> None:
+        """After the first poll (the job's name and status known), before the
+        stream and poll threads start: on the main thread, nothing else writes."""
 
     def events(self, events: list[Event]) -> None:
         pass
@@ -178,14 +185,76 @@ class LinesSink(Sink):
             pending.clear()  # (the same list: `applied` holds it)
             self.writer.write(text)
 
+    heartbeat: ClassVar[float] = HEARTBEAT
+    #: Says the first line and the warm-up lines (`--plain`, `--json`; the
+    #: other line sinks have their own words, or none: `--quiet`).
+    announces: ClassVar[bool] = False
+    #: Where the first line and the warm-up lines go ("out" or "err").
+    status_to: ClassVar[str] = "out"
+
+    def _say(self, line: str) -> None:
+        from arkor_cli_studio.textsafe import clean_line
+
+        text = clean_line(line) + "\n"
+        if self.status_to == "out":
+            self.writer.write(text)
+            self.writer.flush()
+        else:
+            self.writer.write_to(self.err, text)
+
+    def started(self) -> None:
+        """`Watching <name> (<id>), <status>`: the first line names the job."""
+        if not self.announces:
+            return
+        session = self.session
+        with session.lock:
+            view = session.view
+            if view.job is None:
+                return  # not listed (yet): the stream says whether it exists
+            name, status = view.display_name, view.display_status(datetime.now(UTC))
+        label = f"{name} ({session.job_id})" if name != session.job_id else name
+        self._say(f"Watching {label}, {status}")
+
+    def _warming(self, said_at: float | None) -> float | None:
+        """While the job waits for a GPU: a line when that starts, then one a
+        minute at most (`HEARTBEAT`); the time of the last line said."""
+        from arkor_cli_studio.model import WARMING_UP, format_duration, local_time
+
+        if not self.announces:
+            return said_at
+        session = self.session
+        now = datetime.now(UTC)
+        with session.lock:
+            view = session.view
+            if view.phase != WARMING_UP or view.step is not None or view.ended:
+                return said_at
+            waited = view.warmup_elapsed(now)
+        monotonic = time.monotonic()
+        if said_at is not None and monotonic - said_at < self.heartbeat:
+            return said_at
+        stamp = local_time(now)
+        if said_at is None:
+            self._say(f"{stamp}  warming up: waiting for a GPU")
+        else:
+            since = f" ({format_duration(waited)} so far)" if waited is not None else ""
+            self._say(f"{stamp}  still warming up{since}")
+        return monotonic
+
     def run(self) -> None:
         from arkor_cli_studio.output import stdout_closed
 
         done, flush = self.session.done, self.writer.flush
+        # (First asked a second in: the stream's first events, training.started
+        # among them, have arrived by then.)
+        said_at: float | None = None
+        checked = time.monotonic()
         while not done.wait(FLUSH_WITHIN):
             flush()
             if stdout_closed():  # `| head -1` on a quiet stream: don't wait for an event
                 raise BrokenPipeError
+            if time.monotonic() - checked >= 1.0:
+                checked = time.monotonic()
+                said_at = self._warming(said_at)
         flush()
 
     def close(self) -> None:
@@ -226,6 +295,8 @@ class JsonSink(LinesSink):
 
     keep_raw = True
     summary_to = "err"
+    status_to = "err"  # stdout stays NDJSON
+    announces = True
 
     def attach(self, session: WatchSession) -> None:
         from arkor_cli_studio.model import PING
@@ -259,6 +330,8 @@ class JsonSink(LinesSink):
 class PlainSink(LinesSink):
     """`--plain` (and any pipe): one line per event, a progress line every
     10% or 30 s, notices in turn, the summary at the end."""
+
+    announces = True
 
     def attach(self, session: WatchSession) -> None:
         from arkor_cli_studio.model import END, LOG, PING

@@ -1,0 +1,52 @@
+"""`show` masks every config key that names a secret (issue 17, also found)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arkor_cli_studio.jobinfo import is_secret_key
+
+SECRETS = {
+    "token": "tok-1",
+    "hfToken": "hf_abc",
+    "privateKey": "-----BEGIN KEY-----",
+    "hfAuth": "auth-2",
+    "password": "pw-3",
+    "dbPassword": "pw-4",
+    "client_secret": "sec-5",
+    "apiKey": "key-6",
+    "WANDB_API_KEY": "key-7",
+    "aws-access-key": "key-8",
+    "authorization": "Bearer key-9",
+    "credentials": "cred-10",
+    "push.auth": "auth-11",
+}
+HARMLESS = ["author", "maxSteps", "maxSeqLength", "keyFrames",
+            "earlyStoppingPatience", "learningRate", "passes"]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", sorted(SECRETS))
+def test_secret_keys(key):
+    assert is_secret_key(key)
+
+
+@pytest.mark.parametrize("key", HARMLESS)
+def test_harmless_keys(key):
+    assert not is_secret_key(key)
+
+
+def test_show_masks_every_secret_in_the_table_and_the_json(arkor):
+    config = {"model": "m", "maxSteps": 10, **SECRETS, "nested": {"hfAuth": "auth-12", "x": 1}}
+    arkor.sim.add_job("j1", name="run", status="running", config=config)
+    table = arkor.cli("--no-color", "show", "j1")
+    assert table.code == 0, table.stderr
+    as_json = arkor.cli("show", "j1", "--json")
+    for value in [*SECRETS.values(), "auth-12"]:
+        assert value not in table.output, value
+        assert value not in as_json.output, value
+    assert table.stdout.count("(hidden)") >= len(SECRETS)
+    data = json.loads(as_json.stdout)
+    assert data["config"]["privateKey"] == "(hidden)" and data["config"]["maxSteps"] == 10
+    assert data["config"]["nested"] == {"hfAuth": "(hidden)", "x": 1}
