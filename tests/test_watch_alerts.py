@@ -317,7 +317,7 @@ def test_demo_scenarios_fire_their_rule(tmp_path, kind):
     fired = [r["rule"] for r in records if r["event"] == "alert"]
     (rule,) = Scenario(kind=kind, speed=float(speed)).alert_rules()
     assert fired == [rule], fired
-    assert records[-1]["event"] == "end"
+    assert "end" in [r["event"] for r in records]  # (then the summary record)
     assert f"goes wrong ({kind})" in result.stderr
 
 
