@@ -22,6 +22,7 @@ against events and seconds (target: frames bounded by the ~10 fps cap x seconds,
     python bench/watch_ingest.py --full          # N = 10k, 100k, 1M (~5 min)
     python bench/watch_ingest.py -n 10000 -n 20000 --runs 5
     python bench/watch_ingest.py --before HEAD~3  # + the three modes of that commit's tree
+    python bench/watch_ingest.py --alerts         # + --json/--plain with --alert none
 """
 
 from __future__ import annotations
@@ -159,6 +160,12 @@ def main() -> int:
     parser.add_argument(
         "--before", metavar="REF", help="also time the three modes of this git ref's tree"
     )
+    parser.add_argument(
+        "--alerts",
+        action="store_true",
+        help="also time --json and --plain with --alert none: the cost of the default "
+        "alert rules (nan, diverge) that every watch runs",
+    )
     args = parser.parse_args()
     sizes = sorted({10_000, *(args.n or ([100_000, 1_000_000] if args.full else [100_000]))})
     benchlib.banner()
@@ -188,8 +195,12 @@ def main() -> int:
                 "watch --plain": (run_pipe, [*cli, "watch", job, "--plain", "--no-notify"]),
                 "watch (live, pty)": (run_pty, [*cli, "watch", job, "--no-notify"]),
             }
+            if args.alerts:
+                for mode in ("--json", "--plain"):
+                    argv = [*cli, "watch", job, mode, "--no-notify", "--alert", "none"]
+                    commands[f"watch {mode} (no alerts)"] = (run_pipe, argv)
             if before_env is not None:
-                for name, (how, argv) in list(commands.items())[1:]:
+                for name, (how, argv) in list(commands.items())[1:4]:
                     commands[f"before: {name.removeprefix('watch ')}"] = (how, argv)
 
             def timed(name: str, how: Callable[..., Run], argv: list[str], n: int = n) -> None:

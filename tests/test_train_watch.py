@@ -222,3 +222,46 @@ def test_the_frame_is_rendered_once_however_often_lines_go_above_it():
     assert [out(frame) for _ in range(5)] == [direct] * 5
     assert Counting.renders == 1
     assert out(frame, width=50) == out(Counting(), width=50) and Counting.renders == 3
+
+
+# ---- alerts: `train --watch --alert ... --on-alert ...` -------------------------------
+
+
+def test_train_watch_shows_alerts_and_the_run_goes_on(tp, sim):  # noqa: F811
+    lifecycle(sim, "job-42", steps=3, name="watched run")  # losses 1, 0.5, 0.3333
+    result = tp.run(*WATCH, "--alert", "loss>0.6", FAKE_EXIT="0")
+    assert result.code == 0, result.err  # notify: nothing changes the run
+    assert result.stdout == EXPECTED_STDOUT  # arkor's bytes, untouched
+    err = result.err.splitlines()
+    step1 = next(i for i, line in enumerate(err) if "step=1 loss=1.0000" in line)
+    assert "ALERT loss>0.6 at step 1: loss 1 > 0.6" in err[step1 + 1 : step1 + 3]
+
+
+def test_train_watch_on_alert_exit_stops_arkor_start_and_exits_6(tp, sim):  # noqa: F811
+    lifecycle(sim, "job-42", steps=3, finish=False)
+    proc = tp.popen(*WATCH, "--alert", "loss>0.6", "--on-alert", "exit", FAKE_SLEEP="1")
+    _out, err = proc.communicate(timeout=30)
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode == 6, text
+    assert "ALERT loss>0.6 at step 1: loss 1 > 0.6" in text
+    assert "stopped arkor start (the job goes on); exit status 6." in text
+    assert tp.received() == ["TERM"]  # arkor start stopped as on SIGTERM
+    assert [r for r in sim.requests if r.method == "POST"] == []  # the job is left alone
+    assert "Traceback" not in text
+
+
+def test_train_watch_on_alert_cancel_cancels_once_and_exits_6(tp, sim):  # noqa: F811
+    lifecycle(sim, "job-42", steps=3, finish=False)
+    proc = tp.popen(*WATCH, "--alert", "loss>0.6", "--on-alert", "cancel", FAKE_SLEEP="1")
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 6, err.decode("utf-8", "replace")
+    posts = [r.path for r in sim.requests if r.method == "POST"]
+    assert posts == ["/v1/jobs/job-42/cancel"]
+    assert sim.jobs["job-42"].job["status"] == "cancelled"
+    assert "cancelled job job-42" in err.decode("utf-8", "replace")
+
+
+def test_train_alert_options_need_watch(tp, sim):  # noqa: F811
+    result = tp.run("--no-manifest", "--no-notify", "--alert", "nan")
+    assert result.code == 2 and "need --watch" in result.err
+    assert tp.calls() == []  # arkor was never run

@@ -291,3 +291,57 @@ def test_tab_completes_rules_and_actions():
     assert result.stdout.split() == ["notify", "exit", "cancel"]
     result = _complete("bash", COMP_WORDS="arkor-studio watch j --alert pl", COMP_CWORD="4")
     assert result.stdout.split() == ["plateau:200", "plateau:200:1%"]
+
+
+# --------------------------------------------------------------------------
+# demo --scenario: runs that go wrong, through the real client and watch
+
+
+SPEEDS = {"stall": "50"}  # the stall is a real-time silence: not too fast
+
+
+@pytest.mark.parametrize("kind", ["nan", "diverge", "plateau", "stall", "overfit"])
+def test_demo_scenarios_fire_their_rule(tmp_path, kind):
+    from arkor_cli_studio.demo import Scenario
+    from tests.helpers import run_subprocess
+    from tests.test_demo import _env
+
+    speed = SPEEDS.get(kind, "200")
+    result = run_subprocess(
+        ["demo", "--scenario", kind, "--json", "--speed", speed, "--no-notify"],
+        _env(tmp_path),
+        timeout=90,
+    )
+    assert result.code == 0, result.stderr  # notify: the run goes on to its end
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    fired = [r["rule"] for r in records if r["event"] == "alert"]
+    (rule,) = Scenario(kind=kind, speed=float(speed)).alert_rules()
+    assert fired == [rule], fired
+    assert "end" in [r["event"] for r in records]  # (then the summary record)
+    assert f"goes wrong ({kind})" in result.stderr
+
+
+def test_demo_scenario_with_on_alert_cancel_exits_6(tmp_path):
+    from tests.helpers import run_subprocess
+    from tests.test_demo import _env
+
+    result = run_subprocess(
+        ["demo", "--scenario", "diverge", "--plain", "--speed", "200", "--on-alert", "cancel"],
+        _env(tmp_path),
+        timeout=60,
+    )
+    assert result.code == 6, result.stderr
+    assert "ALERT diverge at step" in result.stdout
+    assert "cancelled job" in result.stderr
+
+
+def test_demo_alert_flags_replace_the_scenarios_rule(tmp_path):
+    from tests.helpers import run_inprocess
+    from tests.test_demo import _env
+
+    env = _env(tmp_path)
+    result = run_inprocess(
+        ["demo", "--scenario", "overfit", "--plain", "--speed", "500", "--alert", "loss>100"], env
+    )
+    assert result.code == 0 and "ALERT" not in result.stdout
+    assert run_inprocess(["demo", "--alert", "bogus"], env).code == 2

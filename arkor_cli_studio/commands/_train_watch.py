@@ -19,19 +19,43 @@ from arkor_cli_studio.errors import ArkorStudioError
 from arkor_cli_studio.runner import StartedJobScanner
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.alerts import AlertSettings, Rule
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.render.passthrough import TerminalPassthrough
+    from arkor_cli_studio.session.alerts import AlertGuard
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.session.reports import EndReport
     from arkor_cli_studio.session.sinks import Sink
 
 
+class TrainAlerts:
+    """`train --watch`'s alert rules (checked before arkor start runs) and,
+    at the end, what an alert did (`acted`: None when none acted)."""
+
+    def __init__(self, settings: Settings, alerts: AlertSettings) -> None:
+        from arkor_cli_studio.session.alerts import rules_of
+
+        self.action = alerts.action
+        self.rules: list[Rule] = rules_of(settings, alerts, "JOB_ID")
+        self.acted: str | None = None
+
+
 class TrainWatch:
-    def __init__(self, settings: Settings, *, live: bool, backend: Backend | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        live: bool,
+        backend: Backend | None = None,
+        alerts: TrainAlerts | None = None,
+    ) -> None:
         """`live`: draw the live view (stdout is a terminal). `backend`: share
-        this one (Studio mode) instead of connecting when the id appears."""
+        this one (Studio mode) instead of connecting when the id appears.
+        `alerts`: the rules to run on the job's events; `--on-alert exit` or
+        `cancel` stops arkor start as SIGTERM does (after cancelling the job)."""
         self.settings = settings
+        self.alerts = alerts
         self.live = live
         self.backend = backend
         self.scanner = StartedJobScanner()
@@ -98,6 +122,7 @@ class TrainWatch:
         from arkor_cli_studio.cloud import connect
         from arkor_cli_studio.config import env_float
         from arkor_cli_studio.model import validate_job_id
+        from arkor_cli_studio.session.alerts import guarding
         from arkor_cli_studio.session.engine import WatchSession
         from arkor_cli_studio.watching import JobView
 
@@ -118,15 +143,19 @@ class TrainWatch:
                     self._session = session
                     if self._stopping:
                         session.end()
+                guard = self._guard(session)
                 if passthrough is not None:
                     passthrough.go_live(session.changed.set)
                 try:
-                    self.status = session.run()
+                    with guarding(guard):
+                        self.status = session.run()
                 finally:
                     if passthrough is not None:
                         passthrough.go_raw()
                 if report is not None:  # the job summary, as `watch` writes it
                     report.write(report.outcome(None, session.exit_code or 0))
+                if guard is not None and guard.acting is not None:
+                    self._act(guard, backend, job_id)
             finally:
                 if backend is not self.backend:
                     backend.close()
@@ -151,6 +180,38 @@ class TrainWatch:
         report = EndReport(ReportOptions(github=True), self.settings.env)
         report.attach(session)
         return report
+
+    def _guard(self, session: WatchSession) -> AlertGuard | None:
+        from arkor_cli_studio.session.alerts import AlertGuard
+
+        alerts = self.alerts
+        if alerts is None or not alerts.rules:
+            return None
+        return AlertGuard(session, alerts.rules, alerts.action, notify=self.live)
+
+    def _act(self, guard: AlertGuard, backend: Backend, job_id: str) -> None:
+        """An alert ended the watch (`exit` / `cancel`): cancel the job (once),
+        then stop arkor start the way SIGTERM does, unless it has ended."""
+        import os
+        import signal
+
+        from arkor_cli_studio.textsafe import clean_line
+
+        assert self.alerts is not None and guard.acting is not None
+        line = guard.acting.line()
+        if self.alerts.action == "cancel":
+            try:
+                backend.cancel(job_id)
+            except ArkorStudioError as error:
+                self.problem = f"{line}: the job could not be cancelled: {error.message}"
+                return
+            self.alerts.acted = f"{line}: cancelled job {clean_line(job_id)}, stopped arkor start"
+        else:
+            self.alerts.acted = f"{line}: stopped arkor start (the job goes on)"
+        with self._lock:
+            if self._stopping:
+                return  # arkor start is over already
+        os.kill(os.getpid(), signal.SIGTERM)  # train's own way to stop arkor start
 
     def _watch_sink(self) -> Sink:
         """Live above arkor's output on a terminal, else plain lines on stderr

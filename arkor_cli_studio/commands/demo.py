@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,8 +33,10 @@ import typer
 
 from arkor_cli_studio.choices import CiMode, NotifyMode
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.alerts import AlertSettings
     from arkor_cli_studio.demo import Scenario
     from arkor_cli_studio.session.run import WatchOptions
 
@@ -42,6 +45,8 @@ EPILOG = examples(
     "arkor-studio demo --fail --plain --speed 50; echo $?   # 1: the job failed",
     "arkor-studio demo --advanced                     # + the loss statistics, live",
     "arkor-studio demo --json --speed 100 | jq -c 'select(.event==\"training.log\") | .data'",
+    "arkor-studio demo --scenario overfit             # a run that goes wrong: an alert fires",
+    "arkor-studio demo --scenario nan --on-alert cancel --plain; echo $?   # 6",
     "arkor-studio demo --jobs                         # the jobs table, every status",
     "arkor-studio demo --serve                        # six jobs to try every command on",
 )
@@ -108,6 +113,20 @@ def demo(
     accessible: Annotated[
         bool, typer.Option("--accessible", help="watch --accessible (also ACCESSIBLE=1).")
     ] = False,
+    scenario_kind: Annotated[
+        ScenarioKind | None,
+        typer.Option(
+            "--scenario",
+            help="A run that goes wrong about halfway, and the --alert rule that notices it: "
+            "nan (the loss turns NaN: nan), diverge (it blows up: diverge), plateau (it "
+            "stops improving: plateau:STEPS), stall (no training.log for a while: "
+            "stall:DURATION), overfit (the eval loss climbs: eval_rises:3).",
+            show_default=False,
+            case_sensitive=False,
+        ),
+    ] = None,
+    alert: AlertOption = None,
+    on_alert: OnAlertOption = None,
     serve: Annotated[
         bool,
         typer.Option(
@@ -126,6 +145,7 @@ def demo(
         steps=steps if steps is not None else DEFAULT_STEPS,
         speed=speed if speed is not None else DEFAULT_SPEED,
         fail=fail,
+        kind=scenario_kind.value if scenario_kind is not None else "normal",
     )
     if serve:
         serve_demo(speed if speed is not None else SERVE_SPEED)
@@ -146,8 +166,38 @@ def demo(
         ci=ci.value,
         summary_file=summary_file,
         accessible=wanted(accessible, os.environ),
+        alerts=demo_alerts(scenario, alert, on_alert),
     )
     run_demo(scenario, options, no_color=no_color)
+
+
+class ScenarioKind(StrEnum):
+    """`--scenario`: `demo.KINDS` but the clean run."""
+
+    nan = "nan"
+    diverge = "diverge"
+    plateau = "plateau"
+    stall = "stall"
+    overfit = "overfit"
+
+
+def demo_alerts(scenario: Scenario, rules: list[str] | None, on_alert: str | None) -> AlertSettings:
+    """`--alert` as given; else the scenario's own rule and the defaults (the
+    demo's project has no .arkor-studio.toml)."""
+    from arkor_cli_studio.alerts import (
+        DEFAULT_ACTION,
+        DEFAULT_RULES,
+        AlertSettings,
+        check_action,
+        parse_rules,
+    )
+
+    texts = (
+        tuple(rules) if rules else tuple(dict.fromkeys([*scenario.alert_rules(), *DEFAULT_RULES]))
+    )
+    parse_rules(texts)  # a bad rule: exit 2 before anything starts
+    action = check_action(str(on_alert)) if on_alert is not None else DEFAULT_ACTION
+    return AlertSettings(texts, action, "--alert" if rules else "demo")
 
 
 DEMO_PLACEHOLDER = "{job}"  # the demo job's id, known once the simulator runs
@@ -310,6 +360,7 @@ def _banner(url: str, tmp: str, scenario: Scenario, show_jobs: bool) -> None:
         "a few simulated jobs"
         if show_jobs
         else f"a simulated {scenario.steps}-step run at {scenario.speed:g}x"
+        + (f" that goes wrong ({scenario.kind})" if scenario.kind != "normal" else "")
         + (" that fails" if scenario.fail else "")
     )
     print(

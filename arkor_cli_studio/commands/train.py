@@ -13,13 +13,14 @@ import typer
 
 from arkor_cli_studio import output
 from arkor_cli_studio.commands import boundary, examples
-from arkor_cli_studio.errors import UsageError
+from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
+from arkor_cli_studio.errors import ExitCode, UsageError
 from arkor_cli_studio.signals import Terminated
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.cloud.studio import StudioBackend, TrainRun
-    from arkor_cli_studio.commands._train_watch import TrainWatch
+    from arkor_cli_studio.commands._train_watch import TrainAlerts, TrainWatch
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.runner import RunResult
 
@@ -84,6 +85,8 @@ def train(
             show_default=False,
         ),
     ] = None,
+    alert: AlertOption = None,
+    on_alert: OnAlertOption = None,
 ) -> None:
     """Build, show which trainer will run, then run `arkor start` in the project.
 
@@ -111,14 +114,39 @@ def train(
     if notify is None:
         notify = _is_terminal(sys.stderr) or _is_terminal(sys.stdout)
     drain = env_float(env, "ARKOR_STUDIO_WATCH_DRAIN", 5.0)
+    alerts = _alerts(settings, watch, alert, on_alert)
     if settings.studio_url is not None:
-        result, trainer = _train_studio(settings, entry, no_manifest, watch, drain)
+        result, trainer = _train_studio(settings, entry, no_manifest, watch, drain, alerts)
     else:
-        result, trainer = _train_direct(settings, entry, arkor, no_manifest, watch, drain)
+        result, trainer = _train_direct(settings, entry, arkor, no_manifest, watch, drain, alerts)
+    if alerts is not None and alerts.acted is not None:
+        # An alert's `--on-alert exit` stopped arkor start (as SIGTERM does; the
+        # job goes on) or its `cancel` cancelled the job: exit 6, said once.
+        _say(f"arkor-studio: {alerts.acted}; exit status 6.")
+        raise typer.Exit(int(ExitCode.ALERT))
     _summary(result, studio=settings.studio_url is not None)
     if notify and not result.interrupted and result.terminated is None:
         _notify(result, trainer, project)
     raise typer.Exit(result.code)
+
+
+def _alerts(
+    settings: Settings, watch: bool, rules: list[str] | None, on_alert: str | None
+) -> TrainAlerts | None:
+    """`--alert`/`--on-alert` (or the project file's, or the defaults) for
+    `--watch`; checked before anything runs (Studio: no `cancel`)."""
+    from arkor_cli_studio.commands._train_watch import TrainAlerts
+
+    if not watch:
+        if rules or on_alert is not None:
+            raise UsageError(
+                "--alert and --on-alert watch the job: they need --watch.",
+                hint="Add --watch (arkor-studio train --watch --alert ...).",
+            )
+        return None
+    from arkor_cli_studio.commands._alerts import alert_settings
+
+    return TrainAlerts(settings, alert_settings(settings, rules, on_alert))
 
 
 def _train_direct(
@@ -128,6 +156,7 @@ def _train_direct(
     no_manifest: bool,
     watch: bool,
     drain: float,
+    alerts: TrainAlerts | None = None,
 ) -> tuple[RunResult, str | None]:
     from arkor_cli_studio import runner
     from arkor_cli_studio.config import env_float
@@ -153,7 +182,7 @@ def _train_direct(
             if not watch:
                 result = runner.run_start(executable, project, entry, env, grace=grace, drain=drain)
                 return result, trainer
-            watcher = _watcher(settings)
+            watcher = _watcher(settings, alerts=alerts)
             streams: dict[str, Any] = {"on_stdout": watcher.stdout_feed()}
             if watcher.live:
                 streams["stdout_fd"] = None  # the watcher writes them (above the view)
@@ -170,15 +199,22 @@ def _train_direct(
         raise typer.Exit(128 + stop.signum) from None
 
 
-def _watcher(settings: Settings, backend: Backend | None = None) -> TrainWatch:
+def _watcher(
+    settings: Settings, backend: Backend | None = None, *, alerts: TrainAlerts | None = None
+) -> TrainWatch:
     from arkor_cli_studio.commands._train_watch import TrainWatch
     from arkor_cli_studio.render.console import stream_is_terminal
 
-    return TrainWatch(settings, live=stream_is_terminal(sys.stdout), backend=backend)
+    return TrainWatch(settings, live=stream_is_terminal(sys.stdout), backend=backend, alerts=alerts)
 
 
 def _train_studio(
-    settings: Settings, entry: Path | None, no_manifest: bool, watch: bool, drain: float
+    settings: Settings,
+    entry: Path | None,
+    no_manifest: bool,
+    watch: bool,
+    drain: float,
+    alerts: TrainAlerts | None = None,
 ) -> tuple[RunResult, str | None]:
     """`train` through a running `arkor dev`: GET /api/manifest, then POST /api/train."""
     from arkor_cli_studio import runner
@@ -200,7 +236,7 @@ def _train_studio(
             outcome = runner.OutcomeScanner()
             write: Callable[[bytes], object] = _write_stdout
             if watch:
-                watcher = _watcher(settings, backend)
+                watcher = _watcher(settings, backend, alerts=alerts)
                 feed = watcher.stdout_feed()
                 if watcher.live:
                     write = feed  # raw, or above the live view
