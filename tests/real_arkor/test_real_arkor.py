@@ -150,16 +150,9 @@ def test_a_stale_anonymous_scope_reads_as_no_jobs_as_in_studio(real: RealProject
     assert studio.returncode == 0 and json.loads(studio.stdout) == []  # Studio agrees
 
 
-# ---- issue 14.5 (the stream engineer's loop), checked against the real mock ----------------
-
-NOT_YET = pytest.mark.xfail(
-    reason="issue 14.5 (the stream loop: pings are no progress, `end` on a running job "
-    "resumes) is another engineer's and had not landed when this lane was written",
-    strict=False,
-)
+# ---- issue 14.5 (the stream loop), checked against the real mock ----------------
 
 
-@NOT_YET
 def test_a_ping_then_close_intermediary_runs_out_of_retries(real: RealProject):
     try:
         result = real.run("watch", "job-pingeof", "--plain", "--max-retries", "2", timeout=60)
@@ -169,7 +162,6 @@ def test_a_ping_then_close_intermediary_runs_out_of_retries(real: RealProject):
     assert "Gave up on the event stream" in result.stderr
 
 
-@NOT_YET
 def test_a_session_timeout_end_is_not_a_failure(real: RealProject):
     """The stream says `end` while the job is still running (arkor's tests: the
     cloud ends a stream on a session timeout): not exit 1."""
