@@ -48,19 +48,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class GitHubSink(LinesSink):
-    """`--ci github` (auto under `GITHUB_ACTIONS=true`): the workflow commands."""
+class _LogSink(LinesSink):
+    """A sink whose lines come from a log object (`GitHubReport`,
+    `AccessibleLog`): its `begin(view)` lines first, in `run()`, then what
+    its `event(view, event)` gives for each applied event, written once per
+    batch. Subclasses make the log in `make_log()`."""
+
+    def make_log(self) -> Any:
+        raise NotImplementedError
 
     def attach(self, session: WatchSession) -> None:
-        from arkor_cli_studio.github import GitHubReport
-        from arkor_cli_studio.render import lines as render
-
         super().attach(session)
-        report = self.report = GitHubReport(render.plain_event_line, render.plain_progress_line)
+        log = self.make_log()
+        self._lines_log = log
         view, pending = session.view, self.pending
 
         def applied(event: Event) -> None:
-            pending.extend(report.event(view, event))
+            pending.extend(log.event(view, event))
 
         self.applied = applied
 
@@ -72,13 +76,24 @@ class GitHubSink(LinesSink):
             self.writer.write(text)
 
     def started(self) -> None:
-        """(The first line is `GitHubReport.begin()`'s, in `run()`.)"""
+        """(The first line is the log's `begin()`, in `run()`.)"""
 
     def run(self) -> None:
         with self.session.lock:
-            lines = self.report.begin(self.session.view)
+            lines = self._lines_log.begin(self.session.view)
         self.writer.write("\n".join([*lines, ""]))
         super().run()
+
+
+class GitHubSink(_LogSink):
+    """`--ci github` (auto under `GITHUB_ACTIONS=true`): the workflow commands."""
+
+    def make_log(self) -> Any:
+        from arkor_cli_studio.github import GitHubReport
+        from arkor_cli_studio.render import lines as render
+
+        self.report = GitHubReport(render.plain_event_line, render.plain_progress_line)
+        return self.report
 
     def notice(self, notice: StreamNotice) -> None:
         from arkor_cli_studio.render.lines import plain_notice_line
@@ -118,36 +133,14 @@ class GitHubSink(LinesSink):
         print("\n".join(self.report.log.stream_lost(message)), file=self.out, flush=True)
 
 
-class AccessibleSink(LinesSink):
+class AccessibleSink(_LogSink):
     """`--accessible`: whole sentences, no cursor movement (see `accessible`)."""
 
-    def attach(self, session: WatchSession) -> None:
+    def make_log(self) -> Any:
         from arkor_cli_studio.accessible import AccessibleLog
 
-        super().attach(session)
-        log = self.log = AccessibleLog()
-        view, pending = session.view, self.pending
-
-        def applied(event: Event) -> None:
-            pending.extend(log.event(view, event))
-
-        self.applied = applied
-
-    def events(self, events: list[Event]) -> None:
-        if self.pending:
-            self.pending.append("")
-            text = "\n".join(self.pending)
-            self.pending.clear()
-            self.writer.write(text)
-
-    def started(self) -> None:
-        """(The first line is `AccessibleLog.begin()`'s, in `run()`.)"""
-
-    def run(self) -> None:
-        with self.session.lock:
-            lines = self.log.begin(self.session.view)
-        self.writer.write("\n".join([*lines, ""]))
-        super().run()
+        self.log = AccessibleLog()
+        return self.log
 
     def alert(self, alert: Alert) -> None:
         """An alert fired (view lock held): a sentence, in turn."""
