@@ -642,3 +642,26 @@ def test_fake_studio_takes_a_present_header_over_the_query_as_studio_does(studio
     )
     assert conn.getresponse().status == 403  # `header ?? query`: an empty header counts
     conn.close()
+
+
+def test_the_cloud_token_studio_holds_is_cut_from_what_it_passes_on(studio_arkor: ModeArkor):
+    """Studio proxies with the user's cloud token (in ~/.arkor/credentials.json,
+    TOKEN here): an echo of it, in a name, an event or an error Studio passes
+    on, is cut as the Studio token is."""
+    sim = studio_arkor.sim
+    sim.add_job("j1", name=f"name {TOKEN}", status="running", created_at=OLD)
+    sim.emit("j1", "training.log", {"step": 1, "loss": 0.5, "note": TOKEN})
+    sim.emit("j1", "training.failed", {"error": f"auth {TOKEN} refused"})
+    sim.end("j1")
+    runs = [
+        studio_arkor.cli(*args)
+        for args in (("jobs",), ("jobs", "--json"), ("watch", "j1", "--json"), ("show", "j1"))
+    ]
+    assert [r.code for r in runs] == [0, 0, 1, 0], [r.output for r in runs]
+    for result in runs:
+        assert TOKEN not in result.output, result.output
+    assert "name [redacted]" in runs[1].stdout
+    assert "auth [redacted] refused" in runs[2].stdout
+    # Without readable credentials Studio mode still works (it needs none).
+    studio_arkor.credentials_file.write_text("{not json")
+    assert studio_arkor.cli("jobs", "--json").code == 0

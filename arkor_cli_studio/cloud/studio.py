@@ -30,6 +30,7 @@ from arkor_cli_studio.config import (
     STUDIO_URL_ENV,
     Settings,
     StudioToken,
+    load_credentials,
     load_studio_token,
 )
 from arkor_cli_studio.errors import (
@@ -83,7 +84,10 @@ class StudioBackend(Backend):
         transport: httpx.BaseTransport | None = None,
         limits: Limits | None = None,
         identity: ClientIdentity | None = None,
+        secrets: list[str | None] | None = None,
     ) -> None:
+        """`secrets`: more tokens to cut out of what Studio says; Studio holds
+        the user's cloud token and passes the cloud's answers on."""
         self.token_source = token.source
         self.url_source = url_source
         super().__init__(
@@ -95,6 +99,7 @@ class StudioBackend(Backend):
             transport=transport,
             limits=limits,
             identity=identity,
+            secrets=secrets,
         )
 
     def __enter__(self) -> StudioBackend:  # typed: `with` keeps manifest()/train()
@@ -350,4 +355,15 @@ def make_studio_backend(settings: Settings) -> StudioBackend:
         read_timeout=settings.read_timeout,
         limits=Limits.from_env(settings.env),
         identity=identity_for(settings.project, settings.env),
+        secrets=[_cloud_token()],
     )
+
+
+def _cloud_token() -> str | None:
+    """The cloud token `arkor dev` proxies with, when it can be read: Studio
+    passes the cloud's answers on, and an echo of it must be cut as ours is.
+    Studio mode needs no credentials, so a missing or broken file is no error."""
+    try:
+        return load_credentials().token
+    except ConfigError:
+        return None
