@@ -231,7 +231,16 @@ def make_project(tmp: Path, api_url: str) -> tuple[Path, Path]:
     (home / ".arkor").mkdir(parents=True, exist_ok=True)
     (project / ".arkor").mkdir(parents=True, exist_ok=True)
     (home / ".arkor" / "credentials.json").write_text(
-        json.dumps({"mode": "anon", "token": TOKEN, "arkorCloudApiUrl": api_url})
+        json.dumps(
+            {
+                "mode": "anon",
+                "token": TOKEN,
+                "anonymousId": "anon-bench",
+                "arkorCloudApiUrl": api_url,
+                # an anonymous identity may use its own org's state.json only
+                "orgSlug": "acme",
+            }
+        )
     )
     (project / ".arkor" / "state.json").write_text(
         json.dumps({"orgSlug": "acme", "projectSlug": "demo", "projectId": "p"})
