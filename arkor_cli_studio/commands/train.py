@@ -120,7 +120,7 @@ def train(
     if alerts is not None and alerts.acted is not None:
         # An alert's `--on-alert exit` stopped arkor start (as SIGTERM does; the
         # job goes on) or its `cancel` cancelled the job: exit 6, said once.
-        _say(f"arkor-studio: {alerts.acted}; exit status 6.")
+        output.say(f"{alerts.acted}; exit status 6.")
         raise typer.Exit(int(ExitCode.ALERT))
     _summary(result, studio=settings.studio_url is not None)
     if notify and not result.interrupted and result.terminated is None:
@@ -175,7 +175,7 @@ def _train_direct(
                 trainer = runner.read_manifest(project, env, timeout)
                 if trainer is None:
                     raise runner.NoTrainerError()
-                _say(runner.run_label(trainer))
+                output.line(runner.run_label(trainer))
             sys.stdout.flush()
             sys.stderr.flush()
             if not watch:
@@ -293,7 +293,7 @@ def _studio_label(backend: StudioBackend) -> str:
             "output.",
         )
     name = manifest.trainer_name or ""
-    _say(runner.run_label(name))
+    output.line(runner.run_label(name))
     return name
 
 
@@ -304,10 +304,6 @@ def _write_stdout(chunk: bytes) -> None:
         view = view[os.write(1, view) :]
 
 
-def _say(line: str) -> None:
-    output.line(line)
-
-
 def _warn_stale(project: Path) -> None:
     from arkor_cli_studio import runner
 
@@ -315,7 +311,7 @@ def _warn_stale(project: Path) -> None:
     if newer:
         first = newer[0].relative_to(project)
         more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
-        _say(
+        output.line(
             f"warning: {first}{more} is newer than .arkor/build/index.mjs; "
             "arkor start will reuse the old bundle. Drop --no-manifest to rebuild."
         )
@@ -336,7 +332,7 @@ def _summary(result: RunResult, studio: bool = False) -> None:
     elif result.interrupted:
         output.say("interrupted; arkor start stopped.")
     else:
-        _say(outcome_line(result))
+        output.line(outcome_line(result))
 
 
 def outcome_line(result: RunResult) -> str:
