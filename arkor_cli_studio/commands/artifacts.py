@@ -13,7 +13,7 @@ from arkor_cli_studio.commands._options import JobId, json_flag
 EPILOG = examples(
     "arkor-studio artifacts job_abc123",
     "arkor-studio artifacts job_abc123 --json | jq -r '.[-1].artifact.pathname'",
-    "arkor-studio artifacts job_abc123 --json | jq 'map(select(.kind==\"checkpoint\")) | length'",
+    "arkor-studio artifacts job_abc123 --json |\njq 'map(select(.kind==\"checkpoint\")) | length'",
 )
 
 
