@@ -139,16 +139,13 @@ class Environment:
             )
         return self._settings
 
-    def console(self, *, stderr: bool = False) -> Console:
-        """A console on stdout (or stderr): colours on a terminal unless
-        `no_color`; everywhere with `--color always`."""
+    def console(self) -> Console:
+        """A console on stdout: colours on a terminal unless `no_color`;
+        everywhere with `--color always`. (None on stderr: our lines there
+        are `output`'s.)"""
         from arkor_cli_studio.render.console import make_console
 
-        return make_console(
-            file=self.stderr if stderr else self.stdout,
-            no_color=self.no_color,
-            terminal=self.stderr_isatty if stderr else self.stdout_isatty,
-        )
+        return make_console(file=self.stdout, no_color=self.no_color, terminal=self.stdout_isatty)
 
 
 def environment_of(ctx: Any) -> Environment:

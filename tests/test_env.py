@@ -98,3 +98,25 @@ def test_no_color_reads_the_environments_variables_only():
     forced = Environment(environ={"NO_COLOR": "1"}, stdout=io.StringIO())
     forced.configure(color_always=True)
     assert not forced.no_color and forced.color_always
+
+
+def test_stats_reads_the_environments_stdin_and_asks_it_whether_it_is_a_terminal(arkor):
+    """`stats --file -` reads the environment's stdin; when the environment
+    says that stdin is a terminal, one line says how to end the input."""
+    from tests.test_stats_command import finish, ndjson_of, run_job
+
+    run_job(arkor.sim, "a", n=20, seed=3)
+    finish(arkor.sim, "a")
+    text = ndjson_of(arkor.sim, "a")
+    for terminal in (True, False):
+        environment = Environment(
+            environ=arkor.env,
+            stdin=io.StringIO(text),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            stdin_isatty=terminal,
+        )
+        assert run(arkor, environment, "stats", "--file", "-", "--json") == 0
+        assert '"count": 20' in environment.stdout.getvalue()
+        said = "reading events from stdin (Ctrl-D ends)" in environment.stderr.getvalue()
+        assert said is terminal

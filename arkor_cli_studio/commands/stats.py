@@ -18,6 +18,7 @@ from arkor_cli_studio.errors import UsageError
 if TYPE_CHECKING:
     from arkor_cli_studio.chart import ChartWindow
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.env import Environment
     from arkor_cli_studio.model import Event
     from arkor_cli_studio.stats import ChartSeries
 
@@ -76,7 +77,7 @@ def stats(
     environment = environment_of(ctx)
     settings = environment.settings
     if file is not None:
-        result = _from_file(file, job_id, last)
+        result = _from_file(file, job_id, last, environment)
     elif job_id is None:
         raise UsageError(
             "Give a job id, or --file PATH to read a `watch --json` file.",
@@ -238,10 +239,12 @@ def series_of_job(
     return JobSeries(series, complete, target, list(others), seen)
 
 
-def _open_lines(path: str) -> tuple[Iterable[bytes | str], IO[Any] | None]:
+def _open_lines(
+    path: str, environment: Environment
+) -> tuple[Iterable[bytes | str], IO[Any] | None]:
     if path == STDIN:
-        stream = getattr(sys.stdin, "buffer", sys.stdin)
-        if sys.stdin.isatty():
+        stream = getattr(environment.stdin, "buffer", environment.stdin)
+        if environment.stdin_isatty:
             from arkor_cli_studio.output import say
 
             say("reading events from stdin (Ctrl-D ends)…")
@@ -258,11 +261,11 @@ def _open_lines(path: str) -> tuple[Iterable[bytes | str], IO[Any] | None]:
     return handle, handle
 
 
-def _from_file(path: str, job_id: str | None, last: int | None = None) -> Loaded:
+def _from_file(path: str, job_id: str | None, last: int | None, environment: Environment) -> Loaded:
     from arkor_cli_studio.textsafe import clean_line
 
     shown = "stdin" if path == STDIN else clean_line(path)
-    lines, handle = _open_lines(path)
+    lines, handle = _open_lines(path, environment)
     found = FileEvents()
     try:
         picked = series_of_job(iter_file_events(lines, found), job_id, last)
