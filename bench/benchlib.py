@@ -231,7 +231,15 @@ def make_project(tmp: Path, api_url: str) -> tuple[Path, Path]:
     (home / ".arkor").mkdir(parents=True, exist_ok=True)
     (project / ".arkor").mkdir(parents=True, exist_ok=True)
     (home / ".arkor" / "credentials.json").write_text(
-        json.dumps({"mode": "anon", "token": TOKEN, "arkorCloudApiUrl": api_url})
+        json.dumps(
+            {
+                "mode": "anon",
+                "token": TOKEN,
+                "anonymousId": "bench",
+                "arkorCloudApiUrl": api_url,
+                "orgSlug": "acme",  # an anonymous identity can use only its own org
+            }
+        )
     )
     (project / ".arkor" / "state.json").write_text(
         json.dumps({"orgSlug": "acme", "projectSlug": "demo", "projectId": "p"})
