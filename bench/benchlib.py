@@ -235,9 +235,10 @@ def make_project(tmp: Path, api_url: str) -> tuple[Path, Path]:
             {
                 "mode": "anon",
                 "token": TOKEN,
-                "anonymousId": "bench",
+                "anonymousId": "anon-bench",
                 "arkorCloudApiUrl": api_url,
-                "orgSlug": "acme",  # an anonymous identity can use only its own org
+                # an anonymous identity may use its own org's state.json only
+                "orgSlug": "acme",
             }
         )
     )

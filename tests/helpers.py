@@ -70,6 +70,9 @@ def cli_command() -> list[str]:
 
 def subprocess_env(env: Mapping[str, str]) -> dict[str, str]:
     merged = dict(env)
+    # A crash of the CLI (a signal test once saw -11 under load, never again
+    # alone) prints every thread's stack to stderr, which the failing test shows.
+    merged.setdefault("PYTHONFAULTHANDLER", "1")
     merged["PYTHONPATH"] = str(ROOT) + (
         os.pathsep + merged["PYTHONPATH"] if merged.get("PYTHONPATH") else ""
     )

@@ -177,23 +177,25 @@ class BoardApp:
             self.streams.close_all()
 
     def _poll(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                jobs = self.select(self.backend.list_jobs())
-            except ArkorStudioError as error:
-                with self.lock:
-                    self.error = error.message
-            except Exception as error:  # shown, never fatal to the board
-                with self.lock:
-                    self.error = f"{type(error).__name__}: {error}"
-            else:
-                with self.lock:
-                    self.board.update(jobs)
-                    self.error = None
+        from arkor_cli_studio.polling import polls
+
+        # Any error is shown, never fatal to the board; `poll_now` cuts the wait short.
+        every = polls(
+            self.backend.list_jobs, self.select, self.interval, wait=self._wait, tolerate=Exception
+        )
+        for poll in every:
+            with self.lock:
+                self.error = poll.error
+                if poll.jobs is not None:
+                    self.board.update(poll.jobs)
                     self.loaded = True
             self.wake.set()
-            self.poll_now.wait(self.interval)
-            self.poll_now.clear()
+
+    def _wait(self, interval: float) -> bool:
+        """Until the next poll is due (or wanted now); False once the board is left."""
+        self.poll_now.wait(interval)
+        self.poll_now.clear()
+        return not self.stopping.is_set()
 
     def _on_key(self, key: str) -> None:
         self.keys.put(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,13 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
-from arkor_cli_studio.errors import ArkorStudioError
+from arkor_cli_studio.commands._options import json_flag
 from arkor_cli_studio.output import print_json, sleep_unless_closed
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import Job
+    from arkor_cli_studio.polling import Poll
     from arkor_cli_studio.render.joblist import Row
 
 
@@ -46,7 +48,7 @@ def register(app: typer.Typer) -> None:
 def jobs(
     ctx: typer.Context,
     as_json: Annotated[
-        bool, typer.Option("--json", help="The jobs as a JSON array (API objects + displayStatus).")
+        bool, json_flag("The jobs as a JSON array (API objects + displayStatus).")
     ] = False,
     status: Annotated[
         list[Status] | None,
@@ -230,26 +232,39 @@ def _follow(
     *,
     keys: bool = True,
 ) -> None:
+    """Poll every `interval` seconds (`polling.polls`) and show each poll: as
+    JSON lines, as the table redrawn in place or the keyboard board on a
+    terminal, else as lines of what changed."""
+    from arkor_cli_studio.polling import polls
     from arkor_cli_studio.render.console import stream_is_terminal
 
     if as_json:
-        while True:
-            try:
-                jobs = chosen(backend.list_jobs())
-            except ArkorStudioError as error:
-                _stderr_line(f"poll failed: {error.message}")
-            else:
-                print_json(json_jobs(jobs, datetime.now(UTC)), pretty=False)
-            sleep_unless_closed(interval)  # `| head -1` ends us, not the next change
+        # `| head -1` ends us while we wait, not at the next change.
+        _follow_json(polls(backend.list_jobs, chosen, interval, wait=sleep_unless_closed))
     elif stream_is_terminal(sys.stdout):
         from arkor_cli_studio import keys as keyboard
 
         if keys and keyboard.available():
             _board(backend, settings, chosen, interval)
         else:
-            _follow_live(backend, settings, chosen, interval)
+            every = polls(backend.list_jobs, chosen, interval, wait=_redraw_between_polls)
+            _follow_live(every, settings, interval)
     else:
-        _follow_lines(backend, settings, chosen, interval)
+        every = polls(backend.list_jobs, chosen, interval, wait=sleep_unless_closed)
+        _follow_lines(every, settings, quiet_when_empty=bool(backend.no_project_note()))
+
+
+def _redraw_between_polls(_interval: float) -> None:
+    """The live table waits between polls itself (it redraws meanwhile)."""
+
+
+def _follow_json(every: Iterable[Poll]) -> None:
+    """One NDJSON line per good poll (the filtered jobs); a failed poll on stderr."""
+    for poll in every:
+        if poll.jobs is None:
+            _stderr_line(f"poll failed: {poll.error}")
+        else:
+            print_json(json_jobs(poll.jobs, datetime.now(UTC)), pretty=False)
 
 
 def _board(backend: Backend, settings: Settings, chosen: Filter, interval: float) -> None:
@@ -274,10 +289,10 @@ def _stderr_line(text: str) -> None:
     print(f"{stamp}  {clean_line(text)}", file=sys.stderr, flush=True)
 
 
-def _follow_live(backend: Backend, settings: Settings, chosen: Filter, interval: float) -> None:
+def _follow_live(every: Iterable[Poll], settings: Settings, interval: float) -> None:
     """The board, redrawn in place: only the rows that fit the screen (so the
-    redraw, Ctrl-C and the final frame cost what the screen holds)."""
-    from arkor_cli_studio.model import warming_ends_at
+    redraw, Ctrl-C and the final frame cost what the screen holds). A failed
+    poll's message stays under the last good list until a poll succeeds."""
     from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.jobs import jobs_board
     from arkor_cli_studio.render.live import live_screen
@@ -285,46 +300,45 @@ def _follow_live(backend: Backend, settings: Settings, chosen: Filter, interval:
     console = make_console(no_color=settings.no_color)
     jobs: list[Job] | None = None
     filtered = False
-    error: str | None = None
-    polled_at = 0.0
-    next_poll = time.monotonic()
     with live_screen(console) as draw:
-        while True:
-            if time.monotonic() >= next_poll:
-                try:
-                    every = backend.list_jobs()
-                    jobs = chosen(every)
-                    filtered = bool(every) and chosen.narrows
-                    error = None
-                except ArkorStudioError as exc:
-                    error = exc.message
-                polled_at = time.monotonic()
-                next_poll = polled_at + interval
-            age = int(time.monotonic() - polled_at)
-            footer = f"Updated {age}s ago · every {interval:g}s · Ctrl-C to stop"
-            size = console.size
-            draw(
-                jobs_board(
-                    jobs,
-                    datetime.now(UTC),
-                    size.width,
-                    size.height,
-                    footer=footer,
-                    error=error,
-                    filtered=filtered,
+        for poll in every:
+            if poll.jobs is not None:
+                jobs, filtered = poll.jobs, not poll.jobs and poll.total > 0
+            next_poll = poll.at + interval
+            while True:
+                age = int(time.monotonic() - poll.at)
+                footer = f"Updated {age}s ago · every {interval:g}s · Ctrl-C to stop"
+                size = console.size
+                draw(
+                    jobs_board(
+                        jobs,
+                        datetime.now(UTC),
+                        size.width,
+                        size.height,
+                        footer=footer,
+                        error=poll.error,
+                        filtered=filtered,
+                    )
                 )
-            )
-            # Wake at the next poll, the next whole second (footer, durations),
-            # or when a job's Warming-up state expires, whichever comes first.
-            wake = min(next_poll, time.monotonic() + 1.0)
-            now = datetime.now(UTC)
-            for job in jobs or []:
-                if job.status != "queued":
-                    continue
-                ends = warming_ends_at(job)
-                if ends is not None and ends > now:
-                    wake = min(wake, time.monotonic() + (ends - now).total_seconds())
-            time.sleep(max(0.0, wake - time.monotonic()))
+                time.sleep(max(0.0, _next_wake(jobs, next_poll) - time.monotonic()))
+                if time.monotonic() >= next_poll:
+                    break
+
+
+def _next_wake(jobs: list[Job] | None, next_poll: float) -> float:
+    """When to redraw: at the next poll, the next whole second (footer,
+    durations), or when a job's Warming-up state expires, whichever is first."""
+    from arkor_cli_studio.model import warming_ends_at
+
+    wake = min(next_poll, time.monotonic() + 1.0)
+    now = datetime.now(UTC)
+    for job in jobs or []:
+        if job.status != "queued":
+            continue
+        ends = warming_ends_at(job)
+        if ends is not None and ends > now:
+            wake = min(wake, time.monotonic() + (ends - now).total_seconds())
+    return wake
 
 
 def change_lines(
@@ -356,34 +370,33 @@ def snapshot(jobs: list[Job], now: datetime) -> dict[str, tuple[str, str]]:
     return {job.id: (display_status(job, now), job.name) for job in jobs}
 
 
-def _follow_lines(backend: Backend, settings: Settings, chosen: Filter, interval: float) -> None:
+def _follow_lines(every: Iterable[Poll], settings: Settings, *, quiet_when_empty: bool) -> None:
+    """Piped: the table once, then a stamped line per change (new job, status
+    change, gone); failed polls and the recovery on stderr. `quiet_when_empty`:
+    a note on stderr already said why there are no jobs."""
+    from arkor_cli_studio.render.joblist import NO_JOBS, NO_MATCHES, job_rows
+
     before: dict[str, tuple[str, str]] | None = None
     failing = False
-    while True:
-        try:
-            every = backend.list_jobs()
-            jobs = chosen(every)
-        except ArkorStudioError as error:
-            _stderr_line(f"poll failed: {error.message}")
+    for poll in every:
+        if poll.jobs is None:
+            _stderr_line(f"poll failed: {poll.error}")
             failing = True
+            continue
+        jobs, now = poll.jobs, datetime.now(UTC)
+        if failing:
+            _stderr_line("poll recovered")
+            failing = False
+        if before is None:
+            if jobs:
+                write_rows(job_rows(jobs, now), settings)
+            elif poll.total:
+                _write_line(NO_MATCHES)
+            elif not quiet_when_empty:
+                _write_line(NO_JOBS)
         else:
-            now = datetime.now(UTC)
-            if failing:
-                _stderr_line("poll recovered")
-                failing = False
-            if before is None:
-                from arkor_cli_studio.render.joblist import NO_JOBS, NO_MATCHES, job_rows
-
-                if jobs:
-                    write_rows(job_rows(jobs, now), settings)
-                elif every and chosen.narrows:
-                    _write_line(NO_MATCHES)
-                elif not backend.no_project_note():
-                    _write_line(NO_JOBS)
-            else:
-                stamp = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-                for line in change_lines(before, jobs, now):
-                    sys.stdout.write(f"{stamp}  {line}\n")
-                sys.stdout.flush()
-            before = snapshot(jobs, now)
-        sleep_unless_closed(interval)
+            stamp = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            for line in change_lines(before, jobs, now):
+                sys.stdout.write(f"{stamp}  {line}\n")
+            sys.stdout.flush()
+        before = snapshot(jobs, now)
