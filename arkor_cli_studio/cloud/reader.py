@@ -50,7 +50,19 @@ class Reader:
     leading BOM is dropped (it would otherwise glue itself to the first
     field's name and lose the first event)."""
 
-    __slots__ = ("_block", "_cr", "_decode", "_limit", "_nl", "_partial", "_sse", "_started")
+    __slots__ = (
+        "_block",
+        "_cr",
+        "_decode",
+        "_fed_id",
+        "_last_id",
+        "_limit",
+        "_nl",
+        "_partial",
+        "_rest",
+        "_sse",
+        "_started",
+    )
 
     def __init__(self, limit: int) -> None:
         """`limit`: characters in one line or one event (`Limits.max_event_bytes`)."""
@@ -62,6 +74,12 @@ class Reader:
         self._nl = True  # the text so far ends a line (a blank line may follow)
         self._block = 0  # characters of the event being read (since the last blank line)
         self._started = False  # the BOM has been looked for
+        # The fast path's view of the decoder (see `_read`): no field is
+        # pending (the last field line ended a block), the last event id, and
+        # the id the decoder itself was last given.
+        self._rest = True
+        self._last_id = ""
+        self._fed_id = ""
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """The frames (and comments) that this read completes, in order."""
@@ -124,14 +142,58 @@ class Reader:
         return self._read(split)
 
     def _read(self, lines: list[str]) -> list[ServerSentEvent]:
+        """The frames these whole lines complete.
+
+        The fast path: a block of exactly `id: X`, `event: Y`, `data: Z` and
+        a blank line (every event arkor sends), starting where no field is
+        pending, is the frame the decoder would make of it (event Y, data Z,
+        id X; an id with NUL keeps the last id): made here, without four
+        calls into the decoder. Every other line goes to httpx-sse's decoder,
+        which first learns the last id the fast path saw (an `id:` line: a
+        block without an id carries it over). tests/test_fast_paths.py
+        compares the two on streams that mix both kinds of block, cut at
+        every character."""
         decode = self._sse.decode
         out: list[ServerSentEvent] = []
         append = out.append
-        for line in lines:
+        rest = self._rest
+        count = len(lines)
+        index = 0
+        while index < count:
+            line = lines[index]
+            if (
+                rest
+                and index + 3 < count
+                and line[:4] == "id: "
+                and not lines[index + 3]
+                and lines[index + 1][:7] == "event: "
+                and lines[index + 2][:6] == "data: "
+            ):
+                sse_id = line[4:]
+                if "\0" in sse_id:
+                    sse_id = self._last_id  # (the decoder ignores such an id)
+                else:
+                    self._last_id = sse_id
+                append(ServerSentEvent(lines[index + 1][7:], lines[index + 2][6:], sse_id))
+                index += 4
+                continue
+            index += 1
             if line[:1] == ":":
                 append(COMMENT)  # (the decoder would skip it without a word)
                 continue
-            sse = decode(line)
-            if sse is not None:
+            if self._fed_id != self._last_id:  # the decoder learns the last id
+                decode("id: " + self._last_id)
+                self._fed_id = self._last_id
+            if line:
+                rest = False
+                decode(line)
+                continue
+            sse = decode(line)  # a blank line ends the block (with an id, an empty frame)
+            rest = True
+            if sse is None:  # (nothing pending, and no id: the decoder's id is "")
+                self._last_id = self._fed_id = ""
+            else:
+                self._last_id = self._fed_id = sse.id
                 append(sse)
+        self._rest = rest
         return out
