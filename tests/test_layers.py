@@ -112,3 +112,21 @@ def test_the_fences_catch_what_they_are_for(tmp_path: Path):
         "5: arkor_cli_studio.commands._train_watch (private to arkor_cli_studio.commands)",
     ]
     assert private_imports("arkor_cli_studio.commands.train", found) == outside[:1]
+
+
+def test_the_one_private_import_of_a_library_is_still_needed():
+    """`cloud/reader.py` imports `SSEDecoder` from httpx-sse's private
+    `_decoders` because httpx-sse does not export it (docs/ARCHITECTURE.md).
+    When a release does, this fails: import it from `httpx_sse` instead."""
+    import httpx_sse
+
+    assert "SSEDecoder" not in httpx_sse.__all__
+    assert not hasattr(httpx_sse, "SSEDecoder")
+    source = (PACKAGE / "cloud" / "reader.py").read_text()
+    assert "from httpx_sse._decoders import SSEDecoder\n" in source
+    others = [
+        str(path.relative_to(PACKAGE))
+        for path in sources()
+        if "httpx_sse._" in path.read_text() and path.name != "reader.py"
+    ]
+    assert others == []

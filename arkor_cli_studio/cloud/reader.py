@@ -18,7 +18,17 @@ import codecs
 from typing import Final
 
 from httpx_sse import ServerSentEvent
-from httpx_sse._decoders import SSEDecoder  # httpx-sse's parser, fed our capped lines
+
+# httpx-sse's parser, fed our capped lines. From its private module on
+# purpose: httpx-sse (pinned >=0.4,<0.5) exports only `EventSource`,
+# `connect_sse`, `aconnect_sse`, `ServerSentEvent` and `SSEError`, and
+# `EventSource.iter_sse()` splits lines itself from `response.iter_text()`,
+# with no cap on a line (a server that never ends one grows our memory) and
+# no place for the token redactor, which works on the raw bytes. The pin
+# keeps the module where it is; tests/test_fast_paths.py checks our reading
+# against `EventSource.iter_sse()`'s, and tests/test_layers.py fails when
+# httpx-sse exports the decoder, so that this import moves to it.
+from httpx_sse._decoders import SSEDecoder
 
 #: A comment line (`:` ...): SSE's keepalive, which carries nothing else.
 #: (Given as a frame of its own that no server can send: compare with `is`.)
