@@ -12,6 +12,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import Last, json_flag
+from arkor_cli_studio.env import environment_of
 from arkor_cli_studio.errors import UsageError
 
 if TYPE_CHECKING:
@@ -68,12 +69,12 @@ def stats(
     still running the numbers are so far (the history is read until it is
     caught up).
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.model import validate_job_id
 
     if job_id is not None:
         validate_job_id(job_id)
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     if file is not None:
         result = _from_file(file, job_id, last)
     elif job_id is None:
@@ -100,10 +101,9 @@ def stats(
         sys.stdout.write(json.dumps(body, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()
         return
-    from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.stats import stats_view
 
-    make_console(no_color=settings.no_color).print(
+    environment.console().print(
         stats_view(loss, eval_loss, so_far=not result.complete, last=last, title=result.title)
     )
 
