@@ -118,7 +118,10 @@ def test_an_ending_while_watched_is_announced_with_a_minimal_environment(arkor, 
     sim.emit("live", "training.started", {})
 
     def finish() -> None:
-        time.sleep(1.0)
+        # Once the watch follows the stream (its first poll is done: a poll
+        # after the failure would read the simulator's job error, "failed").
+        sim.wait_for(lambda: sim.stream_requests("live"), timeout=30)
+        time.sleep(0.3)
         sim.emit("live", "training.failed", {})  # no error text: nothing invented
         sim.end("live")
 
