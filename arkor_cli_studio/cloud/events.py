@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
-from httpx_sse import ServerSentEvent
 
 from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
-from arkor_cli_studio.cloud.reader import COMMENT, LineTooLong, Reader
+from arkor_cli_studio.cloud.reader import COMMENT, Frame, LineTooLong, Reader
 from arkor_cli_studio.cloud.retry import (
     BASE_DELAY,
     RetryPolicy,
@@ -307,14 +306,12 @@ def _connection(
                     if catch_up is not None and catch_up.marker():
                         break
                     continue
-                sse_id = item.id
+                name, data, sse_id, _ = item
                 if sse_id != last_raw:
                     last_raw = sse_id
                     usable = header_safe_id(sse_id) if sse_id else None
                     if usable is not None:
                         state.last_id = usable
-                data = item.data
-                name = item.event
                 if name == "message" and not data and not sse_id:
                     continue  # a retry-only block: no frame
                 event = parse_event(name, sse_id, data, keep_raw=keep_raw)
@@ -380,7 +377,7 @@ def _connection(
 
 def _reads(
     backend: Backend, response: httpx.Response, catch_up: CatchUp | None
-) -> Iterator[list[ServerSentEvent] | None]:
+) -> Iterator[list[Frame] | None]:
     """The frames of each read (our tokens cut out), then what the close
     completes; None when the catch-up rule stops at a read."""
     reader = Reader(backend.limits.max_event_bytes)
