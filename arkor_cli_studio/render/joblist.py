@@ -215,12 +215,7 @@ def object_rows(
     append = rows.append
     now_s = now.timestamp()
     warm_after = now_s - WARMING_WINDOW.total_seconds()
-    fromiso, slow_seconds, relative, duration_text = (
-        _fromisoformat,
-        _seconds,
-        _relative,
-        _duration_text,
-    )
+    stamp_of, relative, duration_text = _stamp, _relative, _duration_text
     make_row = Row._make
     _zone_check()
     hours_get, prefixes_get, minutes_seconds = _HOURS.get, _PREFIXES.get, _MINUTES_SECONDS
@@ -241,56 +236,16 @@ def object_rows(
             status = text_field(status) or "unknown"
         if keep is not None and not keep(status, name, job_id):
             continue
-        # createdAt and startedAt as POSIX seconds (parse_time's usual case inline)
-        value = get("createdAt")
-        created: float | None = None
-        if type(value) is str:
-            try:
-                parsed = fromiso(value)
-                if parsed.tzinfo is not None and 1 < parsed.year < 9999:
-                    created = parsed.timestamp()
-            except (ValueError, OverflowError, OSError):
-                parsed = None
-            if created is None:
-                created = slow_seconds(value)
-        elif value is not None:
-            created = slow_seconds(value)
-        value = get("startedAt")
-        started: float | None = None
-        if type(value) is str:
-            try:
-                parsed = fromiso(value)
-                if parsed.tzinfo is not None and 1 < parsed.year < 9999:
-                    started = parsed.timestamp()
-            except (ValueError, OverflowError, OSError):
-                parsed = None
-            if started is None:
-                started = slow_seconds(value)
-        elif value is not None:
-            started = slow_seconds(value)
+        created = stamp_of(get("createdAt"))
+        started = stamp_of(get("startedAt"))
         duration: float | None = None
         if started is not None:
             value = get("completedAt")
-            end: float | None = None
-            if type(value) is str:
-                try:
-                    parsed = fromiso(value)
-                    if parsed.tzinfo is not None and 1 < parsed.year < 9999:
-                        end = parsed.timestamp()
-                except (ValueError, OverflowError, OSError):
-                    pass
-            if end is None and value is not None:
-                completed_at = parse_time(value)
-                if completed_at is not None:
-                    end = _epoch(completed_at)
-                    if end is None:  # a completedAt off the calendar: no duration
-                        value = _UNUSABLE
-                else:
-                    value = None  # unreadable: as absent
+            end = stamp_of(value)
             if end is not None:
                 duration = max(0.0, end - started)
-            elif value is None and status == "running":
-                duration = max(0.0, now_s - started)
+            elif status == "running" and (value is None or parse_time(value) is None):
+                duration = max(0.0, now_s - started)  # no end time (or an unreadable one): ticking
         shown = status
         if status == "queued" and created is not None and created > warm_after:
             shown = WARMING_UP
@@ -324,13 +279,21 @@ def object_rows(
     return rows
 
 
-def _seconds(value: object) -> float | None:
-    """`parse_time(value)` as POSIX seconds (None when absent or unusable)."""
-    return _epoch(parse_time(value))
+def _stamp(value: object) -> float | None:
+    """An API time as POSIX seconds: ISO 8601 with its zone at C speed
+    (`datetime.fromisoformat`), anything else by `parse_time`'s rules; None
+    when absent, unreadable or off the calendar."""
+    if type(value) is str:
+        try:
+            parsed = _fromisoformat(value)
+            if parsed.tzinfo is not None and 1 < parsed.year < 9999:
+                return parsed.timestamp()
+        except (ValueError, OverflowError, OSError):
+            pass
+    return None if value is None else _epoch(parse_time(value))
 
 
 _fromisoformat = datetime.fromisoformat
-_UNUSABLE: Final = object()
 
 
 def cells(text: str) -> int:
