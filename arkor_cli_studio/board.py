@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Final, Literal
 
 from arkor_cli_studio.keys import BACKSPACE, DOWN, END, ENTER, ESC, HOME, PAGE_DOWN, PAGE_UP, UP
-from arkor_cli_studio.model import Job, display_status
+from arkor_cli_studio.model import Job, display_status, job_duration
 
 SORTS: Final = ("created", "status", "name", "duration")
 #: The order of `s`-sorted statuses: what needs attention first.
@@ -71,7 +71,7 @@ class Board:
         elif self.sort == "name":
             shown.sort(key=lambda j: (j.name.casefold() or "\uffff", j.id))
         elif self.sort == "duration":
-            shown.sort(key=lambda j: -run_seconds(j, now))
+            shown.sort(key=lambda j: -run_seconds(j, now))  # N/A (-1) last
         return shown  # "created": the server's order (newest first), as Studio shows it
 
     def counts(self, now: datetime) -> list[tuple[str, int]]:
@@ -82,10 +82,13 @@ class Board:
             tally[status] = tally.get(status, 0) + 1
         return sorted(tally.items(), key=lambda kv: (STATUS_ORDER.get(kv[0], 9), kv[0]))
 
-    def window(self, now: datetime, height: int) -> tuple[list[Job], int]:
+    def window(
+        self, now: datetime, height: int, rows: list[Job] | None = None
+    ) -> tuple[list[Job], int]:
         """The rows that fit in `height` lines, scrolled so that the
-        selection is visible; and the index of the first one."""
-        rows = self.rows(now)
+        selection is visible; and the index of the first one. `rows`:
+        `self.rows(now)` when the caller has them (filter and sort once a frame)."""
+        rows = self.rows(now) if rows is None else rows
         index = self.index(rows)
         height = max(1, height)
         if index is not None:
@@ -208,9 +211,8 @@ class Board:
 
 
 def run_seconds(job: Job, now: datetime) -> float:
-    """How long the job has trained, as Studio's Duration counts it: from
-    `startedAt` to `completedAt` (or now while it runs); -1 before it started."""
-    if job.started_at is None:
-        return -1.0
-    end = job.completed_at or (now if not job.is_terminal else job.started_at)
-    return max(0.0, (end - job.started_at).total_seconds())
+    """The Duration column's seconds (`model.job_duration`, Studio's rule: an
+    ended job without `completedAt` is N/A, as is one that has not run); -1
+    for N/A, so that a duration sort puts those last."""
+    duration = job_duration(job, now)
+    return -1.0 if duration is None else duration.total_seconds()
