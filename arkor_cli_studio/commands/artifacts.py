@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._options import JobId, json_flag
 
 EPILOG = examples(
     "arkor-studio artifacts job_abc123",
@@ -22,13 +23,10 @@ def register(app: typer.Typer) -> None:
 
 def artifacts(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's id.")],
+    job_id: JobId,
     as_json: Annotated[
         bool,
-        typer.Option(
-            "--json",
-            help='A JSON array of {"kind": "final"|"checkpoint", "step", "artifact"}.',
-        ),
+        json_flag('A JSON array of {"kind": "final"|"checkpoint", "step", "artifact"}.'),
     ] = False,
 ) -> None:
     """A job's artifacts: the final adapter and the checkpoints.

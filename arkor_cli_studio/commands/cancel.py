@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._options import JobId
 from arkor_cli_studio.errors import ArkorStudioError, UsageError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 def cancel(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's id.")],
+    job_id: JobId,
     yes: Annotated[
         bool,
         typer.Option(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._options import PlainTables, json_flag
 from arkor_cli_studio.errors import UsageError
 
 if TYPE_CHECKING:
@@ -43,15 +44,12 @@ def compare(
     ] = "loss",
     as_json: Annotated[
         bool,
-        typer.Option(
-            "--json",
-            help="One JSON object: the jobs with their stats, both series aligned by step, "
-            "and the config keys that differ.",
+        json_flag(
+            "One JSON object: the jobs with their stats, both series aligned by step, "
+            "and the config keys that differ."
         ),
     ] = False,
-    plain: Annotated[
-        bool, typer.Option("--plain", help="Plain text tables (for logs): no colour, no chart.")
-    ] = False,
+    plain: PlainTables = False,
 ) -> None:
     """Compare 2 to 6 jobs: loss curves, statistics, config differences.
 

@@ -31,9 +31,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arkor_cli_studio.choices import CiMode, NotifyMode
+from arkor_cli_studio.choices import CiMode
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
+from arkor_cli_studio.commands._options import (
+    Accessible,
+    Advanced,
+    Ci,
+    Notify,
+    Plain,
+    SummaryFile,
+    json_flag,
+)
 
 if TYPE_CHECKING:
     from arkor_cli_studio.alerts import AlertSettings
@@ -81,38 +90,16 @@ def demo(
     fail: Annotated[
         bool, typer.Option("--fail", help="End in training.failed (watch exits 1).")
     ] = False,
-    plain: Annotated[bool, typer.Option("--plain", help="watch --plain: one line per event.")] = (
-        False
-    ),
-    as_json: Annotated[bool, typer.Option("--json", help="watch --json (or jobs --json).")] = False,
-    advanced: Annotated[
-        bool, typer.Option("--advanced", help="watch --advanced: the loss statistics panel.")
-    ] = False,
+    plain: Plain = False,
+    as_json: Annotated[bool, json_flag("watch --json (or jobs --json).")] = False,
+    advanced: Advanced = False,
     jobs: Annotated[
         bool, typer.Option("--jobs", help="Show the jobs table of a few simulated jobs instead.")
     ] = False,
-    notify: Annotated[
-        NotifyMode | None,
-        typer.Option(
-            "--notify",
-            metavar="[auto|desktop|terminal|off]",
-            help="watch --notify (alone: auto; --no-notify: off; default: watch's own).",
-            show_default=False,
-        ),
-    ] = None,
-    ci: Annotated[
-        CiMode,
-        typer.Option("--ci", help="watch --ci: GitHub Actions output (auto: GITHUB_ACTIONS=true)."),
-    ] = CiMode.auto,
-    summary_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--summary-file", metavar="PATH", help="watch --summary-file.", show_default=False
-        ),
-    ] = None,
-    accessible: Annotated[
-        bool, typer.Option("--accessible", help="watch --accessible (also ACCESSIBLE=1).")
-    ] = False,
+    notify: Notify = None,
+    ci: Ci = CiMode.auto,
+    summary_file: SummaryFile = None,
+    accessible: Accessible = False,
     scenario_kind: Annotated[
         ScenarioKind | None,
         typer.Option(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._options import json_flag
 from arkor_cli_studio.output import print_json, sleep_unless_closed
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def register(app: typer.Typer) -> None:
 def jobs(
     ctx: typer.Context,
     as_json: Annotated[
-        bool, typer.Option("--json", help="The jobs as a JSON array (API objects + displayStatus).")
+        bool, json_flag("The jobs as a JSON array (API objects + displayStatus).")
     ] = False,
     status: Annotated[
         list[Status] | None,

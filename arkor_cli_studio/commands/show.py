@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._options import JobId, json_flag
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
@@ -26,10 +27,8 @@ def register(app: typer.Typer) -> None:
 
 def show(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's id.")],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="The job object as the API returned it.")
-    ] = False,
+    job_id: JobId,
+    as_json: Annotated[bool, json_flag("The job object as the API returned it.")] = False,
 ) -> None:
     """One job: metadata, error and training configuration.
 

@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._options import Last, json_flag
 from arkor_cli_studio.errors import UsageError
 
 if TYPE_CHECKING:
@@ -45,10 +46,7 @@ def stats(
     ] = None,
     as_json: Annotated[
         bool,
-        typer.Option(
-            "--json",
-            help='One JSON object: {"loss": {...}, "evalLoss": {...}, "complete": ...}.',
-        ),
+        json_flag('One JSON object: {"loss": {...}, "evalLoss": {...}, "complete": ...}.'),
     ] = False,
     file: Annotated[
         str | None,
@@ -60,18 +58,7 @@ def stats(
             show_default=False,
         ),
     ] = None,
-    last: Annotated[
-        int | None,
-        typer.Option(
-            "--last",
-            metavar="N",
-            min=1,
-            help="Over the chart's last N points, as Studio's cards are (its chart keeps "
-            "2000: --last 2000 gives its exact numbers): the last N training.log frames with "
-            "a step and a loss or evalLoss, frames of one step merged. Default: the whole run.",
-            show_default=False,
-        ),
-    ] = None,
+    last: Last = None,
 ) -> None:
     """Loss statistics of a job: count, mean ± 95% CI, std dev, variance, p90, p95.
 

@@ -14,6 +14,7 @@ import typer
 from arkor_cli_studio import output
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
+from arkor_cli_studio.commands._options import NotifySwitch
 from arkor_cli_studio.errors import ExitCode, UsageError
 from arkor_cli_studio.signals import Terminated
 
@@ -77,14 +78,7 @@ def train(
         ),
     ] = False,
     watch: Annotated[bool, typer.Option("--watch", help=WATCH_HELP)] = False,
-    notify: Annotated[
-        bool | None,
-        typer.Option(
-            "--notify/--no-notify",
-            help="Desktop notification when arkor start ends (default: on in a terminal).",
-            show_default=False,
-        ),
-    ] = None,
+    notify: NotifySwitch = None,
     alert: AlertOption = None,
     on_alert: OnAlertOption = None,
 ) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
+from arkor_cli_studio.commands._options import MaxRetries, json_flag
 from arkor_cli_studio.errors import ArkorStudioError, Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -65,18 +66,9 @@ def wait(
     ] = None,
     as_json: Annotated[
         bool,
-        typer.Option("--json", help="One JSON summary record per job as it ends (NDJSON)."),
+        json_flag("One JSON summary record per job as it ends (NDJSON)."),
     ] = False,
-    max_retries: Annotated[
-        int | None,
-        typer.Option(
-            "--max-retries",
-            min=0,
-            metavar="N",
-            help="Give up on a job's stream after N consecutive failed reconnects "
-            "(default: never).",
-        ),
-    ] = None,
+    max_retries: MaxRetries = None,
 ) -> None:
     """Wait for several jobs at once, over their event streams, in one process.
 

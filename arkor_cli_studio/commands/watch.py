@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from arkor_cli_studio.choices import CiMode, NotifyMode
+from arkor_cli_studio.choices import CiMode
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
+from arkor_cli_studio.commands._options import (
+    Accessible,
+    Advanced,
+    Ci,
+    JobId,
+    Last,
+    MaxRetries,
+    Notify,
+    Plain,
+    SummaryFile,
+    json_flag,
+)
 
 EPILOG = examples(
     "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
@@ -58,33 +69,16 @@ def register(app: typer.Typer) -> None:
 
 def watch(
     ctx: typer.Context,
-    job_id: Annotated[
-        str,
-        typer.Argument(metavar="JOB_ID", help="The job to follow (its id, as `jobs` shows it)."),
-    ],
-    plain: Annotated[
-        bool, typer.Option("--plain", help="One line per event, no live display.")
-    ] = False,
+    job_id: JobId,
+    plain: Plain = False,
     as_json: Annotated[
         bool,
-        typer.Option(
-            "--json",
-            help="One JSON object per event (NDJSON), the complete history, then a last "
-            '{"event":"summary"} record however the watch ends.',
+        json_flag(
+            "One JSON object per event (NDJSON), the complete history, then a last "
+            '{"event":"summary"} record however the watch ends.'
         ),
     ] = False,
-    notify: Annotated[
-        NotifyMode | None,
-        typer.Option(
-            "--notify",
-            metavar="[auto|desktop|terminal|off]",
-            help="A notification at the end, and the terminal title: desktop "
-            "(notify-send/osascript), terminal (OSC 9/777/99 + BEL, through tmux: reaches "
-            "you over SSH), auto (terminal over SSH, else desktop), off. `--notify` alone is "
-            "auto; --no-notify is off (default: auto when stdout is a terminal).",
-            show_default=False,
-        ),
-    ] = None,
+    notify: Notify = None,
     webhook: Annotated[
         str | None,
         typer.Option(
@@ -97,24 +91,8 @@ def watch(
             show_default=False,
         ),
     ] = None,
-    ci: Annotated[
-        CiMode,
-        typer.Option(
-            "--ci",
-            help="GitHub Actions output (groups, annotations, the job summary): auto is on "
-            "when GITHUB_ACTIONS=true.",
-        ),
-    ] = CiMode.auto,
-    summary_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--summary-file",
-            metavar="PATH",
-            help="Write the job summary (Markdown, with a Mermaid loss chart) to PATH at the "
-            "end, as GitHub Actions' job summary gets it.",
-            show_default=False,
-        ),
-    ] = None,
+    ci: Ci = CiMode.auto,
+    summary_file: SummaryFile = None,
     once: Annotated[
         bool,
         typer.Option(
@@ -150,45 +128,10 @@ def watch(
             show_default=False,
         ),
     ] = None,
-    accessible: Annotated[
-        bool,
-        typer.Option(
-            "--accessible",
-            help="For screen readers (also ACCESSIBLE=1): no cursor movement, a sentence per "
-            "phase change, checkpoint and eval, progress at most every 30 s.",
-        ),
-    ] = False,
-    max_retries: Annotated[
-        int | None,
-        typer.Option(
-            "--max-retries",
-            min=0,
-            metavar="N",
-            help="Give up (exit 5) after N consecutive failed reconnects (default: never); "
-            "a connection with only pings counts as failed.",
-        ),
-    ] = None,
-    advanced: Annotated[
-        bool,
-        typer.Option(
-            "--advanced",
-            help="Studio's Advanced panel: the numbers of `stats` (mean ± 95% CI, std dev, "
-            "variance, p90, p95 of the loss) over the whole run, live under the chart; "
-            "on a terminal the key `a` shows or hides it (also without --advanced). "
-            "--plain: printed after the summary; --json: on stderr at the end.",
-        ),
-    ] = False,
-    last: Annotated[
-        int | None,
-        typer.Option(
-            "--last",
-            metavar="N",
-            min=1,
-            help="The Advanced cards over the chart's last N points, as Studio's are "
-            "(--last 2000: its exact numbers; see `stats --last`) instead of the whole run.",
-            show_default=False,
-        ),
-    ] = None,
+    accessible: Accessible = False,
+    max_retries: MaxRetries = None,
+    advanced: Advanced = False,
+    last: Last = None,
     alert: AlertOption = None,
     on_alert: OnAlertOption = None,
 ) -> None:
