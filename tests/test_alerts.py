@@ -24,9 +24,9 @@ from arkor_cli_studio.alerts import (
     parse_rules,
     resolve_alerts,
 )
-from arkor_cli_studio.demo import KINDS, LOG, Planned, Scenario, plan
+from arkor_cli_studio.demo import KINDS, Planned, Scenario, plan
 from arkor_cli_studio.errors import ConfigError, ExitCode, UsageError
-from arkor_cli_studio.model import Event, parse_event
+from arkor_cli_studio.model import LOG, Event, parse_event
 
 
 class Clock:

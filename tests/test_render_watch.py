@@ -10,7 +10,8 @@ import pytest
 from rich.console import Console
 
 from arkor_cli_studio.model import Event, Job, StreamNotice
-from arkor_cli_studio.render.watch import loss_chart, plain_event_line, watch_frame
+from arkor_cli_studio.render.lines import plain_event_line
+from arkor_cli_studio.render.watch import loss_chart, watch_frame
 from arkor_cli_studio.watching import JobView
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)

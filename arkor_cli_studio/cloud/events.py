@@ -38,12 +38,7 @@ from httpx_sse import ServerSentEvent
 
 from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
 from arkor_cli_studio.cloud.reader import COMMENT, LineTooLong, Reader
-from arkor_cli_studio.cloud.retry import (
-    BASE_DELAY,
-    RetryPolicy,
-    backoff_delay,
-    retry_after_seconds,
-)
+from arkor_cli_studio.cloud.retry import BASE_DELAY, RetryPolicy, retry_after_seconds
 from arkor_cli_studio.errors import (
     ApiError,
     ArkorStudioError,
@@ -52,14 +47,11 @@ from arkor_cli_studio.errors import (
 from arkor_cli_studio.model import END, PING, TERMINAL_EVENTS, Event, StreamNotice, parse_event
 
 __all__ = [
-    "BASE_DELAY",
     "CatchUp",
     "StreamOptions",
-    "backoff_delay",
     "follow_event_batches",
     "follow_events",
     "header_safe_id",
-    "retry_after_seconds",
 ]
 
 TRANSIENT_STATUSES = frozenset({404, 408, 429})

@@ -14,7 +14,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Final, NamedTuple
 
 from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, parse_time, text_field
@@ -74,13 +74,6 @@ def _epoch(when: datetime | None) -> float | None:
         return when.timestamp()
     except (OverflowError, ValueError, OSError):
         return None
-
-
-def list_duration(job: Job, now: datetime) -> timedelta | None:
-    """Studio's Jobs-list Duration: from startedAt to completedAt; ticking
-    against now only while the job is running; None (N/A) otherwise."""
-    seconds = _list_seconds(job, now.timestamp())
-    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def _list_seconds(job: Job, now: float) -> float | None:
