@@ -73,8 +73,10 @@ def stats(
 
     if job_id is not None:
         validate_job_id(job_id)
-    settings = settings_of(ctx)
     if file is not None:
+        # A file needs no project, credentials or Studio: the settings (which
+        # check --project) are not asked for; only the colour choice is read.
+        no_color = bool(ctx.find_root().params.get("no_color"))
         result = _from_file(file, job_id, last)
     elif job_id is None:
         raise UsageError(
@@ -82,6 +84,8 @@ def stats(
             hint="`arkor-studio jobs` lists the ids.",
         )
     else:
+        settings = settings_of(ctx)
+        no_color = settings.no_color
         result = _from_api(settings, job_id, last)
 
     loss, eval_loss = result.series.summaries()
@@ -103,7 +107,7 @@ def stats(
     from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.stats import stats_view
 
-    make_console(no_color=settings.no_color).print(
+    make_console(no_color=no_color).print(
         stats_view(loss, eval_loss, so_far=not result.complete, last=last, title=result.title)
     )
 
