@@ -32,7 +32,7 @@ from typing import Any, Final
 from arkor_cli_studio.errors import ArkorStudioError, ConfigError, UsageError
 from arkor_cli_studio.output import write_all
 from arkor_cli_studio.signals import terminate_on
-from arkor_cli_studio.textsafe import clean, clean_line
+from arkor_cli_studio.textsafe import ESCAPE_PATTERN, clean, clean_line
 
 INSTALL_HINT = (
     "Install it in the project: `npm install arkor` (or pass --arkor PATH / set ARKOR_BIN)."
@@ -324,7 +324,7 @@ def _read_pid(path: Path) -> int | None:
 
 # --- `Started job <id>` and `Job <id> finished with status=<s>` ------------------
 
-_ANSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+_ANSI = re.compile(ESCAPE_PATTERN.encode(), re.VERBOSE)  # textsafe's, in bytes
 _STARTED = re.compile(rb"Started job (\S+)")
 # arkor's core/runner.ts (runTrainer), after trainer.wait():
 #   process.stdout.write(`Job ${result.job.id} finished with status=${result.job.status}\n`)
