@@ -511,16 +511,9 @@ class StallRule(Rule):
 
 def format_seconds(seconds: float) -> str:
     """`45s`, `10m02s`, `1h05m00s`; below 10 s with a tenth (`1.2s`)."""
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+    from arkor_cli_studio.model import duration_text
+
+    return f"{seconds:.1f}s" if seconds < 10 else duration_text(seconds)
 
 
 # --------------------------------------------------------------------------

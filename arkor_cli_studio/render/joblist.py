@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Final, NamedTuple
 
-from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, parse_time, text_field
+from arkor_cli_studio.model import (
+    WARMING_UP,
+    WARMING_WINDOW,
+    Job,
+    duration_text,
+    parse_time,
+    text_field,
+)
 from arkor_cli_studio.textsafe import clean_line
 
 NO_JOBS: Final = "No jobs yet."
@@ -86,20 +93,6 @@ def _list_seconds(job: Job, now: float) -> float | None:
     if job.status != "running":
         return None
     return max(0.0, now - start)
-
-
-def _duration_text(seconds: float | None) -> str:
-    """`format_duration` of whole seconds (the same text, without a timedelta)."""
-    if seconds is None:
-        return NO_VALUE
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
 
 
 def _local(when: datetime | None, tz: tzinfo | None) -> str:
@@ -185,7 +178,7 @@ def job_rows(jobs: Sequence[Job], now: datetime, tz: tzinfo | None = None) -> li
             Row(
                 clean_line(status),
                 clean_line(job.name) or "-",
-                _duration_text(_list_seconds(job, now_s)),
+                duration_text(_list_seconds(job, now_s)),
                 NO_VALUE if created is None else _relative(created - now_s),
                 _local(created_at, tz),
                 clean_line(job.id),
@@ -208,7 +201,7 @@ def object_rows(
     append = rows.append
     now_s = now.timestamp()
     warm_after = now_s - WARMING_WINDOW.total_seconds()
-    stamp_of, relative, duration_text = _stamp, _relative, _duration_text
+    stamp_of, relative = _stamp, _relative
     make_row = Row._make
     _zone_check()
     hours_get, prefixes_get, minutes_seconds = _HOURS.get, _PREFIXES.get, _MINUTES_SECONDS
