@@ -36,7 +36,7 @@ DEMO_JOB_ID = "cm9x2k7q40001demo8r3tv5wz"
 DEMO_JOB_NAME = "smoltalk-chat-qwen2.5-0.5b"
 OOM_ERROR = (
     "CUDA out of memory. Tried to allocate 1.95 GiB. GPU 0 has a total capacity of "
-    "22.05 GiB of which 1.21 GiB is free. Lower perDeviceTrainBatchSize or maxSeqLength."
+    "22.05 GiB of which 1.21 GiB is free. Lower batchSize or maxLength."
 )
 
 
@@ -66,8 +66,7 @@ class Scenario:
     step_time: float = 1.5  # simulated seconds per optimizer step
     eval_time: float = 6.0  # one eval pass
     checkpoint_time: float = 4.0  # saving a LoRA adapter
-    batch_size: int = 4
-    grad_accum: int = 4
+    batch_size: int = 16  # arkor's batchSize: samples per optimizer step
     epochs: int = 2
     learning_rate: float = 2e-4
 
@@ -133,12 +132,13 @@ def job_config(scenario: Scenario) -> dict[str, Any]:
         "learningRate": scenario.learning_rate,
         "lrSchedulerType": "cosine",
         "warmupSteps": scenario.warmup_steps,
-        "perDeviceTrainBatchSize": scenario.batch_size,
-        "gradientAccumulationSteps": scenario.grad_accum,
-        "maxSeqLength": 2048,
+        "batchSize": scenario.batch_size,
+        "optim": "adamw_8bit",
         "evalSteps": scenario.eval_every,
         "saveSteps": scenario.save_every,
-        "lora": {"r": 16, "alpha": 32, "dropout": 0.05},
+        "loraR": 16,
+        "loraAlpha": 32,
+        "maxLength": 2048,
     }
 
 
@@ -156,7 +156,7 @@ def learning_rate(scenario: Scenario, step: int) -> float:
 def plan(scenario: Scenario) -> list[Planned]:
     """Every event of the run, in order, at strictly increasing simulated times."""
     rng = random.Random(scenario.seed)
-    samples = scenario.batch_size * scenario.grad_accum
+    samples = scenario.batch_size
     events: list[Planned] = []
     t = scenario.warmup
     events.append(
@@ -360,8 +360,9 @@ def seed_jobs(sim: Simulator, now: float) -> list[str]:
             "maxSteps": steps,
             "learningRate": 2e-4,
             "numTrainEpochs": 1,
-            "perDeviceTrainBatchSize": 4,
-            "lora": {"r": 16, "alpha": 32},
+            "batchSize": 4,
+            "loraR": 16,
+            "loraAlpha": 32,
         }
 
     jobs: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [

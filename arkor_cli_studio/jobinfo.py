@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,24 +26,28 @@ from arkor_cli_studio.model import (
     Job,
     RunTimes,
     base_model,
+    describe_dataset,
     run_times,
 )
 
 # --------------------------------------------------------------------------
 # Training configuration
 
-#: Readable labels for the `config` keys of arkor's JobConfig, in the order
-#: they are shown. `steps` / `epochs` are the short spellings some configs use.
+#: Readable labels for the `config` keys of arkor's JobConfig
+#: (`core/types.ts`, filled by `buildJobConfig()` in `core/trainer.ts`), in
+#: the order they are shown. `steps` / `epochs` are short spellings some
+#: older configs use. Other keys get `fallback_label()`.
 CONFIG_LABELS: Final = {
+    "model": "Base model",
+    "datasetSource": "Dataset",
+    "datasetFormat": "Dataset format",
+    "datasetSplit": "Dataset split",
     "maxSteps": "Max steps",
     "steps": "Steps",
     "numTrainEpochs": "Epochs",
     "epochs": "Epochs",
     "learningRate": "Learning rate",
     "batchSize": "Batch size",
-    "loraR": "LoRA r",
-    "loraAlpha": "LoRA alpha",
-    "maxLength": "Max length",
     "optim": "Optimizer",
     "lrSchedulerType": "LR scheduler",
     "weightDecay": "Weight decay",
@@ -50,10 +55,12 @@ CONFIG_LABELS: Final = {
     "loggingSteps": "Logging steps",
     "saveSteps": "Save steps",
     "evalSteps": "Eval steps",
+    "loraR": "LoRA rank (r)",
+    "loraAlpha": "LoRA alpha",
+    "maxLength": "Max length",
     "loadIn4bit": "Load in 4-bit",
     "trainOnResponsesOnly": "Train on responses only",
-    "datasetFormat": "Dataset format",
-    "datasetSplit": "Dataset split",
+    "dryRun": "Dry run",
 }
 HIDDEN: Final = "(hidden)"
 #: A config key naming a secret contains one of these (letters and digits
@@ -139,27 +146,44 @@ def config_value(value: Any) -> str | None:
     return None
 
 
+def fallback_label(key: str) -> str:
+    """A label for a config key arkor's JobConfig does not have (yet): its
+    words, the first capitalised (`someNewKnob` -> `Some new knob`,
+    `hf_repo_ID` -> `Hf repo ID`); the key itself when it has no words."""
+    words = _WORD.findall(key)
+    if not words:
+        return key
+    words = [w if w.isupper() and len(w) > 1 else w.lower() for w in words]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+#: The words of camelCase, PascalCase, snake_case, kebab-case and dotted keys
+#: (a run of capitals is one word: `maxLR` -> max, LR).
+_WORD: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^\W\d_]+")
+
+
 def config_rows(config: dict[str, Any]) -> list[tuple[str, str]]:
     """The training configuration fields that are set, as (label, value) rows.
 
     Known keys get readable labels, in a fixed order; unknown keys follow in
-    the server's order, labelled as they are. The base model and the dataset
-    are left out (the metadata rows show them), and values under keys that
-    look secret (`token`, `apiKey`, ...) read `(hidden)`.
+    the server's order, with `fallback_label()`. The base model and the
+    dataset are left out when the metadata rows show them, and values under
+    keys that look secret (`token`, `apiKey`, ...) read `(hidden)`.
     """
-    shown_elsewhere = {"datasetSource"}
-    if "datasetSource" not in config:
-        shown_elsewhere.add("dataset")
+    shown_elsewhere = set()
+    if describe_dataset(config) is not None:
+        shown_elsewhere |= {"datasetSource", "dataset"}
     if base_model(config) is not None:
         shown_elsewhere.add("model")
     rows: list[tuple[str, str]] = []
-    keys = [k for k in CONFIG_LABELS if k in config]
+    keys = [k for k in CONFIG_LABELS if k in config and k not in shown_elsewhere]
     keys += [k for k in config if k not in CONFIG_LABELS and k not in shown_elsewhere]
     for key in keys:
         raw = config[key]
         text = HIDDEN if _is_secret(key) and raw not in (None, "") else config_value(raw)
         if text is not None:
-            rows.append((CONFIG_LABELS.get(key, key), text))
+            label = CONFIG_LABELS.get(key) or fallback_label(str(key))
+            rows.append((label, text))
     return rows
 
 

@@ -276,3 +276,20 @@ def test_demo_advanced_forwards_to_watch(tmp_path):
     assert result.code == 0, result.stderr
     [json.loads(line) for line in result.stdout.splitlines()]  # stdout: NDJSON only
     assert re.search(r"│ Points +10 │", result.stderr)
+
+
+def test_demo_jobs_send_arkors_real_config_keys():
+    """The demo's configs use arkor's JobConfig names (core/types.ts), so `show`
+    labels every row; the OOM error names knobs a user can actually set."""
+    from arkor_cli_studio.demo import job_config, seed_jobs
+    from tests.test_render_job import JOB_CONFIG_KEYS
+
+    with Simulator() as sim:
+        seed_jobs(sim, time.time())
+        configs = [job.job["config"] for job in sim.jobs.values()]
+    configs.append(job_config(Scenario()))
+    for config in configs:
+        assert set(config) <= set(JOB_CONFIG_KEYS), set(config) - set(JOB_CONFIG_KEYS)
+        assert {"batchSize", "loraR", "loraAlpha"} <= set(config)
+    for knob in re.findall(r"Lower (\w+) or (\w+)\.", OOM_ERROR)[0]:
+        assert knob in JOB_CONFIG_KEYS

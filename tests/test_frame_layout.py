@@ -25,7 +25,7 @@ from tests.test_render_watch import CONFIG, T0, advanced_of, training_view, ts
 OOM = (
     "CUDA out of memory. Tried to allocate 1.95 GiB. GPU 0 has a total capacity of "
     "15.77 GiB of which 1.02 GiB is free. Including non-PyTorch memory, this process "
-    "has 14.75 GiB memory in use. Lower perDeviceTrainBatchSize or maxSeqLength."
+    "has 14.75 GiB memory in use. Lower batchSize or maxLength, or set loadIn4bit."
 )
 #: A plotted row of the chart: the y label, then the axis.
 PLOT_ROW = re.compile(r"^\s*-?\d+\.\d+ +[┤┼]")

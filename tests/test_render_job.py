@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from rich.console import Console, RenderableType
 
 from arkor_cli_studio.jobinfo import (
+    CONFIG_LABELS,
     HIDDEN,
     Artifact,
     collect_artifacts,
@@ -126,13 +127,92 @@ def test_config_rows_labels_order_and_secrets():
         ("Epochs", "1.5"),
         ("Learning rate", "1e-05"),
         ("LoRA alpha", "32"),
-        ("zeta", "1"),
-        ("flag", "no"),
-        ("hfToken", HIDDEN),
+        ("Zeta", "1"),
+        ("Flag", "no"),
+        ("Hf token", HIDDEN),
     ]
     # model and dataset only leave the config when the metadata rows show them
-    assert config_rows({"model": 5, "dataset": "d"}) == [("model", "5")]
-    assert config_rows({"datasetSource": "x", "dataset": "old"}) == [("dataset", "old")]
+    assert config_rows({"model": 5, "dataset": "d"}) == [("Base model", "5"), ("Dataset", "d")]
+    assert config_rows({"datasetSource": "x", "dataset": "old"}) == [
+        ("Dataset", "x"),
+        ("Dataset", "old"),
+    ]
+
+
+#: Every key of arkor's `JobConfig` (packages/arkor/src/core/types.ts), as
+#: `buildJobConfig()` in core/trainer.ts sends it; tests/real_arkor checks
+#: this list against the source when the kit is built.
+JOB_CONFIG_KEYS = (
+    "model",
+    "datasetSource",
+    "datasetFormat",
+    "maxSteps",
+    "numTrainEpochs",
+    "learningRate",
+    "batchSize",
+    "optim",
+    "lrSchedulerType",
+    "weightDecay",
+    "warmupSteps",
+    "loggingSteps",
+    "saveSteps",
+    "evalSteps",
+    "loraR",
+    "loraAlpha",
+    "maxLength",
+    "loadIn4bit",
+    "trainOnResponsesOnly",
+    "datasetSplit",
+    "dryRun",
+)
+
+
+def test_every_job_config_key_has_a_readable_label():
+    config = {key: f"v-{key}" for key in JOB_CONFIG_KEYS}
+    config["datasetSource"] = {"type": "huggingface", "name": "acme/faq"}
+    rows = config_rows(config)
+    # model and datasetSource are the metadata's Base model and Dataset rows
+    assert rows == [
+        ("Dataset format", "v-datasetFormat"),
+        ("Dataset split", "v-datasetSplit"),
+        ("Max steps", "v-maxSteps"),
+        ("Epochs", "v-numTrainEpochs"),
+        ("Learning rate", "v-learningRate"),
+        ("Batch size", "v-batchSize"),
+        ("Optimizer", "v-optim"),
+        ("LR scheduler", "v-lrSchedulerType"),
+        ("Weight decay", "v-weightDecay"),
+        ("Warmup steps", "v-warmupSteps"),
+        ("Logging steps", "v-loggingSteps"),
+        ("Save steps", "v-saveSteps"),
+        ("Eval steps", "v-evalSteps"),
+        ("LoRA rank (r)", "v-loraR"),
+        ("LoRA alpha", "v-loraAlpha"),
+        ("Max length", "v-maxLength"),
+        ("Load in 4-bit", "v-loadIn4bit"),
+        ("Train on responses only", "v-trainOnResponsesOnly"),
+        ("Dry run", "v-dryRun"),
+    ]
+    assert all(key in CONFIG_LABELS for key in JOB_CONFIG_KEYS)
+    # a value the metadata cannot name stays in the configuration, secrets hidden
+    blob = config_rows({"model": ["a"], "datasetSource": {"type": "blob", "token": "t"}})
+    assert blob == [("Base model", '["a"]'), ("Dataset", '{"type":"blob","token":"(hidden)"}')]
+
+
+def test_unknown_keys_get_a_label_of_their_words():
+    assert [
+        label
+        for label, _ in config_rows(
+            {
+                "someNewKnob": 1,
+                "hf_repo_ID": 2,
+                "maxLR": 3,
+                "lora.dropout": 4,
+                "___": 5,
+                "seed2": 6,
+            }
+        )
+    ] == ["Some new knob", "Hf repo ID", "Max LR", "Lora dropout", "___", "Seed 2"]
 
 
 def test_error_text_prefers_the_job_then_the_last_failed_event():

@@ -25,6 +25,10 @@ def _strict(text: str):  # type: ignore[no-untyped-def]
     return json.loads(text, parse_constant=reject)
 
 
+def _row(out: str, label: str) -> str:
+    return next((ln for ln in out.splitlines() if f" {label} " in ln), "")
+
+
 def test_show_is_the_sidebar_plus_configuration(arkor):
     arkor.sim.add_job(
         "job-1",
@@ -47,22 +51,67 @@ def test_show_is_the_sidebar_plus_configuration(arkor):
         ("Completed", "2026-03-01 10:09:30"),
         ("Base model", "unsloth/gemma-3-270m-it"),
         ("Dataset", "acme/faq (train)"),
-        ("Artifacts", "N/A"),  # no detail events: the count is unknown
+        ("Artifacts", "N/A"),  # no events anywhere: the count is unknown
         ("Job ID", "job-1"),
         ("Max steps", "300"),
         ("Learning rate", "0.0002"),
         ("Batch size", "8"),
-        ("LoRA r", "16"),
+        ("LoRA rank (r)", "16"),
         ("LoRA alpha", "32"),
-        ("newKnob", "on"),  # unknown keys as they are
+        ("New knob", "on"),  # unknown keys: a label of their words
     ]:
-        line = next((ln for ln in out.splitlines() if f" {label} " in ln), "")
-        assert value in line, (label, out)
+        assert value in _row(out, label), (label, out)
     assert "Training configuration" in out and "Error" not in out
-    # exactly one request: the detail, with scope and credentials
-    assert [(r.method, r.path) for r in arkor.sim.requests] == [("GET", "/v1/jobs/job-1")]
+    # the detail, with scope and credentials; it has no events: the stream is replayed
+    assert [(r.method, r.path) for r in arkor.sim.requests] == [
+        ("GET", "/v1/jobs/job-1"),
+        ("GET", "/v1/jobs/job-1/events/stream"),
+    ]
     assert arkor.sim.requests[0].query == {"orgSlug": "acme", "projectSlug": "demo"}
     assert TOKEN not in result.output
+
+
+def test_show_completed_job_counts_its_artifacts_from_the_replayed_stream(arkor):
+    # The cloud's detail carries no events: like Studio mode (and `artifacts`),
+    # the history is replayed for the Artifacts row.
+    arkor.sim.add_job("done", name="faq-bot", status="running", config=CONFIG)
+    arkor.sim.emit("done", "training.started", {})
+    for step in range(1, 50):
+        arkor.sim.emit("done", "training.log", {"step": step, "loss": 1.0 / step})
+    arkor.sim.emit("done", "checkpoint.saved", {"step": 25, "artifacts": ["ckpt/25"]})
+    arkor.sim.emit("done", "training.completed", {"artifacts": ["a", {"pathname": "b"}]})
+    arkor.sim.end("done")
+    result = arkor.cli("show", "done")
+    assert result.code == 0, result.stderr
+    assert "2" in _row(result.stdout, "Artifacts"), result.stdout
+    assert result.stderr == ""
+    assert len(arkor.sim.stream_requests("done")) == 1
+    # --json is the detail alone: no replay
+    assert arkor.cli("show", "--json", "done").code == 0
+    assert len(arkor.sim.stream_requests("done")) == 1
+
+
+def test_show_completed_job_whose_stream_never_ends_stops_when_caught_up(arkor):
+    # No `end` frame and a keep-alive ping: the replay's caught-up rule ends it.
+    arkor.sim.ping_interval = 0.2
+    arkor.sim.add_job("open", status="running")
+    arkor.sim.emit("open", "training.started", {})
+    arkor.sim.emit("open", "training.completed", {"artifacts": ["a", "b", "c"]})
+    started = time.monotonic()
+    result = arkor.cli("show", "open")
+    assert result.code == 0, result.stderr
+    assert "3" in _row(result.stdout, "Artifacts"), result.stdout
+    assert time.monotonic() - started < 5  # the rule's bound, not the stream's
+
+
+def test_show_notes_a_failed_replay_and_still_shows_the_job(arkor):
+    arkor.sim.add_job("gone", status="completed", config=CONFIG)
+    arkor.sim.add_fault("stream:gone", Fault(status=500, body='{"error":"db down"}'), times=5)
+    result = arkor.cli("show", "gone")
+    assert result.code == 0
+    assert "N/A" in _row(result.stdout, "Artifacts")
+    assert "could not replay the event stream of gone" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_show_failed_job_has_its_error_and_detail_events_give_the_artifact_count(arkor):
@@ -165,3 +214,21 @@ def test_hostile_text_is_shown_literally(arkor):
 def test_help_has_examples(arkor):
     result = arkor.cli("show", "--help")
     assert result.code == 0 and "Examples:" in result.stdout and "--json" in result.stdout
+
+
+def test_panels_share_one_width_at_80_columns_and_wider(arkor):
+    arkor.sim.add_job(
+        "bad",
+        name="faq-bot",
+        status="failed",
+        error="CUDA out of memory. Tried to allocate 1.95 GiB. Lower batchSize or maxLength.",
+        config=CONFIG,
+    )
+    arkor.sim.add_job("ok", name="a-much-longer-job-name-than-the-rest", config={"maxSteps": 3})
+    for columns in (80, 120, 200):
+        for job_id in ("bad", "ok"):
+            out = arkor.cli("show", job_id, COLUMNS=str(columns)).stdout
+            edges = [ln for ln in out.splitlines() if ln[:1] in ("╭", "╰")]
+            assert len(edges) == (6 if job_id == "bad" else 4), out
+            assert len({len(edge) for edge in edges}) == 1, (columns, out)
+            assert all(len(line) <= columns for line in out.splitlines()), out

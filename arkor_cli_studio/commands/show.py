@@ -33,11 +33,12 @@ def show(
     """One job: metadata, error and training configuration.
 
     Studio's metadata sidebar (as `watch` shows it), the error of a failed
-    job, and the `config` fields that are set. One request: GET /v1/jobs/{id}.
+    job, and the `config` fields that are set: GET /v1/jobs/{id} (with
+    --studio, GET /api/jobs: Studio has no job-detail route).
 
-    With --studio: GET /api/jobs (Studio has no job-detail route); for a
-    completed job (or a failed one without an error field) its event stream
-    is replayed too, for the Artifacts count and the error.
+    When that answer carries no events, a completed job's event stream (or a
+    failed one's without an error field) is replayed too, as `artifacts`
+    does, for the Artifacts count and the error.
     """
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
@@ -56,7 +57,7 @@ def show(
     with connect(settings) as backend:
         detail = backend.get_job(job_id)
         events = detail.events
-        replay = not as_json and events is None and not backend.has_job_detail
+        replay = not as_json and events is None
         if replay and _history_matters(detail.job):
             events = _replayed(backend, job_id)
     job = detail.job
@@ -90,18 +91,32 @@ def _history_matters(job: Job) -> bool:
 
 
 def _replayed(backend: Backend, job_id: str) -> list[Event] | None:
-    """The finished job's events from its stream (Studio mode has no detail
-    that could carry them); None, with a note on stderr, if that fails."""
-    from arkor_cli_studio.cloud.history import load_history
+    """The finished job's events from its stream, replayed as `artifacts`
+    does (until `end`, or caught up); None, with a note on stderr, if that
+    fails. Only those `show` reads are kept (the first `training.started`,
+    the terminal events): memory stays small however long the run was."""
+    from arkor_cli_studio.cloud.history import replay_history
     from arkor_cli_studio.errors import ArkorStudioError
+    from arkor_cli_studio.model import COMPLETED, FAILED, STARTED
 
+    started = failed_with_error = terminal = None
     try:
-        return load_history(backend, job_id, max_retries=2, use_detail=False).events
-    except ArkorStudioError as error:
+        for event in replay_history(backend, job_id, max_retries=2, use_detail=False):
+            if event.name == STARTED and started is None:
+                started = event
+            elif event.name in (COMPLETED, FAILED):
+                terminal = event
+                error = event.data.get("error") if event.name == FAILED else None
+                if isinstance(error, str) and error.strip():
+                    failed_with_error = event
+    except ArkorStudioError as failure:
         from arkor_cli_studio.output import say
 
         say(
             f"could not replay the event stream of {job_id} for "
-            f"the Artifacts count: {error.message}"
+            f"the Artifacts count: {failure.message}"
         )
         return None
+    # in their order: the folds of jobinfo give what they give on the whole run
+    kept = [started, failed_with_error, terminal if terminal is not failed_with_error else None]
+    return [event for event in kept if event is not None]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -46,7 +47,7 @@ def metadata_panel(
         cell = status_text(value) if label == "Status" else Text(clean_line(value))
         grid.add_row(label, cell)
     title = Text(clean_line(job.name) or clean_line(job.id), style="bold")
-    return Panel(grid, title=title, title_align="left", box=box.ROUNDED, expand=False)
+    return Panel(grid, title=title, title_align="left", box=box.ROUNDED)
 
 
 def error_panel(message: str) -> Panel:
@@ -57,7 +58,6 @@ def error_panel(message: str) -> Panel:
         title_align="left",
         border_style="red",
         box=box.ROUNDED,
-        expand=False,
     )
 
 
@@ -70,8 +70,30 @@ def config_panel(rows: list[tuple[str, str]]) -> Panel:
         title=Text("Training configuration", style="bold"),
         title_align="left",
         box=box.ROUNDED,
-        expand=False,
     )
+
+
+class SameWidth:
+    """Renderables one under the other, the panels among them all as wide as
+    the widest one needs (at most the screen): `show`'s panels line up.
+
+    The panels must expand (rich's default): each is drawn at that width."""
+
+    def __init__(self, *parts: RenderableType) -> None:
+        self.parts = parts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        panels = [part for part in self.parts if isinstance(part, Panel)]
+        widest = max((Measurement.get(console, options, p).maximum for p in panels), default=0)
+        same = options.update_width(min(widest, options.max_width))
+        for part in self.parts:
+            if isinstance(part, Panel):
+                yield from console.render(part, same)
+            else:
+                yield part
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, Group(*self.parts))
 
 
 def job_view(
@@ -85,7 +107,8 @@ def job_view(
     artifacts: int | None = None,
     times: RunTimes | None = None,
 ) -> RenderableType:
-    """`show`'s screen: metadata, then the error (if any), then the configuration."""
+    """`show`'s screen: metadata, then the error (if any), then the
+    configuration, the panels of one width."""
     parts: list[RenderableType] = [
         metadata_panel(job, now, tz, status=status, artifacts=artifacts, times=times)
     ]
@@ -95,7 +118,7 @@ def job_view(
         parts.append(config_panel(config))
     else:
         parts.append(Text("No training configuration was reported.", style="dim"))
-    return Group(*parts)
+    return SameWidth(*parts)
 
 
 def _step_text(step: int | float | None) -> Text:
