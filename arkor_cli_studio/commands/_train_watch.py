@@ -19,7 +19,8 @@ from arkor_cli_studio.errors import ArkorStudioError
 from arkor_cli_studio.runner import StartedJobScanner
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.alerts import AlertSettings, Rule
+    from arkor_cli_studio.alert_config import AlertSettings
+    from arkor_cli_studio.alerts import Rule
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.render.passthrough import TerminalPassthrough

@@ -45,7 +45,7 @@ from arkor_cli_studio.commands._options import (
 )
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.alerts import AlertSettings
+    from arkor_cli_studio.alert_config import AlertSettings
     from arkor_cli_studio.demo import Scenario
     from arkor_cli_studio.session.run import WatchOptions
 
@@ -171,7 +171,7 @@ class ScenarioKind(StrEnum):
 def demo_alerts(scenario: Scenario, rules: list[str] | None, on_alert: str | None) -> AlertSettings:
     """`--alert` as given; else the scenario's own rule and the defaults (the
     demo's project has no .arkor-studio.toml)."""
-    from arkor_cli_studio.alerts import (
+    from arkor_cli_studio.alert_config import (
         DEFAULT_ACTION,
         DEFAULT_RULES,
         AlertSettings,

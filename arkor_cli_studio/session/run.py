@@ -17,7 +17,7 @@ from arkor_cli_studio.errors import ExitCode
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from arkor_cli_studio.alerts import AlertSettings
+    from arkor_cli_studio.alert_config import AlertSettings
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.session.sinks import Sink
@@ -42,7 +42,7 @@ class WatchOptions:
     advanced: bool = False
     notify: bool | str | None = None
     last: int | None = None  # the Advanced cards over the chart's last N points
-    #: The alert rules and `--on-alert` (`alerts.resolve_alerts`); None: none.
+    #: The alert rules and `--on-alert` (`alert_config.resolve_alerts`); None: none.
     alerts: AlertSettings | None = None
     ci: str = "auto"
     summary_file: Path | None = None
