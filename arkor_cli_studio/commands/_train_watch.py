@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from arkor_cli_studio.errors import ArkorStudioError
-from arkor_cli_studio.runner import StartedJobScanner
+from arkor_cli_studio.start_output import StartedJobScanner
 
 if TYPE_CHECKING:
     from arkor_cli_studio.alert_config import AlertSettings

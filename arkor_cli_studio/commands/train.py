@@ -93,7 +93,7 @@ def train(
     (POST /api/train): its output (stdout and stderr merged) passes through the
     same way, and Ctrl-C closes the connection, on which Studio kills arkor start.
     """
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project
     from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.config import env_float
 
@@ -104,7 +104,7 @@ def train(
             "--arkor doesn't apply with --studio: Studio runs arkor start with its own arkor.",
             hint="Drop --arkor, or drop --studio to run arkor start here.",
         )
-    entry = runner.resolve_entry(project, file) if file is not None else None
+    entry = arkor_project.resolve_entry(project, file) if file is not None else None
     if notify is None:
         notify = _is_terminal(sys.stderr) or _is_terminal(sys.stdout)
     drain = env_float(env, "ARKOR_STUDIO_WATCH_DRAIN", 5.0)
@@ -152,25 +152,25 @@ def _train_direct(
     drain: float,
     alerts: TrainAlerts | None = None,
 ) -> tuple[RunResult, str | None]:
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project, runner
     from arkor_cli_studio.config import env_float
 
     project, env = settings.project, settings.env
-    executable = runner.find_arkor(project, arkor, env)
+    executable = arkor_project.find_arkor(project, arkor, env)
     grace = env_float(env, "ARKOR_STUDIO_STOP_GRACE", 10.0)
     timeout = env_float(env, "ARKOR_STUDIO_BUILD_TIMEOUT", 300.0)
     trainer: str | None = None
     try:
-        with runner.terminate_on_signals(), runner.project_lock(project, env):
+        with runner.terminate_on_signals(), arkor_project.project_lock(project, env):
             if no_manifest:
                 if entry is None:
                     _warn_stale(project)
             else:
-                runner.build(executable, project, entry, env, timeout)
-                trainer = runner.read_manifest(project, env, timeout)
+                arkor_project.build(executable, project, entry, env, timeout)
+                trainer = arkor_project.read_manifest(project, env, timeout)
                 if trainer is None:
-                    raise runner.NoTrainerError()
-                _say(runner.run_label(trainer))
+                    raise arkor_project.NoTrainerError()
+                _say(arkor_project.run_label(trainer))
             sys.stdout.flush()
             sys.stderr.flush()
             if not watch:
@@ -211,7 +211,7 @@ def _train_studio(
     alerts: TrainAlerts | None = None,
 ) -> tuple[RunResult, str | None]:
     """`train` through a running `arkor dev`: GET /api/manifest, then POST /api/train."""
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project, runner, start_output
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.cloud.studio import StudioBackend
 
@@ -221,13 +221,13 @@ def _train_studio(
     try:
         with (
             runner.terminate_on_signals(),
-            runner.project_lock(settings.project, settings.env),
+            arkor_project.project_lock(settings.project, settings.env),
             connect(settings) as backend,
         ):
             assert isinstance(backend, StudioBackend)
             if not no_manifest:
                 trainer = _studio_label(backend)
-            outcome = runner.OutcomeScanner()
+            outcome = start_output.OutcomeScanner()
             write: Callable[[bytes], object] = _write_stdout
             if watch:
                 watcher = _watcher(settings, backend, alerts=alerts)
@@ -275,19 +275,20 @@ def _train_studio(
 
 def _studio_label(backend: StudioBackend) -> str:
     """Studio's manifest answer as direct mode's label, or its exit-4 error."""
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project
 
     manifest = backend.manifest()
     if manifest.kind == "no-trainer":
-        raise runner.NoTrainerError()
+        raise arkor_project.NoTrainerError()
     if manifest.kind == "unreadable":
-        raise runner.ManifestError(
-            runner.short_error(manifest.error or "") or "Studio could not build the project.",
+        raise arkor_project.ManifestError(
+            arkor_project.short_error(manifest.error or "")
+            or "Studio could not build the project.",
             hint="Fix it (see src/arkor/); the terminal running `arkor dev` shows the build "
             "output.",
         )
     name = manifest.trainer_name or ""
-    _say(runner.run_label(name))
+    _say(arkor_project.run_label(name))
     return name
 
 
@@ -310,9 +311,9 @@ def _say(line: str) -> None:
 
 
 def _warn_stale(project: Path) -> None:
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project
 
-    newer = runner.stale_sources(project)
+    newer = arkor_project.stale_sources(project)
     if newer:
         first = newer[0].relative_to(project)
         more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
