@@ -16,10 +16,10 @@ import typer.core
 from arkor_cli_studio import __version__
 from arkor_cli_studio.choices import ColorMode
 from arkor_cli_studio.commands import examples
-from arkor_cli_studio.errors import ArkorStudioError, ExitCode, UsageError
+from arkor_cli_studio.errors import ArkorStudioError, ExitCode
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.env import Environment
 
 HELP = """Arkor Studio's training flows in the terminal.
 
@@ -228,60 +228,22 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    if color == ColorMode.never:
-        no_color = ctx.params["no_color"] = True
+    from arkor_cli_studio.env import Environment
     from arkor_cli_studio.render.console import force_color
 
-    force_color(color == ColorMode.always and not no_color)  # (set on every run: in-process)
-    ctx.obj = _Lazy(project, api_url, no_color, studio, studio_url)
-
-
-class _Lazy:
-    """Global options, validated when a command first asks for them.
-
-    (So `--help` of a subcommand works even with a bad --project.)
-    """
-
-    def __init__(
-        self,
-        project: Path | None,
-        api_url: str | None,
-        no_color: bool,
-        studio: bool | None = None,
-        studio_url: str | None = None,
-    ) -> None:
-        self._args = (project, api_url, no_color)
-        self._studio = (studio, studio_url)
-        self._settings: Settings | None = None
-
-    def get(self) -> Settings:
-        if self._settings is None:
-            from arkor_cli_studio.config import Settings, project_dir, resolve_studio_url
-
-            project, api_url, no_color = self._args
-            env = dict(os.environ)
-            # Validated before any command runs: a non-loopback URL never gets a request.
-            studio = resolve_studio_url(*self._studio, env)
-            if studio is not None and api_url is not None:
-                raise UsageError(
-                    "--api-url and Studio mode don't mix: Studio talks to the cloud API itself.",
-                    hint="Drop one of them (--no-studio turns off ARKOR_STUDIO_URL).",
-                )
-            self._settings = Settings(
-                project=project_dir(project),
-                api_url_override=api_url,
-                no_color=no_color,
-                studio_url=studio[0] if studio else None,
-                studio_source=studio[1] if studio else "--studio",
-                env=env,
-            )
-        return self._settings
-
-
-def settings_of(ctx: typer.Context) -> Settings:
-    root_obj = ctx.find_root().obj
-    assert isinstance(root_obj, _Lazy)
-    return root_obj.get()
+    if color == ColorMode.never:
+        no_color = ctx.params["no_color"] = True
+    environment = ctx.obj if isinstance(ctx.obj, Environment) else Environment()
+    environment.configure(
+        project=project,
+        api_url=api_url,
+        studio=studio,
+        studio_url=studio_url,
+        no_color=no_color,
+        color_always=color == ColorMode.always,
+    )
+    force_color(environment.color_always)  # (set on every run: in-process)
+    ctx.obj = environment
 
 
 _HOST_PORT = re.compile(r"^[\w.\[\]:-]+:\d+/?$")
@@ -378,15 +340,18 @@ def _notify_alias(args: list[str]) -> list[str]:
     return args
 
 
-def main() -> None:
-    debug = os.environ.get("ARKOR_STUDIO_DEBUG") == "1"
+def main(environment: Environment | None = None) -> None:
+    """The console script. `environment`: the run's own (a test's), instead
+    of one built from the process (`env.Environment`)."""
+    environ = environment.environ if environment is not None else os.environ
+    debug = environ.get("ARKOR_STUDIO_DEBUG") == "1"
     from arkor_cli_studio.signals import terminate_on
 
     with terminate_on(once=True):  # SIGTERM -> 143, SIGHUP -> 129, after unwinding
-        _main(debug)
+        _main(debug, environment)
 
 
-def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of ending)
+def _main(debug: bool, environment: Environment | None) -> None:  # (the one error boundary)
     from arkor_cli_studio import output
     from arkor_cli_studio.signals import Terminated
 
@@ -394,7 +359,7 @@ def _main(debug: bool) -> None:  # (the one error boundary: a branch per kind of
     try:
         try:
             args = global_options_first(studio_value_alias(sys.argv[1:]))
-            app(args=_notify_alias(args), prog_name="arkor-studio")
+            app(args=_notify_alias(args), prog_name="arkor-studio", obj=environment)
         finally:
             sys.stdout.flush()  # a failed write surfaces here, not at exit
     except Terminated as stop:

@@ -9,6 +9,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import JobId, json_flag
+from arkor_cli_studio.env import environment_of
 
 EPILOG = examples(
     "arkor-studio artifacts job_abc123",
@@ -38,7 +39,6 @@ def artifacts(
     them, else the event stream replayed. For a job still running, the
     checkpoints so far (a note on stderr says so).
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.cloud.history import replay_history
     from arkor_cli_studio.jobinfo import FINAL, collect_artifacts
@@ -46,7 +46,8 @@ def artifacts(
     from arkor_cli_studio.textsafe import clean_line
 
     validate_job_id(job_id)
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     with connect(settings) as backend:
         history = replay_history(backend, job_id)
         found = collect_artifacts(history)  # as the events arrive: only artifacts are kept
@@ -55,10 +56,9 @@ def artifacts(
 
         print_json([a.record() for a in found])
     else:
-        from arkor_cli_studio.render.console import make_console
         from arkor_cli_studio.render.job import artifacts_view
 
-        make_console(no_color=settings.no_color).print(artifacts_view(found))
+        environment.console().print(artifacts_view(found))
     sys.stdout.flush()
     status = clean_line(history.job.status) if history.job else "unknown"
     if not history.complete:

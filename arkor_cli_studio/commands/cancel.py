@@ -10,16 +10,17 @@ needed but there is no terminal to ask on (pass --yes), or in Studio mode
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import JobId
+from arkor_cli_studio.env import environment_of
 from arkor_cli_studio.errors import ArkorStudioError, UsageError
 
 if TYPE_CHECKING:
+    from arkor_cli_studio.env import Environment
     from arkor_cli_studio.model import Job
 
 EPILOG = examples(
@@ -57,24 +58,25 @@ def cancel(
     Not available with --studio: Studio's API has no cancel route, so it
     exits 2 and sends nothing (drop --studio to cancel through the cloud).
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect, refuse_unsupported
     from arkor_cli_studio.model import display_status, validate_job_id
     from arkor_cli_studio.textsafe import clean_line
 
     validate_job_id(job_id)
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     refuse_unsupported(settings, "cancel", job_id)  # Studio mode: exit 2, nothing sent
     with connect(settings) as backend:
         job = backend.get_job(job_id).job
         if job.is_terminal:
-            _report(job, "is already ", ": nothing to cancel.", settings.no_color)
+            _report(environment, job, "is already ", ": nothing to cancel.")
             return
         if not yes:
-            shown = display_status(job, datetime.now(UTC))
+            shown = display_status(job, environment.now())
             _confirm(
+                environment,
                 f"Cancel job {clean_line(job.name) or '-'} ({clean_line(job.id)}), "
-                f"currently {clean_line(shown)}? [y/N] "
+                f"currently {clean_line(shown)}? [y/N] ",
             )
         backend.cancel(job_id)
         try:
@@ -87,17 +89,15 @@ def cancel(
             )
             return
     if after.is_terminal:
-        _report(after, "is now ", ".", settings.no_color)
+        _report(environment, after, "is now ", ".")
     else:
         tail = ": the cancel was accepted and takes effect shortly."
-        _report(after, "is still ", tail, settings.no_color)
+        _report(environment, after, "is still ", tail)
 
 
-def _confirm(prompt: str) -> None:
+def _confirm(environment: Environment, prompt: str) -> None:
     """Ask on the terminal; anything but y/yes (or EOF) declines."""
-    from arkor_cli_studio.render.console import stream_is_terminal
-
-    if not (stream_is_terminal(sys.stdin) and stream_is_terminal(sys.stdout)):
+    if not (environment.stdin_isatty and environment.stdout_isatty):
         raise UsageError(
             "Not cancelling without confirmation: stdin and stdout are not both a terminal, "
             "so there is no one to ask.",
@@ -112,9 +112,8 @@ def _confirm(prompt: str) -> None:
         raise ArkorStudioError("Not cancelled: the job is left as it is.")
 
 
-def _report(job: Job, lead: str, tail: str, no_color: bool) -> None:
+def _report(environment: Environment, job: Job, lead: str, tail: str) -> None:
     """One line on stdout: `Job NAME (ID) <lead><status><tail>`, the status coloured."""
-    from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.job import status_report
 
-    make_console(no_color=no_color).print(status_report(job, lead, tail))
+    environment.console().print(status_report(job, lead, tail))

@@ -10,6 +10,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import PlainTables, json_flag
+from arkor_cli_studio.env import environment_of
 from arkor_cli_studio.errors import UsageError
 
 if TYPE_CHECKING:
@@ -59,7 +60,6 @@ def compare(
     (the same numbers as `stats`), then only the configuration keys whose
     values differ. Running jobs are compared as they are so far.
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.compare import MAX_JOBS, METRICS, MIN_JOBS, compare_json
     from arkor_cli_studio.model import validate_job_id
 
@@ -78,7 +78,8 @@ def compare(
         validate_job_id(job_id)
     if len(set(job_ids)) != len(job_ids):
         raise UsageError("The same job id is given twice.")
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     runs = _load(settings, job_ids)
     chosen: Metric = "eval_loss" if metric == "eval_loss" else "loss"
     if as_json:
@@ -91,9 +92,8 @@ def compare(
         sys.stdout.flush()
     else:
         from arkor_cli_studio.render.compare import compare_view
-        from arkor_cli_studio.render.console import make_console
 
-        console = make_console(no_color=settings.no_color)
+        console = environment.console()
         console.print(compare_view(runs, chosen, console.width))
     running = [r for r in runs if not r.complete]
     if running:

@@ -43,10 +43,12 @@ from arkor_cli_studio.commands._options import (
     SummaryFile,
     json_flag,
 )
+from arkor_cli_studio.env import environment_of
 
 if TYPE_CHECKING:
     from arkor_cli_studio.alert_config import AlertSettings
     from arkor_cli_studio.demo import Scenario
+    from arkor_cli_studio.env import Environment
     from arkor_cli_studio.session.run import WatchOptions
 
 EPILOG = examples(
@@ -127,7 +129,7 @@ def demo(
     """Try it without an account: a simulated training run, watched live."""
     from arkor_cli_studio.demo import DEFAULT_SPEED, DEFAULT_STEPS, Scenario
 
-    no_color = bool(ctx.find_root().params.get("no_color"))
+    environment = environment_of(ctx)
     scenario = Scenario(
         steps=steps if steps is not None else DEFAULT_STEPS,
         speed=speed if speed is not None else DEFAULT_SPEED,
@@ -138,7 +140,7 @@ def demo(
         serve_demo(speed if speed is not None else SERVE_SPEED)
         return
     if jobs:
-        run_demo(scenario, ["jobs", *(["--json"] if as_json else [])], no_color=no_color)
+        run_demo(scenario, ["jobs", *(["--json"] if as_json else [])], environment)
         return
     from arkor_cli_studio.session.run import Mode, WatchOptions
 
@@ -152,10 +154,10 @@ def demo(
         notify=notify.value if notify is not None else None,
         ci=ci.value,
         summary_file=summary_file,
-        accessible=wanted(accessible, os.environ),
+        accessible=wanted(accessible, environment.environ),
         alerts=demo_alerts(scenario, alert, on_alert),
     )
-    run_demo(scenario, options, no_color=no_color)
+    run_demo(scenario, options, environment)
 
 
 class ScenarioKind(StrEnum):
@@ -250,8 +252,11 @@ then try:
 """
 
 
-def run_demo(scenario: Scenario, command: WatchOptions | list[str], *, no_color: bool) -> None:
-    """`command`: the watch to run on the simulated job, or `jobs`'s arguments."""
+def run_demo(
+    scenario: Scenario, command: WatchOptions | list[str], environment: Environment
+) -> None:
+    """`command`: the watch to run on the simulated job, or `jobs`'s arguments;
+    `environment`: the run's, with HOME pointing at the demo's."""
     import dataclasses
     import secrets
     import tempfile
@@ -275,41 +280,45 @@ def run_demo(scenario: Scenario, command: WatchOptions | list[str], *, no_color:
             job_id = add_demo_job(sim, scenario, created)
             player = Player(sim, job_id, scenario, created=created)
         _banner(sim.url, tmp, scenario, show_jobs)
+        demo_env = environment.with_environ(HOME=str(home))
         try:
             with _home(home):
                 if player is not None:
                     player.start()
                 if isinstance(command, list):
-                    _run_jobs(project, sim.url, command, no_color=no_color)
+                    _run_jobs(project, sim.url, command, demo_env)
                 else:
                     options = dataclasses.replace(command, job_id=job_id)
-                    _run_watch(project, sim.url, options, no_color=no_color)
+                    _run_watch(project, sim.url, options, demo_env)
         finally:
             if player is not None:
                 player.stop()
 
 
-def _run_watch(project: Path, url: str, options: WatchOptions, *, no_color: bool) -> None:
+def _run_watch(project: Path, url: str, options: WatchOptions, environment: Environment) -> None:
     """The real `watch`, in-process: same engine, same client, same exit status."""
     from arkor_cli_studio.config import Settings, project_dir
     from arkor_cli_studio.session.run import watch_job
 
     settings = Settings(
-        project=project_dir(project), api_url_override=url, no_color=no_color, env=dict(os.environ)
+        project=project_dir(project),
+        api_url_override=url,
+        no_color=environment.no_color,
+        env=environment.environ,
     )
-    code = watch_job(settings, options)
+    code = watch_job(settings, options, terminal=environment.stdout_isatty)
     if code:
         raise typer.Exit(int(code))
 
 
-def _run_jobs(project: Path, url: str, args: list[str], *, no_color: bool) -> None:
-    """The real `jobs`, in-process, through the app."""
+def _run_jobs(project: Path, url: str, args: list[str], environment: Environment) -> None:
+    """The real `jobs`, in-process, through the app (in `environment`)."""
     from arkor_cli_studio.app import app
 
     root = ["--no-studio", "-C", str(project), "--api-url", url]
-    if no_color:
+    if environment.no_color:
         root.append("--no-color")
-    app(args=[*root, *args], prog_name="arkor-studio")
+    app(args=[*root, *args], prog_name="arkor-studio", obj=environment)
 
 
 def _write_files(tmp: Path, token: str, url: str) -> tuple[Path, Path]:

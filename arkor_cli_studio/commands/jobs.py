@@ -14,11 +14,13 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import json_flag
+from arkor_cli_studio.env import environment_of
 from arkor_cli_studio.output import print_json, sleep_unless_closed
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.env import Environment
     from arkor_cli_studio.model import Job
     from arkor_cli_studio.polling import Poll
     from arkor_cli_studio.render.joblist import Row
@@ -97,17 +99,17 @@ def jobs(
     Piped, one line per job at its natural width (`jobs | grep NAME` finds
     it); on a narrow terminal, columns give way (Created first), never the ID.
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
 
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     chosen = Filter({s.value for s in status} if status else None, search, limit)
     with connect(settings) as backend:
         _say_when_no_project(backend)
         if follow:
-            _follow(backend, settings, chosen, interval, as_json, keys=not no_keys)
+            _follow(backend, environment, chosen, interval, as_json, keys=not no_keys)
         else:
-            _once(backend, settings, chosen, as_json)
+            _once(backend, environment, chosen, as_json)
 
 
 class Filter:
@@ -168,8 +170,8 @@ def json_jobs(jobs: list[Job], now: datetime) -> list[dict[str, Any]]:
     return [jsonable({**job.raw, "displayStatus": display_status(job, now)}) for job in jobs]
 
 
-def _once(backend: Backend, settings: Settings, chosen: Filter, as_json: bool) -> None:
-    now = datetime.now(UTC)
+def _once(backend: Backend, environment: Environment, chosen: Filter, as_json: bool) -> None:
+    now = environment.now()
     if as_json:
         print_json(json_jobs(chosen(backend.list_jobs()), now), pretty=True)
         return
@@ -186,7 +188,7 @@ def _once(backend: Backend, settings: Settings, chosen: Filter, as_json: bool) -
     try:
         rows = object_rows(items, now, keep, chosen.limit)
         if rows:
-            write_rows(rows, settings)
+            write_rows(rows, environment)
             return
     finally:
         if collecting:
@@ -202,30 +204,28 @@ def _write_line(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_rows(rows: list[Row], settings: Settings) -> None:
+def write_rows(rows: list[Row], environment: Environment) -> None:
     """The table on stdout: piped, plain lines at their natural width (no rich);
     on a terminal, fitted to its width, with colours."""
-    from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.render.joblist import fit, table_lines
 
     paint = None
     width: int | None = None
     styles = None
-    if stream_is_terminal(sys.stdout):
-        from arkor_cli_studio.render.console import make_console
+    if environment.stdout_isatty:
         from arkor_cli_studio.render.jobs import STATUS_STYLES, ansi_paint
 
-        console = make_console(no_color=settings.no_color)
+        console = environment.console()
         width, paint, styles = console.size.width, ansi_paint(console), STATUS_STYLES
     layout, widths = fit(rows, width)
     lines = table_lines(rows, layout, widths, paint, styles)
-    sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.flush()
+    environment.stdout.write("\n".join(lines) + "\n")
+    environment.stdout.flush()
 
 
 def _follow(
     backend: Backend,
-    settings: Settings,
+    environment: Environment,
     chosen: Filter,
     interval: float,
     as_json: bool,
@@ -236,12 +236,12 @@ def _follow(
     JSON lines, as the table redrawn in place or the keyboard board on a
     terminal, else as lines of what changed."""
     from arkor_cli_studio.polling import polls
-    from arkor_cli_studio.render.console import stream_is_terminal
 
+    settings = environment.settings
     if as_json:
         # `| head -1` ends us while we wait, not at the next change.
         _follow_json(polls(backend.list_jobs, chosen, interval, wait=sleep_unless_closed))
-    elif stream_is_terminal(sys.stdout):
+    elif environment.stdout_isatty:
         from arkor_cli_studio import keys as keyboard
 
         if keys and keyboard.available():
@@ -251,7 +251,7 @@ def _follow(
             _follow_live(every, settings, interval)
     else:
         every = polls(backend.list_jobs, chosen, interval, wait=sleep_unless_closed)
-        _follow_lines(every, settings, quiet_when_empty=bool(backend.no_project_note()))
+        _follow_lines(every, environment, quiet_when_empty=bool(backend.no_project_note()))
 
 
 def _redraw_between_polls(_interval: float) -> None:
@@ -370,7 +370,9 @@ def snapshot(jobs: list[Job], now: datetime) -> dict[str, tuple[str, str]]:
     return {job.id: (display_status(job, now), job.name) for job in jobs}
 
 
-def _follow_lines(every: Iterable[Poll], settings: Settings, *, quiet_when_empty: bool) -> None:
+def _follow_lines(
+    every: Iterable[Poll], environment: Environment, *, quiet_when_empty: bool
+) -> None:
     """Piped: the table once, then a stamped line per change (new job, status
     change, gone); failed polls and the recovery on stderr. `quiet_when_empty`:
     a note on stderr already said why there are no jobs."""
@@ -389,7 +391,7 @@ def _follow_lines(every: Iterable[Poll], settings: Settings, *, quiet_when_empty
             failing = False
         if before is None:
             if jobs:
-                write_rows(job_rows(jobs, now), settings)
+                write_rows(job_rows(jobs, now), environment)
             elif poll.total:
                 _write_line(NO_MATCHES)
             elif not quiet_when_empty:

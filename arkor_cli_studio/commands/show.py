@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import JobId, json_flag
+from arkor_cli_studio.env import environment_of
 
 if TYPE_CHECKING:
     from arkor_cli_studio.cloud.client import Backend
@@ -40,7 +40,6 @@ def show(
     failed one's without an error field) is replayed too, as `artifacts`
     does, for the Artifacts count and the error.
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.jobinfo import (
         config_rows,
@@ -53,7 +52,8 @@ def show(
     from arkor_cli_studio.model import validate_job_id
 
     validate_job_id(job_id)
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     with connect(settings) as backend:
         detail = backend.get_job(job_id)
         events = detail.events
@@ -66,11 +66,10 @@ def show(
 
         print_json(jsonable(redacted_job(job.raw)))
         return
-    from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.job import job_view
 
     events = events or []
-    now = datetime.now(UTC)
+    now = environment.now()
     view = job_view(
         job,
         now,
@@ -81,7 +80,7 @@ def show(
         artifacts=final_artifact_count(events) if job.status != "failed" else 0,
         times=times_of(job, events, now),
     )
-    make_console(no_color=settings.no_color).print(view)
+    environment.console().print(view)
 
 
 def _history_matters(job: Job) -> bool:

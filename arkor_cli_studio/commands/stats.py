@@ -12,6 +12,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import Last, json_flag
+from arkor_cli_studio.env import environment_of
 from arkor_cli_studio.errors import UsageError
 
 if TYPE_CHECKING:
@@ -68,15 +69,14 @@ def stats(
     still running the numbers are so far (the history is read until it is
     caught up).
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.model import validate_job_id
 
     if job_id is not None:
         validate_job_id(job_id)
+    environment = environment_of(ctx)
     if file is not None:
         # A file needs no project, credentials or Studio: the settings (which
-        # check --project) are not asked for; only the colour choice is read.
-        no_color = bool(ctx.find_root().params.get("no_color"))
+        # check --project) are not asked for.
         result = _from_file(file, job_id, last)
     elif job_id is None:
         raise UsageError(
@@ -84,9 +84,7 @@ def stats(
             hint="`arkor-studio jobs` lists the ids.",
         )
     else:
-        settings = settings_of(ctx)
-        no_color = settings.no_color
-        result = _from_api(settings, job_id, last)
+        result = _from_api(environment.settings, job_id, last)
 
     loss, eval_loss = result.series.summaries()
     if as_json:
@@ -104,10 +102,9 @@ def stats(
         sys.stdout.write(json.dumps(body, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()
         return
-    from arkor_cli_studio.render.console import make_console
     from arkor_cli_studio.render.stats import stats_view
 
-    make_console(no_color=no_color).print(
+    environment.console().print(
         stats_view(loss, eval_loss, so_far=not result.complete, last=last, title=result.title)
     )
 

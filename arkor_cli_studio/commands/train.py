@@ -15,6 +15,7 @@ from arkor_cli_studio import output
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
 from arkor_cli_studio.commands._options import NotifySwitch
+from arkor_cli_studio.env import environment_of
 from arkor_cli_studio.errors import ExitCode, UsageError
 from arkor_cli_studio.signals import Terminated
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from arkor_cli_studio.cloud.studio import StudioBackend, TrainRun
     from arkor_cli_studio.commands._train_watch import TrainAlerts, TrainWatch
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.env import Environment
     from arkor_cli_studio.runner import RunResult
 
 EPILOG = examples(
@@ -94,10 +96,10 @@ def train(
     same way, and Ctrl-C closes the connection, on which Studio kills arkor start.
     """
     from arkor_cli_studio import arkor_project
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.config import env_float
 
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     project, env = settings.project, settings.env
     if settings.studio_url is not None and arkor is not None:
         raise UsageError(
@@ -106,13 +108,15 @@ def train(
         )
     entry = arkor_project.resolve_entry(project, file) if file is not None else None
     if notify is None:
-        notify = _is_terminal(sys.stderr) or _is_terminal(sys.stdout)
+        notify = environment.stderr_isatty or environment.stdout_isatty
     drain = env_float(env, "ARKOR_STUDIO_WATCH_DRAIN", 5.0)
     alerts = _alerts(settings, watch, alert, on_alert)
     if settings.studio_url is not None:
-        result, trainer = _train_studio(settings, entry, no_manifest, watch, drain, alerts)
+        result, trainer = _train_studio(environment, entry, no_manifest, watch, drain, alerts)
     else:
-        result, trainer = _train_direct(settings, entry, arkor, no_manifest, watch, drain, alerts)
+        result, trainer = _train_direct(
+            environment, entry, arkor, no_manifest, watch, drain, alerts
+        )
     if alerts is not None and alerts.acted is not None:
         # An alert's `--on-alert exit` stopped arkor start (as SIGTERM does; the
         # job goes on) or its `cancel` cancelled the job: exit 6, said once.
@@ -144,7 +148,7 @@ def _alerts(
 
 
 def _train_direct(
-    settings: Settings,
+    environment: Environment,
     entry: Path | None,
     arkor: Path | None,
     no_manifest: bool,
@@ -155,6 +159,7 @@ def _train_direct(
     from arkor_cli_studio import arkor_project, runner
     from arkor_cli_studio.config import env_float
 
+    settings = environment.settings
     project, env = settings.project, settings.env
     executable = arkor_project.find_arkor(project, arkor, env)
     grace = env_float(env, "ARKOR_STUDIO_STOP_GRACE", 10.0)
@@ -176,11 +181,11 @@ def _train_direct(
             if not watch:
                 result = runner.run_start(executable, project, entry, env, grace=grace, drain=drain)
                 return result, trainer
-            watcher = _watcher(settings, alerts=alerts)
+            watcher = _watcher(environment, alerts=alerts)
             streams: dict[str, Any] = {"on_stdout": watcher.stdout_feed()}
             if watcher.live:
                 streams["stdout_fd"] = None  # the watcher writes them (above the view)
-                if _is_terminal(sys.stderr):  # arkor's stderr would tear the view
+                if environment.stderr_isatty:  # arkor's stderr would tear the view
                     streams.update(on_stderr=watcher.stderr_feed(), stderr_fd=None)
             result = runner.run_start(
                 executable, project, entry, env, grace=grace, drain=drain, **streams
@@ -194,16 +199,16 @@ def _train_direct(
 
 
 def _watcher(
-    settings: Settings, backend: Backend | None = None, *, alerts: TrainAlerts | None = None
+    environment: Environment, backend: Backend | None = None, *, alerts: TrainAlerts | None = None
 ) -> TrainWatch:
     from arkor_cli_studio.commands._train_watch import TrainWatch
-    from arkor_cli_studio.render.console import stream_is_terminal
 
-    return TrainWatch(settings, live=stream_is_terminal(sys.stdout), backend=backend, alerts=alerts)
+    live = environment.stdout_isatty
+    return TrainWatch(environment.settings, live=live, backend=backend, alerts=alerts)
 
 
 def _train_studio(
-    settings: Settings,
+    environment: Environment,
     entry: Path | None,
     no_manifest: bool,
     watch: bool,
@@ -215,6 +220,7 @@ def _train_studio(
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.cloud.studio import StudioBackend
 
+    settings = environment.settings
     trainer: str | None = None
     watcher: TrainWatch | None = None
     interrupted: int | None = None  # the signal that stopped us
@@ -230,7 +236,7 @@ def _train_studio(
             outcome = start_output.OutcomeScanner()
             write: Callable[[bytes], object] = _write_stdout
             if watch:
-                watcher = _watcher(settings, backend, alerts=alerts)
+                watcher = _watcher(environment, backend, alerts=alerts)
                 feed = watcher.stdout_feed()
                 if watcher.live:
                     write = feed  # raw, or above the live view
@@ -297,13 +303,6 @@ def _write_stdout(chunk: bytes) -> None:
     view = memoryview(chunk)
     while view:
         view = view[os.write(1, view) :]
-
-
-def _is_terminal(stream: object) -> bool:
-    try:
-        return os.isatty(stream.fileno())  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 def _say(line: str) -> None:

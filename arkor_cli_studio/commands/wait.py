@@ -15,6 +15,7 @@ import typer
 
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import MaxRetries, json_flag
+from arkor_cli_studio.env import environment_of
 from arkor_cli_studio.errors import ArkorStudioError, Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -77,7 +78,6 @@ def wait(
     3 cancelled, then 5 stream lost, then 7 timed out (still running).
     Dropped streams resume exactly as in `watch`.
     """
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.batch import parse_duration
     from arkor_cli_studio.model import validate_job_id
 
@@ -101,7 +101,8 @@ def wait(
             ) from None
     for job_id in ids:
         validate_job_id(job_id)
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     if cancel_rest:
         from arkor_cli_studio.cloud import refuse_unsupported
 

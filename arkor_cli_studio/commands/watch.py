@@ -6,8 +6,7 @@ engine (`arkor_cli_studio.session`) does the rest.
 
 from __future__ import annotations
 
-import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -27,6 +26,7 @@ from arkor_cli_studio.commands._options import (
     SummaryFile,
     json_flag,
 )
+from arkor_cli_studio.env import environment_of
 
 EPILOG = examples(
     "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
@@ -40,8 +40,8 @@ EPILOG = examples(
 )
 
 
-def _since(text: str | None) -> datetime | None:
-    """`--since`: an ISO time (naive: local), or a duration ago."""
+def _since(text: str | None, now: datetime) -> datetime | None:
+    """`--since`: an ISO time (naive: local), or a duration before `now`."""
     if text is None:
         return None
     from arkor_cli_studio.batch import parse_duration
@@ -49,7 +49,7 @@ def _since(text: str | None) -> datetime | None:
     from arkor_cli_studio.model import parse_time
 
     try:
-        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+        return now - timedelta(seconds=parse_duration(text))
     except ValueError:
         pass
     when = parse_time(text)
@@ -146,9 +146,7 @@ def watch(
     130 on Ctrl-C.
     """
     from arkor_cli_studio.accessible import wanted
-    from arkor_cli_studio.app import settings_of
     from arkor_cli_studio.commands._alerts import alert_settings
-    from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.run import WatchOptions, pick_mode, watch_job
 
     if plain and as_json:
@@ -158,7 +156,8 @@ def watch(
             "--plain and --json can't be used together: --plain prints lines of text, "
             "--json one JSON object per event."
         )
-    settings = settings_of(ctx)
+    environment = environment_of(ctx)
+    settings = environment.settings
     if once:
         from arkor_cli_studio.commands._once import RECENT, watch_once
 
@@ -173,7 +172,8 @@ def watch(
 
         webhook = check_url(webhook)
     alerts = alert_settings(settings, alert, on_alert)
-    mode = pick_mode(as_json=as_json, plain=plain, terminal=stream_is_terminal(sys.stdout))
+    terminal = environment.stdout_isatty
+    mode = pick_mode(as_json=as_json, plain=plain, terminal=terminal, env=settings.env)
     options = WatchOptions(
         job_id,
         mode,
@@ -186,10 +186,10 @@ def watch(
         accessible=wanted(accessible, settings.env),
         quiet=quiet,
         tail=tail,
-        since=_since(since),
+        since=_since(since, environment.now()),
         last=last,
         alerts=alerts,
     )
-    code = watch_job(settings, options)
+    code = watch_job(settings, options, terminal=terminal)
     if code:
         raise typer.Exit(int(code))

@@ -1,26 +1,18 @@
-"""Consoles and the output mode, decided once at start.
+"""The console factory's Rich half: rich is imported on the first console made.
 
-rich is imported on the first console made: `stream_is_terminal` alone (a
-piped `watch --plain`/`--json`, `jobs --json`) does not load it.
+Whether a stream is a terminal and whether colours are wanted (--no-color,
+NO_COLOR from the run's environment) are the environment's (`env.py`):
+commands get their consoles from `Environment.console()`.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console as Console  # re-exported for type hints elsewhere
-
-
-def stream_is_terminal(stream: IO[str]) -> bool:
-    """A real terminal (not FORCE_COLOR on a pipe): decides Live vs. lines."""
-    try:
-        return os.isatty(stream.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 @functools.cache
@@ -46,15 +38,24 @@ def force_color(always: bool) -> None:
 
 
 def make_console(
-    *, stderr: bool = False, no_color: bool = False, file: IO[str] | None = None
+    *,
+    stderr: bool = False,
+    no_color: bool = False,
+    file: IO[str] | None = None,
+    terminal: bool | None = None,
 ) -> Console:
-    """A console on `stream`: colours on a terminal unless `no_color` or
-    NO_COLOR (`--color always`: everywhere); Rich picks the colour system
-    from TERM/COLORTERM, so a 16-colour terminal gets only those."""
+    """A console on `file` (default stdout, or stderr): colours on a terminal
+    unless `no_color` (`--no-color`, or NO_COLOR in the run's environment:
+    `Environment.no_color`, `Settings.no_color`); `--color always`: everywhere.
+    `terminal`: whether `file` is one (default: ask it). Rich picks the colour
+    system from TERM/COLORTERM, so a 16-colour terminal gets only those."""
+    from arkor_cli_studio.env import is_terminal
+
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
-    terminal = stream_is_terminal(stream)
+    if terminal is None:
+        terminal = is_terminal(stream)
     always = _ALWAYS[0] and not no_color
-    color = always or (terminal and not no_color and not os.environ.get("NO_COLOR"))
+    color = always or (terminal and not no_color)
     return _console_class()(
         file=stream,
         force_terminal=terminal or always,

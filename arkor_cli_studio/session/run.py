@@ -1,4 +1,4 @@
-"""`watch_job(settings, options)`: the whole of `watch`, callable from any command.
+"""`watch_job(settings, options, terminal=...)`: the whole of `watch`, callable from any command.
 
 `watch` calls it with its options; `demo` calls it against the simulator.
 Nothing here reads a command line.
@@ -53,20 +53,19 @@ class WatchOptions:
     since: datetime | None = None  # only events at or after this time are printed
 
 
-def pick_mode(*, as_json: bool, plain: bool, terminal: bool) -> Mode:
+def pick_mode(*, as_json: bool, plain: bool, terminal: bool, env: Mapping[str, str]) -> Mode:
     """JSON, plain lines, or the live view: only on a terminal that can move
     its cursor (`TERM=dumb` cannot: it gets the plain lines)."""
     if as_json:
         return "json"
-    if plain or not terminal or dumb_terminal():
+    if plain or not terminal or dumb_terminal(env):
         return "plain"
     return "live"
 
 
-def dumb_terminal() -> bool:
-    import os
-
-    return os.environ.get("TERM", "").strip().lower() == "dumb"
+def dumb_terminal(env: Mapping[str, str]) -> bool:
+    """TERM=dumb in the run's environment (`settings.env`)."""
+    return env.get("TERM", "").strip().lower() == "dumb"
 
 
 def make_sink(
@@ -106,8 +105,9 @@ def make_sink(
     return LiveSink(advanced=advanced, no_color=no_color, last=last)
 
 
-def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
+def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> ExitCode:
     """Follow `options.job_id` to its end; the exit code (`watch`'s rules).
+    `terminal`: whether stdout is one (the caller's environment says).
 
     However the watch ends (the job's end, the stream given up, Ctrl-C,
     SIGTERM), the reports are written once (`session.reports.EndReport`):
@@ -118,7 +118,6 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
     from arkor_cli_studio.errors import ArkorStudioError
     from arkor_cli_studio.github import detect_ci
     from arkor_cli_studio.model import validate_job_id
-    from arkor_cli_studio.render.console import stream_is_terminal
     from arkor_cli_studio.session.alerts import AlertGuard, guarding, rules_of
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.session.reports import EndReport, GitHubSink, ReportOptions
@@ -129,13 +128,12 @@ def watch_job(settings: Settings, options: WatchOptions) -> ExitCode:
     validate_job_id(options.job_id)
     env = settings.env
     began = datetime.now(UTC)  # a replayed ending (older than this) is not news
-    terminal = stream_is_terminal(sys.stdout)
     choice = options.notify
     choice = "auto" if choice is True else "off" if choice is False else choice
     notify_mode = resolve_mode(choice, env, terminal=terminal)
     notifying = notify_mode != "off"
     rules = rules_of(settings, options.alerts, options.job_id)  # (Studio: no cancel)
-    mode = options.mode or pick_mode(as_json=False, plain=False, terminal=terminal)
+    mode = options.mode or pick_mode(as_json=False, plain=False, terminal=terminal, env=env)
     github = detect_ci(env, options.ci) == "github"
     sink = make_sink(
         mode,
