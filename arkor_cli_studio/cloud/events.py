@@ -36,7 +36,8 @@ from typing import Protocol
 import httpx
 from httpx_sse import ServerSentEvent
 
-from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
+from arkor_cli_studio.cloud.client import Backend
+from arkor_cli_studio.cloud.http import describe_transport_error, error_message
 from arkor_cli_studio.cloud.reader import COMMENT, LineTooLong, Reader
 from arkor_cli_studio.cloud.retry import BASE_DELAY, RetryPolicy, retry_after_seconds
 from arkor_cli_studio.errors import (

@@ -18,12 +18,8 @@ from urllib.parse import quote
 
 import httpx
 
-from arkor_cli_studio.cloud.client import (
-    Backend,
-    Limits,
-    describe_transport_error,
-    error_message,
-)
+from arkor_cli_studio.cloud.client import Backend
+from arkor_cli_studio.cloud.http import Limits, describe_transport_error, error_message
 from arkor_cli_studio.config import (
     DEFAULT_STUDIO_URL,
     STUDIO_TOKEN_ENV,
