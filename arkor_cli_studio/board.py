@@ -123,6 +123,7 @@ class Board:
         if self.confirm is not None and self.confirm not in ids:
             self.confirm = None
 
+    # Long on purpose: the board's keyboard: one branch a key, read top to bottom.
     def key(self, key: str, now: datetime, page: int = 10) -> Action | None:
         """One key; returns what the command must do, if anything."""
         self.message = None

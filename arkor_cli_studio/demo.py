@@ -153,6 +153,7 @@ def learning_rate(scenario: Scenario, step: int) -> float:
     return float(f"{value:.4e}")
 
 
+# Long on purpose: a data table: each scenario's events, in order.
 def plan(scenario: Scenario) -> list[Planned]:
     """Every event of the run, in order, at strictly increasing simulated times."""
     rng = random.Random(scenario.seed)
@@ -343,6 +344,7 @@ class Player:
 # `demo --jobs`: a few jobs in every state Studio's list shows
 
 
+# Long on purpose: a data table: the demo project's other jobs.
 def seed_jobs(sim: Simulator, now: float) -> list[str]:
     """Five jobs, newest first: warming up, running, completed, failed, cancelled."""
     minute, hour = 60.0, 3600.0

@@ -278,6 +278,7 @@ def _stdin_for_child() -> int | None:
     return subprocess.DEVNULL if terminal else None
 
 
+# Long on purpose: one process's life: start, pump, signal, reap.
 def run_start(
     arkor: Path,
     project: Path,

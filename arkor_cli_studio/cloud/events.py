@@ -174,6 +174,7 @@ def follow_events(
         yield from batch
 
 
+# Long on purpose: the retry loop; issue 18.6 splits it.
 def follow_event_batches(
     backend: Backend, job_id: str, options: StreamOptions | None = None
 ) -> Iterator[list[Event] | list[StreamNotice]]:
@@ -262,6 +263,7 @@ def follow_event_batches(
         opts.sleep(delay)
 
 
+# Long on purpose: one connection's reader; issue 18.6 splits it.
 def _connection(
     backend: Backend,
     job_id: str,

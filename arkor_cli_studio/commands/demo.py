@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo", epilog=EPILOG)(boundary(demo))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def demo(
     ctx: typer.Context,
     speed: Annotated[

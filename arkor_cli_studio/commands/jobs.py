@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
     app.command("jobs", epilog=EPILOG)(boundary(jobs))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def jobs(
     ctx: typer.Context,
     as_json: Annotated[

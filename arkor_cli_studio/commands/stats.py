@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("stats", epilog=EPILOG)(boundary(stats))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def stats(
     ctx: typer.Context,
     job_id: Annotated[

@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
     app.command("train", epilog=EPILOG)(boundary(train))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def train(
     ctx: typer.Context,
     file: Annotated[
@@ -207,6 +208,7 @@ def _watcher(
     return TrainWatch(environment.settings, live=live, backend=backend, alerts=alerts)
 
 
+# Long on purpose: Studio's run: start, stream, interrupt, outcome.
 def _train_studio(
     environment: Environment,
     entry: Path | None,

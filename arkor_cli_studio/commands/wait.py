@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
     app.command("wait", epilog=EPILOG)(boundary(wait))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def wait(
     ctx: typer.Context,
     job_ids: Annotated[

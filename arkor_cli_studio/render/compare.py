@@ -93,6 +93,7 @@ def legend_lines(runs: Sequence[Run], metric: Metric, width: int) -> list[Text]:
     return lines
 
 
+# Long on purpose: one chart, axis to legend.
 def compare_chart(runs: Sequence[Run], metric: Metric, width: int, height: int) -> list[Text]:
     """The curves of `metric`, placed by step on one x-axis, `height` rows
     of plot plus a line of step labels (nothing when no run has a point)."""

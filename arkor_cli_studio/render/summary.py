@@ -54,6 +54,7 @@ def _at(value: float | None, step: float | None) -> str:
     return text
 
 
+# Long on purpose: one document, section by section.
 def summary_markdown(
     outcome: Outcome,
     facts: RunFacts,

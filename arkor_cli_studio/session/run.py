@@ -105,6 +105,7 @@ def make_sink(
     return LiveSink(advanced=advanced, no_color=no_color, last=last)
 
 
+# Long on purpose: the one entry of every watch: options to sink to result.
 def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> ExitCode:
     """Follow `options.job_id` to its end; the exit code (`watch`'s rules).
     `terminal`: whether stdout is one (the caller's environment says).
