@@ -25,7 +25,6 @@ LONG_MODULES: dict[str, str] = {
     "cloud/client.py": "the cloud Backend, one class a server (its plumbing is cloud/http.py)",
     "cloud/events.py": "the stream's reader and retry loop; issue 18.6 splits it in two",
     "commands/jobs.py": "the jobs command and its four renderers of polling.polls",
-    "config.py": "arkor's files, Studio's URL and token, the settings",
     "demo.py": "demo.plan is a data table (the scenarios' events)",
     "model.py": "the events, the job and its times: the bottom layer's one vocabulary",
     "render/joblist.py": "the jobs table's hot path, with its time-zone memo",

@@ -13,12 +13,7 @@ from arkor_cli_studio.app import studio_value_alias
 from arkor_cli_studio.cloud.events import StreamOptions, follow_events
 from arkor_cli_studio.cloud.history import load_history
 from arkor_cli_studio.cloud.studio import StudioBackend
-from arkor_cli_studio.config import (
-    DEFAULT_STUDIO_URL,
-    StudioToken,
-    check_studio_url,
-    resolve_studio_url,
-)
+from arkor_cli_studio.config import DEFAULT_STUDIO_URL
 from arkor_cli_studio.errors import (
     ApiError,
     AuthError,
@@ -30,6 +25,7 @@ from arkor_cli_studio.errors import (
 )
 from arkor_cli_studio.model import Event
 from arkor_cli_studio.simulator import Fault
+from arkor_cli_studio.studio_config import StudioToken, check_studio_url, resolve_studio_url
 from arkor_cli_studio.studio_run import Manifest
 from tests.conftest import ModeArkor
 from tests.helpers import STUDIO_TOKEN, TOKEN, run_inprocess

@@ -25,9 +25,7 @@ from arkor_cli_studio.config import (
     STUDIO_TOKEN_ENV,
     STUDIO_URL_ENV,
     Settings,
-    StudioToken,
     load_credentials,
-    load_studio_token,
 )
 from arkor_cli_studio.errors import (
     ApiError,
@@ -39,6 +37,7 @@ from arkor_cli_studio.errors import (
     UsageError,
 )
 from arkor_cli_studio.model import JobDetail
+from arkor_cli_studio.studio_config import StudioToken, load_studio_token
 from arkor_cli_studio.studio_run import (
     Manifest,
     TrailerSplitter,
