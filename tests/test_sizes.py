@@ -27,7 +27,6 @@ LONG_MODULES: dict[str, str] = {
     "commands/jobs.py": "the jobs command and its four renderers of polling.polls",
     "demo.py": "demo.plan is a data table (the scenarios' events)",
     "model.py": "the events, the job and its times: the bottom layer's one vocabulary",
-    "render/joblist.py": "the jobs table's hot path, with its time-zone memo",
     "render/watch.py": "the live frame; its split waits for issue 22's frame work (s4-frames)",
     "stats.py": "LiveStats; its split waits for issue 22's frame work (s4-frames)",
     "watching.py": "JobView, the one view of a job that every sink reads",

@@ -208,7 +208,7 @@ def _write_line(text: str) -> None:
 def write_rows(rows: list[Row], environment: Environment) -> None:
     """The table on stdout: piped, plain lines at their natural width (no rich);
     on a terminal, fitted to its width, with colours."""
-    from arkor_cli_studio.render.joblist import fit, table_lines
+    from arkor_cli_studio.render.jobtable import fit, table_lines
 
     paint = None
     width: int | None = None
