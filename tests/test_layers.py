@@ -3,7 +3,7 @@
 ruff enforces the folders (`render/`, `cloud/`, `session/` each have a
 ruff.toml banning the layers above them). What ruff cannot say per file or
 about private names is checked here, from the source's import statements:
-- the state modules (`model`, `watching`, `stats`, `progress`, `jobinfo`)
+- the state modules (`model`, `watching`, `event_text`, `stats`, `progress`, `jobinfo`)
   import no layer above them (`render/`, `cloud/`, `commands/`, `session/`, `app`);
 - no module imports another module's private names (`from x import _y`,
   `x._y`), nor a private module of another package.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "arkor_cli_studio"
-STATE_MODULES = ["model", "watching", "stats", "progress", "jobinfo"]
+STATE_MODULES = ["model", "watching", "event_text", "stats", "progress", "jobinfo"]
 ABOVE_STATE = ("render", "cloud", "commands", "session", "app")
 
 

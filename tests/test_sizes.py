@@ -29,7 +29,6 @@ LONG_MODULES: dict[str, str] = {
     "model.py": "the events, the job and its times: the bottom layer's one vocabulary",
     "render/watch.py": "the live frame; its split waits for issue 22's frame work (s4-frames)",
     "stats.py": "LiveStats; its split waits for issue 22's frame work (s4-frames)",
-    "watching.py": "JobView, the one view of a job that every sink reads",
 }
 
 #: Functions over FUNCTION_LINES, and why ("path::qualified.name").

@@ -302,7 +302,7 @@ class _Waiter:
     def _report(self, ended: _Ended) -> None:
         """The job's line (or JSON record) on stdout, as soon as it ended."""
         from arkor_cli_studio.batch import COMPLETED, FAILED, exit_code
-        from arkor_cli_studio.watching import summary_line
+        from arkor_cli_studio.event_text import summary_line
 
         view = ended.view
         summary = view.summary(datetime.now(UTC))
