@@ -202,7 +202,8 @@ def serve_demo(speed: float) -> None:
     import tempfile
     import time
 
-    from arkor_cli_studio.demo import ORG, PROJECT, seed_serve
+    from arkor_cli_studio.demo import ORG, PROJECT
+    from arkor_cli_studio.demo_play import seed_serve
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)
@@ -263,7 +264,8 @@ def run_demo(
     import tempfile
     import time
 
-    from arkor_cli_studio.demo import ORG, PROJECT, Player, add_demo_job, seed_jobs
+    from arkor_cli_studio.demo import ORG, PROJECT
+    from arkor_cli_studio.demo_play import Player, add_demo_job, seed_jobs
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)
