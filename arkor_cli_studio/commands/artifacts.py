@@ -14,7 +14,7 @@ from arkor_cli_studio.env import environment_of
 EPILOG = examples(
     "arkor-studio artifacts job_abc123",
     "arkor-studio artifacts job_abc123 --json | jq -r '.[-1].artifact.pathname'",
-    "arkor-studio artifacts job_abc123 --json | jq 'map(select(.kind==\"checkpoint\")) | length'",
+    "arkor-studio artifacts job_abc123 --json |\njq 'map(select(.kind==\"checkpoint\")) | length'",
 )
 
 

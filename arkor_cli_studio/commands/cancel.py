@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from arkor_cli_studio.model import Job
 
 EPILOG = examples(
-    "arkor-studio cancel job_abc123              # asks first (job name and status)",
-    "arkor-studio cancel --yes job_abc123        # no question: for scripts",
-    "arkor-studio jobs -s queued --json | jq -r '.[].id' | xargs -n1 arkor-studio cancel -y",
+    "arkor-studio cancel job_abc123  # asks first (job name and status)",
+    "arkor-studio cancel --yes job_abc123  # no question: for scripts",
+    "arkor-studio jobs -s queued --json | jq -r '.[].id' |\nxargs -n1 arkor-studio cancel -y",
 )
 
 

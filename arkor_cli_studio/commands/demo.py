@@ -52,14 +52,14 @@ if TYPE_CHECKING:
     from arkor_cli_studio.session.run import WatchOptions
 
 EPILOG = examples(
-    "arkor-studio demo                                # a full run in about a minute",
-    "arkor-studio demo --fail --plain --speed 50; echo $?   # 1: the job failed",
-    "arkor-studio demo --advanced                     # + the loss statistics, live",
-    "arkor-studio demo --json --speed 100 | jq -c 'select(.event==\"training.log\") | .data'",
-    "arkor-studio demo --scenario overfit             # a run that goes wrong: an alert fires",
-    "arkor-studio demo --scenario nan --on-alert cancel --plain; echo $?   # 6",
-    "arkor-studio demo --jobs                         # the jobs table, every status",
-    "arkor-studio demo --serve                        # six jobs to try every command on",
+    "arkor-studio demo  # a full run in about a minute",
+    "arkor-studio demo --advanced  # + the loss statistics, live",
+    "arkor-studio demo --fail --speed 50  # a failed run, fast: exit 1",
+    "arkor-studio demo --scenario overfit  # a run goes wrong: an alert fires",
+    "arkor-studio demo --scenario nan --on-alert cancel --plain; echo $?",
+    "arkor-studio demo --json --speed 100 |\njq -c 'select(.event==\"training.log\") | .data'",
+    "arkor-studio demo --jobs  # the jobs table, every status",
+    "arkor-studio demo --serve  # six jobs to try every command on",
 )
 
 

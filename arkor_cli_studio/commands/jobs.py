@@ -37,8 +37,8 @@ class Status(StrEnum):
 EPILOG = examples(
     "arkor-studio jobs",
     "arkor-studio jobs --status running --status queued",
-    "arkor-studio jobs --search gemma              # name or ID contains it",
-    "arkor-studio jobs --follow --interval 10     # redraw in place; Ctrl-C stops",
+    "arkor-studio jobs --search gemma  # name or ID contains it",
+    "arkor-studio jobs --follow --interval 10  # redraw in place; Ctrl-C stops",
     "arkor-studio jobs --json | jq -r '.[] | select(.status==\"failed\") | .id'",
 )
 

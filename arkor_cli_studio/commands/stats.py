@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from arkor_cli_studio.stats import ChartSeries
 
 EPILOG = examples(
-    "arkor-studio stats job_123                 # both cards, over the whole run",
+    "arkor-studio stats job_123  # both cards, over the whole run",
+    "arkor-studio stats job_123 --last 2000  # exactly Studio's cards",
+    "arkor-studio stats --file run.ndjson  # from `watch --json > run.ndjson`",
     "arkor-studio stats job_123 --json | jq '.loss.mean, .evalLoss.p95'",
-    "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
-    "arkor-studio stats job_123 --last 2000     # Studio's exact cards (its chart's window)",
 )
 
 STDIN = "-"

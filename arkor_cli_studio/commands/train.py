@@ -28,11 +28,11 @@ if TYPE_CHECKING:
     from arkor_cli_studio.runner import RunResult
 
 EPILOG = examples(
-    "arkor-studio train                          # build, show the trainer, run arkor start",
-    "arkor-studio train --watch                  # ... and the job's live view under arkor's lines",
-    "arkor-studio train --watch > run.log        # run.log = arkor's output; watch lines on stderr",
-    "arkor-studio train --file src/arkor/alt.ts > run.log   # run.log = arkor's output only",
-    "arkor-studio --studio train --watch         # the run through a running `arkor dev`",
+    "arkor-studio train  # build, show the trainer, then run it",
+    "arkor-studio train --watch  # + the job's live view",
+    "arkor-studio train --watch > run.log  # run.log gets arkor's lines only",
+    "arkor-studio train --file src/alt.ts  # another entry file",
+    "arkor-studio --studio train --watch  # through a running `arkor dev`",
     "arkor-studio -C ~/my-model train --no-manifest --no-notify",
 )
 

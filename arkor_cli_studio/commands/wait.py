@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from arkor_cli_studio.watching import JobView
 
 EPILOG = examples(
-    "arkor-studio wait job_a job_b job_c                # all three, a line each as it ends",
+    "arkor-studio wait job_a job_b job_c  # all three, a line each as it ends",
     "arkor-studio wait --all-running --timeout 2h || echo 'not all completed'",
     "arkor-studio wait job_a job_b --fail-fast --cancel-rest",
-    "arkor-studio wait job_a job_b --json | jq -r 'select(.outcome!=\"completed\") | .jobId'",
+    "arkor-studio wait job_a job_b --json |\njq -r 'select(.outcome!=\"completed\") | .jobId'",
 )
 
 
