@@ -22,6 +22,7 @@ PENDING = "waits for"
 
 #: Modules over MODULE_LINES, and why (path relative to arkor_cli_studio/).
 LONG_MODULES: dict[str, str] = {
+    "app.py": "waits for issue 18.2/18.3 in app.py (s4-struct): the root app, its options",
     "cloud/client.py": "the cloud Backend, one class a server (its plumbing is cloud/http.py)",
     "cloud/events.py": "the stream's reader and retry loop; issue 18.6 splits it in two",
     "commands/jobs.py": "the jobs command and its four renderers of polling.polls",
