@@ -20,13 +20,15 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import IO, Any
 
 from arkor_cli_studio.errors import ConfigError
 from arkor_cli_studio.output import write_all
+from arkor_cli_studio.procgroup import Supervisor
 from arkor_cli_studio.signals import terminate_on
 from arkor_cli_studio.start_output import OutcomeScanner, outcome_exit_code
 
@@ -55,156 +57,6 @@ class RunResult:
         """arkor start ran to its end on its own: exit by the job's outcome."""
         return cls(outcome_exit_code(child_code, outcome), child_code, outcome=outcome,
                    outcome_job=job)  # fmt: skip
-
-
-class _Supervisor:
-    """Stops the child's process group on Ctrl-C / SIGTERM / SIGHUP, escalating
-    after a grace period.
-
-    `arkor start` runs in a process group of its own (its children, e.g. a
-    worker, a wrapper's real program, are in it too), so every signal goes to
-    the whole group. Ctrl-C: the group gets one SIGINT from us (the terminal's
-    own SIGINT reaches only our group, so there is never a second one), then
-    SIGTERM after `grace`, then SIGKILL after another `grace`. A second Ctrl-C
-    escalates at once. SIGTERM/SIGHUP to us: the group gets SIGTERM, then
-    SIGKILL after `grace`.
-    """
-
-    def __init__(self, grace: float) -> None:
-        self.grace = grace
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.interrupted = False
-        self.terminated: int | None = None
-        self.step = 0  # 0 nothing sent, 1 SIGINT, 2 SIGTERM, 3 SIGKILL
-        self.deadline: float | None = None
-        self.signals = 0  # signals we received (a change ends a drain early)
-        self._pending: list[int] = []
-
-    def handler(self, signum: int, _frame: FrameType | None) -> None:
-        self.signals += 1
-        if self.proc is None:
-            self._pending.append(signum)
-            return
-        self.react(signum)
-
-    def react(self, signum: int) -> None:
-        if signum == signal.SIGINT:
-            self.interrupted = True
-            if self.step == 0:
-                self._send(signal.SIGINT)
-                self.step = 1
-                self.deadline = time.monotonic() + self.grace
-            else:
-                self.escalate()
-        else:
-            self.terminated = self.terminated or signum
-            if self.step < 2:
-                self.step = 1
-                self.escalate()
-
-    def escalate(self) -> None:
-        if self.step >= 3:
-            return
-        self.step += 1
-        self._send(signal.SIGTERM if self.step == 2 else signal.SIGKILL)
-        self.deadline = time.monotonic() + self.grace if self.step < 3 else None
-
-    def _send(self, sig: int) -> None:
-        if self.proc is not None:
-            # The group outlives its leader while a member is left: signal it
-            # even after arkor start itself has exited (see end_group).
-            signal_group(self.proc.pid, sig)
-
-    def attach(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
-        for signum in self._pending:
-            self.react(signum)
-        self._pending.clear()
-
-    def wait(self) -> int:
-        """Wait for the child, escalating at the deadlines; returns its status.
-
-        Sleeps in `select` on a pidfd (the child's exit) and a signal wake-up
-        pipe (a signal changed the deadline), so the exit is noticed at once;
-        without pidfd (not Linux) it polls every 50 ms.
-        """
-        proc = self.proc
-        assert proc is not None
-        try:
-            pidfd: int | None = os.pidfd_open(proc.pid)
-        except (AttributeError, OSError):
-            pidfd = None
-        with _wakeup() as wake_r:
-            try:
-                while True:
-                    status = proc.poll()
-                    if status is not None:
-                        return status
-                    now = time.monotonic()
-                    if self.deadline is not None and now >= self.deadline:
-                        self.escalate()
-                        continue
-                    timeout = None if self.deadline is None else self.deadline - now
-                    if pidfd is None:
-                        timeout = 0.05 if timeout is None else min(timeout, 0.05)
-                    watched = [wake_r] if pidfd is None else [pidfd, wake_r]
-                    ready, _, _ = select.select(watched, [], [], timeout)
-                    if wake_r in ready:
-                        _drain_fd(wake_r)
-            finally:
-                if pidfd is not None:
-                    os.close(pidfd)
-
-    def end_group(self, until: float) -> None:
-        """arkor start has exited: whatever it left in its process group (a
-        worker, a background writer) gets SIGTERM now and SIGKILL at `until`
-        (or after `grace`, whichever is first): nothing of the run outlives us."""
-        proc = self.proc
-        if proc is None or not group_alive(proc.pid):
-            return
-        signal_group(proc.pid, signal.SIGTERM)
-        deadline = min(until, time.monotonic() + self.grace)
-        while group_alive(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        signal_group(proc.pid, signal.SIGKILL)
-
-
-def signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process is left in the process group `pgid`."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextlib.contextmanager
-def _wakeup() -> Iterator[int]:
-    """A pipe that Python's signal handling writes to on every signal (its read
-    end, non-blocking), so a `select` wakes up for a signal."""
-    wake_r, wake_w = os.pipe()  # not inherited by children (PEP 446)
-    os.set_blocking(wake_r, False)
-    os.set_blocking(wake_w, False)
-    old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    try:
-        yield wake_r
-    finally:
-        signal.set_wakeup_fd(old_wakeup)
-        os.close(wake_r)
-        os.close(wake_w)
-
-
-def _drain_fd(fd: int) -> None:
-    with contextlib.suppress(BlockingIOError):
-        while os.read(fd, 512):
-            pass
 
 
 PUMP_READ = 1 << 20
@@ -278,7 +130,6 @@ def _stdin_for_child() -> int | None:
     return subprocess.DEVNULL if terminal else None
 
 
-# Long on purpose: one process's life: start, pump, signal, reap.
 def run_start(
     arkor: Path,
     project: Path,
@@ -308,44 +159,22 @@ def run_start(
     may hold the pipe open): nothing is left running, nothing hangs.
     """
     argv = [str(arkor), "start", *([str(entry)] if entry is not None else [])]
-    supervisor = _Supervisor(grace)
-    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    # A signal we were started with ignored (nohup, `&` in a script) stays ignored.
-    previous = {
-        sig: signal.signal(sig, supervisor.handler)
-        for sig in watched
-        if signal.getsignal(sig) is not signal.SIG_IGN
-    }
+    supervisor = Supervisor(grace)
+    previous = _handle_signals(supervisor.handler)
     outcome = OutcomeScanner()
     pumps: list[threading.Thread] = []
     stop_r, stop_w = os.pipe()
     try:
-        try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=project,
-                env=dict(env),
-                stdin=_stdin_for_child(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE if on_stderr is not None else None,
-                process_group=0,
-            )
-        except OSError as exc:
-            raise ConfigError(f"Can't run {arkor}: {exc.strerror or exc}.") from None
+        proc = _spawn(arkor, argv, project, env, pipe_stderr=on_stderr is not None)
         supervisor.attach(proc)
-        for pipe, target, callback, scanner in (
-            (proc.stdout, stdout_fd, on_stdout, outcome),
-            (proc.stderr, stderr_fd, on_stderr, None),
-        ):
-            if pipe is not None:
-                source = os.dup(pipe.fileno())
-                pipe.close()
-                _grow_pipe(source)
-                pump = threading.Thread(
-                    target=_pump, args=(source, target, callback, scanner, stop_r), daemon=True
-                )
-                pump.start()
-                pumps.append(pump)
+        _start_pumps(
+            pumps,
+            (
+                (proc.stdout, stdout_fd, on_stdout, outcome),
+                (proc.stderr, stderr_fd, on_stderr, None),
+            ),
+            stop_r,
+        )
         status = supervisor.wait()
         until = time.monotonic() + drain
         supervisor.end_group(until)
@@ -359,6 +188,61 @@ def run_start(
         os.close(stop_w)
         if not any(pump.is_alive() for pump in pumps):
             os.close(stop_r)
+    return _result(status, supervisor, outcome)
+
+
+def _handle_signals(handler: Callable[[int, FrameType | None], None]) -> dict[int, Any]:
+    """Ctrl-C, SIGTERM and SIGHUP to `handler`; the previous handlers, to put
+    back. A signal we were started with ignored (nohup, `&` in a script)
+    stays ignored."""
+    return {
+        sig: signal.signal(sig, handler)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
+
+
+def _spawn(
+    arkor: Path, argv: list[str], project: Path, env: Mapping[str, str], *, pipe_stderr: bool
+) -> subprocess.Popen[bytes]:
+    """arkor start in a process group of its own, its stdout (and stderr) piped."""
+    try:
+        return subprocess.Popen(
+            argv,
+            cwd=project,
+            env=dict(env),
+            stdin=_stdin_for_child(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if pipe_stderr else None,
+            process_group=0,
+        )
+    except OSError as exc:
+        raise ConfigError(f"Can't run {arkor}: {exc.strerror or exc}.") from None
+
+
+def _start_pumps(
+    pumps: list[threading.Thread],
+    outputs: Iterable[
+        tuple[IO[bytes] | None, int | None, Callable[[bytes], object] | None, OutcomeScanner | None]
+    ],
+    stop_r: int,
+) -> None:
+    """A pump thread per piped output (appended to `pumps` as it starts)."""
+    for pipe, target, callback, scanner in outputs:
+        if pipe is None:
+            continue
+        source = os.dup(pipe.fileno())
+        pipe.close()
+        _grow_pipe(source)
+        pump = threading.Thread(
+            target=_pump, args=(source, target, callback, scanner, stop_r), daemon=True
+        )
+        pump.start()
+        pumps.append(pump)
+
+
+def _result(status: int, supervisor: Supervisor, outcome: OutcomeScanner) -> RunResult:
+    """The run's result: the job's outcome, unless a signal stopped us."""
     child_code = status if status >= 0 else 128 - status
     if supervisor.terminated is not None:
         code = 128 + supervisor.terminated
@@ -376,7 +260,7 @@ def run_start(
     )
 
 
-def _join_pumps(pumps: list[threading.Thread], until: float, supervisor: _Supervisor) -> None:
+def _join_pumps(pumps: list[threading.Thread], until: float, supervisor: Supervisor) -> None:
     """Wait for the output to end, until `until` or a signal (Ctrl-C, SIGTERM)."""
     seen = supervisor.signals
     for pump in pumps:

@@ -53,7 +53,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "render/summary.py::summary_markdown": "one document, section by section",
     "render/watch.py::loss_chart": "waits for issue 22's frame work (s4-frames)",
     "render/watch.py::watch_frame": "waits for issue 22's frame work (s4-frames)",
-    "runner.py::run_start": "one process's life: start, pump, signal, reap",
     "session/live.py::LiveSink.run": "waits for issue 22's frame work (s4-frames)",
     "session/run.py::watch_job": "the one entry of every watch: options to sink to result",
 }
