@@ -123,7 +123,6 @@ class Board:
         if self.confirm is not None and self.confirm not in ids:
             self.confirm = None
 
-    # Long on purpose: the board's keyboard: one branch a key, read top to bottom.
     def key(self, key: str, now: datetime, page: int = 10) -> Action | None:
         """One key; returns what the command must do, if anything."""
         self.message = None
@@ -142,21 +141,10 @@ class Board:
                 return None
         rows = self.rows(now)
         index = self.index(rows)
-        moves: dict[str, Callable[[int], int]] = {
-            UP: lambda i: i - 1,
-            "k": lambda i: i - 1,
-            DOWN: lambda i: i + 1,
-            "j": lambda i: i + 1,
-            PAGE_UP: lambda i: i - page,
-            PAGE_DOWN: lambda i: i + page,
-            HOME: lambda i: 0,
-            "g": lambda i: 0,
-            END: lambda i: len(rows) - 1,
-            "G": lambda i: len(rows) - 1,
-        }
-        if key in moves:
+        moved = _moved(key, index, len(rows), page)
+        if moved is not None:
             if index is not None:
-                self.selected = rows[max(0, min(len(rows) - 1, moves[key](index)))].id
+                self.selected = rows[moved].id
             return None
         if key == ENTER:
             if index is None:
@@ -209,6 +197,27 @@ class Board:
         if live is None:
             live = self.live[job_id] = Live()
         return live
+
+
+def _moved(key: str, index: int | None, count: int, page: int) -> int | None:
+    """The row a movement key selects (None: not a movement key); with no
+    rows (`index` None), the key is still taken and moves nothing."""
+    moves: dict[str, Callable[[int], int]] = {
+        UP: lambda i: i - 1,
+        "k": lambda i: i - 1,
+        DOWN: lambda i: i + 1,
+        "j": lambda i: i + 1,
+        PAGE_UP: lambda i: i - page,
+        PAGE_DOWN: lambda i: i + page,
+        HOME: lambda i: 0,
+        "g": lambda i: 0,
+        END: lambda i: count - 1,
+        "G": lambda i: count - 1,
+    }
+    move = moves.get(key)
+    if move is None:
+        return None
+    return max(0, min(count - 1, move(index if index is not None else 0)))
 
 
 def run_seconds(job: Job, now: datetime) -> float:

@@ -35,7 +35,6 @@ LONG_MODULES: dict[str, str] = {
 LONG_FUNCTIONS: dict[str, str] = {
     "app.py::root": "waits for issue 18.2/18.3 in app.py (s4-struct); a Typer callback whose "
     "body is the global options' declarations",
-    "board.py::Board.key": "the board's keyboard: one branch a key, read top to bottom",
     "cloud/events.py::follow_event_batches": "the retry loop; issue 18.6 splits it",
     "cloud/events.py::_connection": "one connection's reader; issue 18.6 splits it",
     "commands/compare.py::compare": "a Typer command: mostly its parameter declarations",
