@@ -49,7 +49,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "demo_play.py::seed_jobs": "a data table: the demo project's other jobs",
     "render/compare.py::compare_chart": "one chart, axis to legend",
     "render/joblist.py::object_rows": "the hot path of `jobs` over 50,000 objects, inlined",
-    "render/summary.py::summary_markdown": "one document, section by section",
     "render/watch.py::loss_chart": "waits for issue 22's frame work (s4-frames)",
     "render/watch.py::watch_frame": "waits for issue 22's frame work (s4-frames)",
     "session/live.py::LiveSink.run": "waits for issue 22's frame work (s4-frames)",
