@@ -47,7 +47,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "commands/watch.py::watch": "a Typer command: mostly its parameter declarations",
     "demo.py::plan": "a data table: each scenario's events, in order",
     "demo_play.py::seed_jobs": "a data table: the demo project's other jobs",
-    "render/compare.py::compare_chart": "one chart, axis to legend",
     "render/joblist.py::object_rows": "the hot path of `jobs` over 50,000 objects, inlined",
     "render/watch.py::loss_chart": "waits for issue 22's frame work (s4-frames)",
     "render/watch.py::watch_frame": "waits for issue 22's frame work (s4-frames)",
