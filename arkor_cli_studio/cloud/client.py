@@ -380,7 +380,6 @@ class Backend:
 
 
 def make_cloud_backend(settings: Settings) -> Backend:
-    import sys
 
     from arkor_cli_studio.config import resolve_api_url, stale_anonymous_scope
     from arkor_cli_studio.upgrade import identity_for
@@ -396,7 +395,9 @@ def make_cloud_backend(settings: Settings) -> Backend:
         credentials = load_credentials()
         stale = stale_anonymous_scope(scope, credentials)
         if stale is not None:  # Studio's read paths ignore it: no jobs, no 403
-            print(f"note: {stale}", file=sys.stderr, flush=True)
+            from arkor_cli_studio import output
+
+            output.say(f"note: {stale}")
             scope = None
     base_url = resolve_api_url(settings.api_url_override, credentials, settings.env)
     backend = Backend(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arkor_cli_studio import output
 from arkor_cli_studio.choices import CiMode
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
@@ -221,7 +222,7 @@ def serve_demo(speed: float) -> None:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            print(f"arkor-studio demo: stopped; {tmp} removed.", file=sys.stderr, flush=True)
+            output.say(f"demo stopped; {tmp} removed.")
         finally:
             for player in served.players:
                 player.stop()
@@ -362,12 +363,8 @@ def _banner(url: str, tmp: str, scenario: Scenario, show_jobs: bool) -> None:
         + (f" that goes wrong ({scenario.kind})" if scenario.kind != "normal" else "")
         + (" that fails" if scenario.fail else "")
     )
-    print(
-        f"arkor-studio demo: {what}, served by a simulated Arkor cloud at {url}\n"
-        f"arkor-studio demo: temporary HOME and project in {tmp} (removed at exit)",
-        file=sys.stderr,
-        flush=True,
-    )
+    output.say(f"{what}, served by a simulated Arkor cloud at {url}")
+    output.say(f"temporary HOME and project in {tmp} (removed at exit)")
 
 
 @contextmanager

@@ -284,10 +284,11 @@ def _board(backend: Backend, settings: Settings, chosen: Filter, interval: float
 
 
 def _stderr_line(text: str) -> None:
-    from arkor_cli_studio.textsafe import clean_line
+    """A stamped line of `--follow`'s log on stderr (cleaned, as its stdout lines)."""
+    from arkor_cli_studio import output
 
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    print(f"{stamp}  {clean_line(text)}", file=sys.stderr, flush=True)
+    output.line(f"{stamp}  {text}")
 
 
 def _follow_live(every: Iterable[Poll], settings: Settings, interval: float) -> None:

@@ -121,7 +121,7 @@ def train(
     if alerts is not None and alerts.acted is not None:
         # An alert's `--on-alert exit` stopped arkor start (as SIGTERM does; the
         # job goes on) or its `cancel` cancelled the job: exit 6, said once.
-        _say(f"arkor-studio: {alerts.acted}; exit status 6.")
+        output.say(f"{alerts.acted}; exit status 6.")
         raise typer.Exit(int(ExitCode.ALERT))
     _summary(result, studio=settings.studio_url is not None)
     if notify and not result.interrupted and result.terminated is None:
@@ -176,7 +176,7 @@ def _train_direct(
                 trainer = arkor_project.read_manifest(project, env, timeout)
                 if trainer is None:
                     raise arkor_project.NoTrainerError()
-                _say(arkor_project.run_label(trainer))
+                output.line(arkor_project.run_label(trainer))
             sys.stdout.flush()
             sys.stderr.flush()
             if not watch:
@@ -296,7 +296,7 @@ def _studio_label(backend: StudioBackend) -> str:
             "output.",
         )
     name = manifest.trainer_name or ""
-    _say(arkor_project.run_label(name))
+    output.line(arkor_project.run_label(name))
     return name
 
 
@@ -307,10 +307,6 @@ def _write_stdout(chunk: bytes) -> None:
         view = view[os.write(1, view) :]
 
 
-def _say(line: str) -> None:
-    output.line(line)
-
-
 def _warn_stale(project: Path) -> None:
     from arkor_cli_studio import arkor_project
 
@@ -318,7 +314,7 @@ def _warn_stale(project: Path) -> None:
     if newer:
         first = newer[0].relative_to(project)
         more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
-        _say(
+        output.line(
             f"warning: {first}{more} is newer than .arkor/build/index.mjs; "
             "arkor start will reuse the old bundle. Drop --no-manifest to rebuild."
         )
@@ -339,7 +335,7 @@ def _summary(result: RunResult, studio: bool = False) -> None:
     elif result.interrupted:
         output.say("interrupted; arkor start stopped.")
     else:
-        _say(outcome_line(result))
+        output.line(outcome_line(result))
 
 
 def outcome_line(result: RunResult) -> str:

@@ -382,6 +382,6 @@ def _summary_text(view: JobView) -> str:
 
 
 def _warn(text: str) -> None:
-    from arkor_cli_studio.textsafe import clean_line
+    from arkor_cli_studio import output
 
-    print(f"arkor-studio: warning: {clean_line(text)}", file=sys.stderr, flush=True)
+    output.say(f"warning: {text}")

@@ -225,14 +225,14 @@ def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> E
 def _say_failure(session: WatchSession) -> None:
     """After the final frame (where a long error is cut), the whole error on
     stderr: its actionable end is often its last words."""
-    from arkor_cli_studio.textsafe import clean_line
+    from arkor_cli_studio import output
 
     with session.lock:
         view = session.view
         error = view.error or (view.job.error if view.job is not None else None)
         name = view.display_name
     if error and error.strip():
-        print(clean_line(f"Job {name} failed: {error}"), file=sys.stderr, flush=True)
+        output.line(f"Job {name} failed: {error}")
 
 
 def _say_still_running(settings: Settings, session: WatchSession) -> None:
@@ -240,7 +240,7 @@ def _say_still_running(settings: Settings, session: WatchSession) -> None:
     import shlex
     from pathlib import Path
 
-    from arkor_cli_studio.textsafe import clean_line
+    from arkor_cli_studio import output
 
     with session.lock:
         view = session.view
@@ -257,12 +257,11 @@ def _say_still_running(settings: Settings, session: WatchSession) -> None:
     if settings.project != here:
         command += ["-C", str(settings.project)]
     command += ["watch", session.job_id]
-    text = clean_line(
-        f"Stopped watching. Job {name} is still running; watch it again with: "
-        + shlex.join(command)
-    )
     try:
-        print(f"arkor-studio: {text}", file=sys.stderr, flush=True)
+        output.say(
+            f"Stopped watching. Job {name} is still running; watch it again with: "
+            + shlex.join(command)
+        )
     except OSError:
         pass
 
