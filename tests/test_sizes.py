@@ -42,7 +42,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "commands/jobs.py::jobs": "a Typer command: mostly its parameter declarations",
     "commands/stats.py::stats": "a Typer command: mostly its parameter declarations",
     "commands/train.py::train": "a Typer command: mostly its parameter declarations",
-    "commands/train.py::_train_studio": "Studio's run: start, stream, interrupt, outcome",
     "commands/wait.py::wait": "a Typer command: mostly its parameter declarations",
     "commands/watch.py::watch": "a Typer command: mostly its parameter declarations",
     "demo.py::plan": "a data table: each scenario's events, in order",

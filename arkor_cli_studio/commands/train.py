@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.env import Environment
     from arkor_cli_studio.runner import RunResult
+    from arkor_cli_studio.start_output import OutcomeScanner
 
 EPILOG = examples(
     "arkor-studio train  # build, show the trainer, then run it",
@@ -208,7 +209,6 @@ def _watcher(
     return TrainWatch(environment.settings, live=live, backend=backend, alerts=alerts)
 
 
-# Long on purpose: Studio's run: start, stream, interrupt, outcome.
 def _train_studio(
     environment: Environment,
     entry: Path | None,
@@ -236,19 +236,9 @@ def _train_studio(
             if not no_manifest:
                 trainer = _studio_label(backend)
             outcome = start_output.OutcomeScanner()
-            write: Callable[[bytes], object] = _write_stdout
             if watch:
                 watcher = _watcher(environment, backend, alerts=alerts)
-                feed = watcher.stdout_feed()
-                if watcher.live:
-                    write = feed  # raw, or above the live view
-                else:
-
-                    def write(chunk: bytes) -> None:
-                        _write_stdout(chunk)
-                        if watcher is not None and watcher.job_id is None:
-                            feed(chunk)
-
+            write = _output_to(watcher)
             run: TrainRun | None = None
             try:
                 with backend.train(str(entry) if entry is not None else None) as started:
@@ -271,14 +261,40 @@ def _train_studio(
                 watcher.report(interrupted=interrupted is not None)
     except Terminated as stop:  # before the run began
         raise typer.Exit(128 + stop.signum) from None
+    return _studio_result(run, interrupted, outcome), trainer
+
+
+def _output_to(watcher: TrainWatch | None) -> Callable[[bytes], object]:
+    """Where arkor start's output goes: stdout as is; with --watch, also to the
+    watcher until it knows the job, or only to it (raw, or above its live view)."""
+    if watcher is None:
+        return _write_stdout
+    feed = watcher.stdout_feed()
+    if watcher.live:
+        return feed
+
+    def write(chunk: bytes) -> None:
+        _write_stdout(chunk)
+        if watcher.job_id is None:
+            feed(chunk)
+
+    return write
+
+
+def _studio_result(
+    run: TrainRun | None, interrupted: int | None, outcome: OutcomeScanner
+) -> RunResult:
+    """The run's result: the job's outcome, unless a signal stopped us."""
+    from arkor_cli_studio import runner
+
     if interrupted is not None:
         if interrupted == signal.SIGINT:
-            return runner.RunResult(130, None, interrupted=True), trainer
-        return runner.RunResult(128 + interrupted, None, terminated=interrupted), trainer
+            return runner.RunResult(130, None, interrupted=True)
+        return runner.RunResult(128 + interrupted, None, terminated=interrupted)
     assert run is not None
     if run.signalled:
         output.say("Studio reported that a signal killed arkor start (exit=null).")
-    return runner.RunResult.finished(run.exit_code, outcome.status, outcome.job_id), trainer
+    return runner.RunResult.finished(run.exit_code, outcome.status, outcome.job_id)
 
 
 def _studio_label(backend: StudioBackend) -> str:
