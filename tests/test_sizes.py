@@ -25,7 +25,6 @@ LONG_MODULES: dict[str, str] = {
     "app.py": "waits for issue 18.2/18.3 in app.py (s4-struct): the root app, its options",
     "cloud/client.py": "the cloud Backend, one class a server (its plumbing is cloud/http.py)",
     "cloud/events.py": "the stream's reader and retry loop; issue 18.6 splits it in two",
-    "commands/jobs.py": "the jobs command and its four renderers of polling.polls",
     "model.py": "the events, the job and its times: the bottom layer's one vocabulary",
     "render/watch.py": "the live frame; its split waits for issue 22's frame work (s4-frames)",
     "stats.py": "LiveStats; its split waits for issue 22's frame work (s4-frames)",
