@@ -49,7 +49,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "render/watch.py::loss_chart": "waits for issue 22's frame work (s4-frames)",
     "render/watch.py::watch_frame": "waits for issue 22's frame work (s4-frames)",
     "session/live.py::LiveSink.run": "waits for issue 22's frame work (s4-frames)",
-    "session/run.py::watch_job": "the one entry of every watch: options to sink to result",
 }
 
 
