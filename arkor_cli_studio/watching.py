@@ -43,7 +43,6 @@ LOG_SIZE: Final = 500
 #: An ending this much older than the start of the watch is still news
 #: (Studio's `notify.ts`: the page's opening minus 5 s).
 NEWS_GRACE: Final = timedelta(seconds=5)
-__all__ = ["CHART_SIZE", "ChartPoint", "JobView", "Summary"]
 
 #: Called with (loss, evalLoss) for every training.log frame of the run that
 #: carries either number (e.g. a statistics accumulator for --advanced).

@@ -29,8 +29,6 @@ STATUS_STYLES = {
     "cancelled": "dim",
 }
 __all__ = [
-    "NO_JOBS",
-    "NO_MATCHES",
     "STATUS_STYLES",
     "ansi_paint",
     "jobs_board",

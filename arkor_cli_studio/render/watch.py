@@ -22,6 +22,7 @@ from rich.console import Console, Group
 from rich.segment import Segment
 from rich.text import Text
 
+from arkor_cli_studio.chart import ChartPoint
 from arkor_cli_studio.event_text import event_message
 from arkor_cli_studio.model import WARMING_UP, Job, format_duration, metadata_rows
 from arkor_cli_studio.progress import format_eta, format_rate, step_labels
@@ -38,7 +39,7 @@ from arkor_cli_studio.render.stats import (
 )
 from arkor_cli_studio.stats import SeriesStats
 from arkor_cli_studio.textsafe import clean_line
-from arkor_cli_studio.watching import ChartPoint, JobView
+from arkor_cli_studio.watching import JobView
 
 TEAL = "#2dd4bf"
 PINK = "#f472b6"

@@ -115,6 +115,7 @@ def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> E
     SIGTERM), the reports are written once (`session.reports.EndReport`):
     `--json`'s last line is its `{"event":"summary"}` record.
     """
+    from arkor_cli_studio.chart import CHART_SIZE
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.config import env_float
     from arkor_cli_studio.github import detect_ci
@@ -122,7 +123,7 @@ def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> E
     from arkor_cli_studio.session.alerts import AlertGuard, rules_of
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.termnotify import resolve_mode
-    from arkor_cli_studio.watching import CHART_SIZE, JobView
+    from arkor_cli_studio.watching import JobView
 
     validate_job_id(options.job_id)
     env = settings.env
