@@ -31,15 +31,15 @@ writes them.
 
 EPILOG = (
     examples(
-        "arkor-studio demo                       # try it: no account needed",
-        "arkor-studio jobs                       # the jobs table",
-        "arkor-studio -C ~/my-model jobs -f      # follow another project's jobs",
+        "arkor-studio demo  # try it: no account needed",
+        "arkor-studio jobs  # the jobs table",
+        "arkor-studio -C ~/my-model jobs -f  # another project's jobs, followed",
         "arkor-studio jobs --json | jq -r '.[0].id'",
-        "arkor-studio watch job_123              # live; exit 0/1/3: completed/failed/cancelled",
-        "arkor-studio watch job_123 --plain || exit 1   # CI: fail the step unless it completed",
-        "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
+        "arkor-studio watch job_123  # live; exit code: the outcome",
+        "arkor-studio watch job_123 --plain || exit 1",
+        "arkor-studio watch job_123 --json |\njq -c 'select(.event==\"training.log\") | .data'",
         "arkor-studio stats job_123 --json | jq .loss.mean",
-        "arkor-studio --studio jobs              # through a running `arkor dev`",
+        "arkor-studio --studio jobs  # through a running `arkor dev`",
     )
     + "\n\nExit codes: 0 ok/completed, 1 failed, 2 usage, 3 cancelled, 4 credentials or"
     + "\nconfiguration, 5 unreachable, 6 an alert ended the watch, 130 Ctrl-C,"
@@ -85,7 +85,9 @@ SUMMARIES = {
 def _build_command(name: str) -> Any:
     """The click command Typer makes of `commands.<name>`, built on its own."""
     module = importlib.import_module(f"arkor_cli_studio.commands.{name}")
-    single = typer.Typer(add_completion=False, rich_markup_mode=None)
+    from arkor_cli_studio.commands import CommandApp
+
+    single = CommandApp(add_completion=False, rich_markup_mode=None)
     module.register(single)
     return typer.main.get_command(single)
 

@@ -27,6 +27,7 @@ from arkor_cli_studio.model import (
     RunTimes,
     base_model,
     describe_dataset,
+    hide_url_secrets,
     run_times,
 )
 
@@ -119,7 +120,14 @@ _is_secret = is_secret_key
 
 def _redacted(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: HIDDEN if _is_secret(str(k)) else _redacted(v) for k, v in value.items()}
+        return {
+            k: HIDDEN
+            if _is_secret(str(k))
+            else hide_url_secrets(v)
+            if k == "url" and isinstance(v, str)
+            else _redacted(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     return value

@@ -180,6 +180,39 @@ def base_model(config: dict[str, Any]) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
+#: A URL's query parameter whose name holds one of these carries a credential
+#: (S3's X-Amz-Signature / -Credential / -Security-Token, GCS's X-Goog-*,
+#: Azure SAS's `sig`, CloudFront's Signature / Key-Pair-Id / Policy, `token=`).
+_URL_SECRET_PARTS: Final = (
+    "sig", "token", "credential", "secret", "key", "auth", "policy", "password", "pass",
+)  # fmt: skip
+
+
+def hide_url_secrets(url: str) -> str:
+    """`url` with a password in it and the values of credential-like query
+    parameters as `(hidden)`: a presigned dataset URL is a key to the data,
+    and `show`'s output ends up in CI logs. The rest stays as sent."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        if ":" in userinfo:
+            authority = f"{userinfo.split(':', 1)[0]}:(hidden)@{host}"
+    path, mark, query = tail.partition("?")
+    if mark:
+        query, hash_mark, fragment = query.partition("#")
+        parts = []
+        for part in query.split("&"):
+            name, eq, _value = part.partition("=")
+            squashed = "".join(c for c in name.lower() if c.isalnum())
+            hidden = eq and any(secret in squashed for secret in _URL_SECRET_PARTS)
+            parts.append(f"{name}=(hidden)" if hidden else part)
+        path = f"{path}?{'&'.join(parts)}{hash_mark}{fragment}"
+    return f"{scheme}://{authority}{slash}{path}"
+
+
 def describe_dataset(config: dict[str, Any]) -> str | None:
     """The dataset as Studio's `getDatasetLabel()` names it.
 
@@ -203,7 +236,7 @@ def describe_dataset(config: dict[str, Any]) -> str | None:
             return f"{name} ({'/'.join(qualifiers)})" if qualifiers else name
         url = candidate.get("url")
         if kind == "blob" and isinstance(url, str):
-            return url or None
+            return hide_url_secrets(url) or None
         source = candidate.get("source")
         if isinstance(source, dict) and source:
             for key in ("name", "url"):
@@ -229,16 +262,21 @@ def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
 
 
 def format_duration(value: timedelta | None) -> str:
-    if value is None:
+    """`45s`, `10m02s`, `1h05m00s` (whole seconds); N/A for None."""
+    return NO_VALUE if value is None else duration_text(value.total_seconds())
+
+
+def duration_text(seconds: float | None) -> str:
+    """`format_duration` of seconds (the jobs table's hot path needs no timedelta)."""
+    if seconds is None:
         return NO_VALUE
-    total = int(value.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}h{minutes:02d}m{seconds:02d}s"
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
     if minutes:
-        return f"{minutes}m{seconds:02d}s"
-    return f"{seconds}s"
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
 
 
 def local_time(value: datetime | None, tz: tzinfo | None = None, missing: str = "-") -> str:

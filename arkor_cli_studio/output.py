@@ -39,6 +39,15 @@ def line(text: str) -> None:
     print(clean_line(text), file=sys.stderr, flush=True)
 
 
+def prompt(text: str) -> None:
+    """A question on stderr, cleaned, the cursor left after it (no newline);
+    `prompt("")` after an EOF answer ends the line."""
+    from arkor_cli_studio.textsafe import clean_line
+
+    sys.stderr.write(clean_line(text) if text else "\n")
+    sys.stderr.flush()
+
+
 def hint(text: str) -> None:
     """`hint: <text>` on stderr, cleaned (the line after an error)."""
     from arkor_cli_studio.textsafe import clean_line

@@ -174,7 +174,7 @@ def test_a_stale_anonymous_scope_shows_no_jobs_and_says_why(arkor):
     result = arkor.cli("jobs", "--json")
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout) == []
-    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    notes = [line for line in result.stderr.splitlines() if line.startswith("arkor-studio: note:")]
     assert len(notes) == 1
     assert "scoped to org 'acme'" in notes[0] and "'acme-new-anon'" in notes[0]
     assert "delete .arkor/state.json" in notes[0] and "arkor login" in notes[0]
@@ -205,8 +205,8 @@ def test_deprecation_is_one_stderr_line_per_run(arkor):
     result = arkor.run("watch", "j1", "--plain")  # many requests: jobs, stream, polls
     assert result.code == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "deprecated" in line]
-    assert lines == [
-        f"warning: arkor 0.0.3 is deprecated: upgrade by June (current: "
+    assert lines == [  # (prefixed, as every line of ours on stderr: output.say)
+        f"arkor-studio: warning: arkor 0.0.3 is deprecated: upgrade by June (current: "
         f"{CHECKED_ARKOR_VERSION}). Cutoff: Mon, 01 Jun 2026 00:00:00 GMT. Run "
         "`npm install -g arkor@latest`, or upgrade arkor-studio."
     ]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from arkor_cli_studio.jobinfo import is_secret_key
+from arkor_cli_studio.model import hide_url_secrets
 
 SECRETS = {
     "token": "tok-1",
@@ -50,3 +51,40 @@ def test_show_masks_every_secret_in_the_table_and_the_json(arkor):
     data = json.loads(as_json.stdout)
     assert data["config"]["privateKey"] == "(hidden)" and data["config"]["maxSteps"] == 10
     assert data["config"]["nested"] == {"hfAuth": "(hidden)", "x": 1}
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://b.s3.amazonaws.com/d.jsonl?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA9"
+            "&X-Amz-Signature=f00d&X-Amz-Security-Token=tk1",
+            "https://b.s3.amazonaws.com/d.jsonl?X-Amz-Algorithm=AWS4&X-Amz-Credential=(hidden)"
+            "&X-Amz-Signature=(hidden)&X-Amz-Security-Token=(hidden)",
+        ),
+        (
+            "https://acct.blob.core.windows.net/c/d.jsonl?sv=2024&sig=abc%2B#part",
+            "https://acct.blob.core.windows.net/c/d.jsonl?sv=2024&sig=(hidden)#part",
+        ),
+        ("https://user:pw-13@host/d.jsonl", "https://user:(hidden)@host/d.jsonl"),
+        ("https://datasets.example.com/haiku.jsonl", "https://datasets.example.com/haiku.jsonl"),
+        ("not a url ?token=x", "not a url ?token=x"),
+    ],
+)
+def test_url_secrets_are_hidden_and_the_rest_kept(url, shown):
+    assert hide_url_secrets(url) == shown
+
+
+def test_show_hides_a_presigned_dataset_url_in_the_table_and_the_json(arkor):
+    """A presigned blob URL is a key to the data; `show` goes to CI logs."""
+    url = "https://b.s3.amazonaws.com/d.jsonl?X-Amz-Signature=sig-14&X-Amz-Credential=cred-15"
+    config = {"model": "m", "datasetSource": {"type": "blob", "url": url}}
+    arkor.sim.add_job("j1", name="run", status="running", config=config)
+    table = arkor.cli("--no-color", "show", "j1")
+    as_json = arkor.cli("show", "j1", "--json")
+    assert (table.code, as_json.code) == (0, 0), table.stderr + as_json.stderr
+    for output in (table.output, as_json.output):
+        assert "sig-14" not in output and "cred-15" not in output
+    assert "b.s3.amazonaws.com/d.jsonl" in table.stdout
+    source = json.loads(as_json.stdout)["config"]["datasetSource"]
+    assert source["url"].endswith("?X-Amz-Signature=(hidden)&X-Amz-Credential=(hidden)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import re
-import sys
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -74,6 +73,8 @@ def flush() -> None:
     if line is None:
         return
     try:
-        print(line, file=sys.stderr, flush=True)
+        from arkor_cli_studio import output
+
+        output.say(line)
     except (OSError, ValueError):
         pass

@@ -35,14 +35,10 @@ from typing import Protocol
 
 import httpx
 
-from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
+from arkor_cli_studio.cloud.client import Backend
+from arkor_cli_studio.cloud.http import describe_transport_error, error_message
 from arkor_cli_studio.cloud.reader import COMMENT, Frame, LineTooLong, Reader
-from arkor_cli_studio.cloud.retry import (
-    BASE_DELAY,
-    RetryPolicy,
-    backoff_delay,
-    retry_after_seconds,
-)
+from arkor_cli_studio.cloud.retry import BASE_DELAY, RetryPolicy, retry_after_seconds
 from arkor_cli_studio.errors import (
     ApiError,
     ArkorStudioError,
@@ -51,14 +47,11 @@ from arkor_cli_studio.errors import (
 from arkor_cli_studio.model import END, PING, TERMINAL_EVENTS, Event, StreamNotice, parse_event
 
 __all__ = [
-    "BASE_DELAY",
     "CatchUp",
     "StreamOptions",
-    "backoff_delay",
     "follow_event_batches",
     "follow_events",
     "header_safe_id",
-    "retry_after_seconds",
 ]
 
 TRANSIENT_STATUSES = frozenset({404, 408, 429})
@@ -180,6 +173,7 @@ def follow_events(
         yield from batch
 
 
+# Long on purpose: the retry loop; issue 18.6 splits it.
 def follow_event_batches(
     backend: Backend, job_id: str, options: StreamOptions | None = None
 ) -> Iterator[list[Event] | list[StreamNotice]]:
@@ -268,6 +262,7 @@ def follow_event_batches(
         opts.sleep(delay)
 
 
+# Long on purpose: one connection's reader; issue 18.6 splits it.
 def _connection(
     backend: Backend,
     job_id: str,

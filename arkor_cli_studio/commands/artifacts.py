@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from arkor_cli_studio import output
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import JobId, json_flag
 from arkor_cli_studio.env import environment_of
@@ -14,7 +15,7 @@ from arkor_cli_studio.env import environment_of
 EPILOG = examples(
     "arkor-studio artifacts job_abc123",
     "arkor-studio artifacts job_abc123 --json | jq -r '.[-1].artifact.pathname'",
-    "arkor-studio artifacts job_abc123 --json | jq 'map(select(.kind==\"checkpoint\")) | length'",
+    "arkor-studio artifacts job_abc123 --json |\njq 'map(select(.kind==\"checkpoint\")) | length'",
 )
 
 
@@ -62,10 +63,9 @@ def artifacts(
     sys.stdout.flush()
     status = clean_line(history.job.status) if history.job else "unknown"
     if not history.complete:
-        print(
-            f"Job {clean_line(job_id)} is {status}, not finished: these are the checkpoints "
-            "so far; the final adapter arrives with training.completed.",
-            file=sys.stderr,
+        output.say(
+            f"Job {job_id} is {status}, not finished: these are the checkpoints "
+            "so far; the final adapter arrives with training.completed."
         )
     elif not any(a.kind == FINAL for a in found) and status in ("failed", "cancelled"):
-        print(f"Job {clean_line(job_id)} {status}: it has no final adapter.", file=sys.stderr)
+        output.say(f"Job {job_id} {status}: it has no final adapter.")

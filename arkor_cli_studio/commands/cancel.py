@@ -9,11 +9,11 @@ needed but there is no terminal to ask on (pass --yes), or in Studio mode
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arkor_cli_studio import output
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import JobId
 from arkor_cli_studio.env import environment_of
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from arkor_cli_studio.model import Job
 
 EPILOG = examples(
-    "arkor-studio cancel job_abc123              # asks first (job name and status)",
-    "arkor-studio cancel --yes job_abc123        # no question: for scripts",
-    "arkor-studio jobs -s queued --json | jq -r '.[].id' | xargs -n1 arkor-studio cancel -y",
+    "arkor-studio cancel job_abc123  # asks first (job name and status)",
+    "arkor-studio cancel --yes job_abc123  # no question: for scripts",
+    "arkor-studio jobs -s queued --json | jq -r '.[].id' |\nxargs -n1 arkor-studio cancel -y",
 )
 
 
@@ -82,10 +82,8 @@ def cancel(
         try:
             after = backend.get_job(job_id).job
         except ArkorStudioError as error:
-            print(
-                f"Cancel requested for {clean_line(job_id)}; could not read its new status: "
-                f"{clean_line(error.message)}",
-                file=sys.stderr,
+            output.say(
+                f"Cancel requested for {job_id}; could not read its new status: {error.message}"
             )
             return
     if after.is_terminal:
@@ -95,7 +93,7 @@ def cancel(
         _report(environment, after, "is still ", tail)
 
 
-def _confirm(environment: Environment, prompt: str) -> None:
+def _confirm(environment: Environment, question: str) -> None:
     """Ask on the terminal; anything but y/yes (or EOF) declines."""
     if not (environment.stdin_isatty and environment.stdout_isatty):
         raise UsageError(
@@ -103,12 +101,11 @@ def _confirm(environment: Environment, prompt: str) -> None:
             "so there is no one to ask.",
             hint="Pass --yes (-y) to cancel without asking.",
         )
-    sys.stderr.write(prompt)
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
+    output.prompt(question)
+    answer = environment.stdin.readline()
     if answer.strip().lower() not in ("y", "yes"):
         if not answer:
-            sys.stderr.write("\n")
+            output.prompt("")
         raise ArkorStudioError("Not cancelled: the job is left as it is.")
 
 

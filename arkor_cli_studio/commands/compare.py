@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from arkor_cli_studio.compare import Metric, Run
 
 EPILOG = examples(
-    "arkor-studio compare lr-1e-4 lr-2e-4 lr-5e-4         # which learning rate won",
+    "arkor-studio compare lr-1e-4 lr-2e-4 lr-5e-4  # which learning rate won",
     "arkor-studio compare job_a job_b --metric eval_loss",
     "arkor-studio compare job_a job_b --json | jq '.configDiff'",
     "arkor-studio compare job_a job_b --plain >> sweep.log",
@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("compare", epilog=EPILOG)(boundary(compare))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def compare(
     ctx: typer.Context,
     job_ids: Annotated[

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arkor_cli_studio import output
 from arkor_cli_studio.choices import CiMode
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._alerts import AlertOption, OnAlertOption
@@ -46,20 +47,20 @@ from arkor_cli_studio.commands._options import (
 from arkor_cli_studio.env import environment_of
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.alerts import AlertSettings
+    from arkor_cli_studio.alert_config import AlertSettings
     from arkor_cli_studio.demo import Scenario
     from arkor_cli_studio.env import Environment
     from arkor_cli_studio.session.run import WatchOptions
 
 EPILOG = examples(
-    "arkor-studio demo                                # a full run in about a minute",
-    "arkor-studio demo --fail --plain --speed 50; echo $?   # 1: the job failed",
-    "arkor-studio demo --advanced                     # + the loss statistics, live",
-    "arkor-studio demo --json --speed 100 | jq -c 'select(.event==\"training.log\") | .data'",
-    "arkor-studio demo --scenario overfit             # a run that goes wrong: an alert fires",
-    "arkor-studio demo --scenario nan --on-alert cancel --plain; echo $?   # 6",
-    "arkor-studio demo --jobs                         # the jobs table, every status",
-    "arkor-studio demo --serve                        # six jobs to try every command on",
+    "arkor-studio demo  # a full run in about a minute",
+    "arkor-studio demo --advanced  # + the loss statistics, live",
+    "arkor-studio demo --fail --speed 50  # a failed run, fast: exit 1",
+    "arkor-studio demo --scenario overfit  # a run goes wrong: an alert fires",
+    "arkor-studio demo --scenario nan --on-alert cancel --plain; echo $?",
+    "arkor-studio demo --json --speed 100 |\njq -c 'select(.event==\"training.log\") | .data'",
+    "arkor-studio demo --jobs  # the jobs table, every status",
+    "arkor-studio demo --serve  # six jobs to try every command on",
 )
 
 
@@ -67,6 +68,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo", epilog=EPILOG)(boundary(demo))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def demo(
     ctx: typer.Context,
     speed: Annotated[
@@ -173,7 +175,7 @@ class ScenarioKind(StrEnum):
 def demo_alerts(scenario: Scenario, rules: list[str] | None, on_alert: str | None) -> AlertSettings:
     """`--alert` as given; else the scenario's own rule and the defaults (the
     demo's project has no .arkor-studio.toml)."""
-    from arkor_cli_studio.alerts import (
+    from arkor_cli_studio.alert_config import (
         DEFAULT_ACTION,
         DEFAULT_RULES,
         AlertSettings,
@@ -201,7 +203,8 @@ def serve_demo(speed: float) -> None:
     import tempfile
     import time
 
-    from arkor_cli_studio.demo import ORG, PROJECT, seed_serve
+    from arkor_cli_studio.demo import ORG, PROJECT
+    from arkor_cli_studio.demo_play import seed_serve
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)
@@ -219,7 +222,7 @@ def serve_demo(speed: float) -> None:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            print(f"arkor-studio demo: stopped; {tmp} removed.", file=sys.stderr, flush=True)
+            output.say(f"demo stopped; {tmp} removed.")
         finally:
             for player in served.players:
                 player.stop()
@@ -262,7 +265,8 @@ def run_demo(
     import tempfile
     import time
 
-    from arkor_cli_studio.demo import ORG, PROJECT, Player, add_demo_job, seed_jobs
+    from arkor_cli_studio.demo import ORG, PROJECT
+    from arkor_cli_studio.demo_play import Player, add_demo_job, seed_jobs
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)
@@ -359,12 +363,8 @@ def _banner(url: str, tmp: str, scenario: Scenario, show_jobs: bool) -> None:
         + (f" that goes wrong ({scenario.kind})" if scenario.kind != "normal" else "")
         + (" that fails" if scenario.fail else "")
     )
-    print(
-        f"arkor-studio demo: {what}, served by a simulated Arkor cloud at {url}\n"
-        f"arkor-studio demo: temporary HOME and project in {tmp} (removed at exit)",
-        file=sys.stderr,
-        flush=True,
-    )
+    output.say(f"{what}, served by a simulated Arkor cloud at {url}")
+    output.say(f"temporary HOME and project in {tmp} (removed at exit)")
 
 
 @contextmanager

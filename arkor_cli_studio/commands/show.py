@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 EPILOG = examples(
     "arkor-studio show job_abc123",
     "arkor-studio show job_abc123 --json | jq -r .status",
-    "arkor-studio show \"$(arkor-studio jobs --json | jq -r '.[0].id')\"   # the newest job",
+    "arkor-studio show \"$(arkor-studio jobs --json | jq -r '.[0].id')\"  # the newest job",
 )
 
 

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from arkor_cli_studio.stats import ChartSeries
 
 EPILOG = examples(
-    "arkor-studio stats job_123                 # both cards, over the whole run",
+    "arkor-studio stats job_123  # both cards, over the whole run",
+    "arkor-studio stats job_123 --last 2000  # exactly Studio's cards",
+    "arkor-studio stats --file run.ndjson  # from `watch --json > run.ndjson`",
     "arkor-studio stats job_123 --json | jq '.loss.mean, .evalLoss.p95'",
-    "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
-    "arkor-studio stats job_123 --last 2000     # Studio's exact cards (its chart's window)",
 )
 
 STDIN = "-"
@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("stats", epilog=EPILOG)(boundary(stats))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def stats(
     ctx: typer.Context,
     job_id: Annotated[
@@ -74,8 +75,9 @@ def stats(
     if job_id is not None:
         validate_job_id(job_id)
     environment = environment_of(ctx)
-    settings = environment.settings
     if file is not None:
+        # A file needs no project, credentials or Studio: the settings (which
+        # check --project) are not asked for.
         result = _from_file(file, job_id, last)
     elif job_id is None:
         raise UsageError(
@@ -83,7 +85,7 @@ def stats(
             hint="`arkor-studio jobs` lists the ids.",
         )
     else:
-        result = _from_api(settings, job_id, last)
+        result = _from_api(environment.settings, job_id, last)
 
     loss, eval_loss = result.series.summaries()
     if as_json:

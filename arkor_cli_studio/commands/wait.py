@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from arkor_cli_studio import output
 from arkor_cli_studio.commands import boundary, examples
 from arkor_cli_studio.commands._options import MaxRetries, json_flag
 from arkor_cli_studio.env import environment_of
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
     from arkor_cli_studio.watching import JobView
 
 EPILOG = examples(
-    "arkor-studio wait job_a job_b job_c                # all three, a line each as it ends",
+    "arkor-studio wait job_a job_b job_c  # all three, a line each as it ends",
     "arkor-studio wait --all-running --timeout 2h || echo 'not all completed'",
     "arkor-studio wait job_a job_b --fail-fast --cancel-rest",
-    "arkor-studio wait job_a job_b --json | jq -r 'select(.outcome!=\"completed\") | .jobId'",
+    "arkor-studio wait job_a job_b --json |\njq -r 'select(.outcome!=\"completed\") | .jobId'",
 )
 
 
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
     app.command("wait", epilog=EPILOG)(boundary(wait))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def wait(
     ctx: typer.Context,
     job_ids: Annotated[
@@ -158,7 +160,7 @@ class _Waiter:
         with connect(self.settings) as backend:
             jobs = self._jobs(backend)
             if not jobs:
-                _stderr("No job is queued or running: nothing to wait for.")
+                output.say("No job is queued or running: nothing to wait for.")
                 return 0
             for job in jobs:
                 self._start(backend, job)
@@ -168,7 +170,7 @@ class _Waiter:
                 self.stop.set()
                 for job_id, view in self.views.items():
                     if not view.finished:
-                        _stderr(
+                        output.say(
                             f"Job {_clean(job_id)} is still {view.status}; "
                             f"to wait again: arkor-studio wait {_clean(job_id)}"
                         )
@@ -179,7 +181,7 @@ class _Waiter:
             counts: dict[str, int] = {}
             for outcome in outcomes.values():
                 counts[outcome] = counts.get(outcome, 0) + 1
-            _stderr(f"{len(outcomes)} jobs: " + ", ".join(f"{n} {o}" for o, n in counts.items()))
+            output.say(f"{len(outcomes)} jobs: " + ", ".join(f"{n} {o}" for o, n in counts.items()))
         return int(exit_code(outcomes.values()))
 
     def _jobs(self, backend: Backend) -> list[Job]:
@@ -264,7 +266,7 @@ class _Waiter:
             except queue.Empty:
                 continue
             if isinstance(item, tuple):
-                _stderr(f"Job {_clean(item[0])}: {_clean(item[1])}")
+                output.say(f"Job {_clean(item[0])}: {_clean(item[1])}")
                 continue
             pending.remove(item.job_id)
             outcomes[item.job_id] = item.outcome
@@ -294,14 +296,14 @@ class _Waiter:
         try:
             backend.cancel(job_id)
         except ArkorStudioError as error:
-            _stderr(f"Could not cancel {_clean(job_id)}: {_clean(error.message)}")
+            output.say(f"Could not cancel {_clean(job_id)}: {_clean(error.message)}")
             return STOPPED
         return CANCELLED
 
     def _report(self, ended: _Ended) -> None:
         """The job's line (or JSON record) on stdout, as soon as it ended."""
         from arkor_cli_studio.batch import COMPLETED, FAILED, exit_code
-        from arkor_cli_studio.watching import summary_line
+        from arkor_cli_studio.event_text import summary_line
 
         view = ended.view
         summary = view.summary(datetime.now(UTC))
@@ -337,9 +339,3 @@ def _clean(text: str) -> str:
     from arkor_cli_studio.textsafe import clean_line
 
     return clean_line(text)
-
-
-def _stderr(text: str) -> None:
-    from arkor_cli_studio.output import say
-
-    say(text)

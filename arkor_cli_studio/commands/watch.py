@@ -29,14 +29,14 @@ from arkor_cli_studio.commands._options import (
 from arkor_cli_studio.env import environment_of
 
 EPILOG = examples(
-    "arkor-studio watch job_123                 # live; exit 0/1/3: completed/failed/cancelled",
-    "arkor-studio watch job_123 --plain         # one line per event (CI logs)",
-    "arkor-studio watch job_123 --advanced      # + loss statistics (key a: show/hide)",
-    "arkor-studio watch job_123 --json > run.ndjson && arkor-studio stats --file run.ndjson",
-    "arkor-studio watch job_123 --json | jq -c 'select(.event==\"training.log\") | .data'",
-    "arkor-studio watch job_123 --once --json | tail -1   # the state now; exit 7: still going",
+    "arkor-studio watch job_123  # live; exit code: the outcome",
+    "arkor-studio watch job_123 --plain  # one line per event (CI logs)",
+    "arkor-studio watch job_123 --advanced  # + loss statistics (key a)",
+    "arkor-studio watch job_123 --once  # the state now; exit 7: running",
+    "arkor-studio watch job_123 --json > run.ndjson",
+    "arkor-studio watch job_123 --json |\njq -c 'select(.event==\"training.log\") | .data'",
     "arkor-studio watch job_123 --ci github --summary-file summary.md",
-    "arkor-studio watch job_123 --alert 'loss>5' --alert stall:15m --on-alert exit  # exit 6",
+    "arkor-studio watch job_123 --alert 'loss>5' --alert stall:15m \\\n--on-alert exit",
 )
 
 
@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
     app.command("watch", epilog=EPILOG)(boundary(watch))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def watch(
     ctx: typer.Context,
     job_id: JobId,
