@@ -95,15 +95,17 @@ def _build_command(name: str) -> Any:
 class _LazyCommands(MutableMapping[str, Any]):
     """name -> command; a command is imported and built the first time it is read.
 
-    Listing the names (usage errors, "did you mean") loads nothing; `--help`
-    and completing a command name load them all, as before.
+    Listing the names (usage errors, "did you mean") loads nothing, and nor
+    do the root's `--help` and completing a command name: both show each
+    command's name and summary only (`summaries_only`).
     """
 
     def __init__(self, names: Iterable[str]) -> None:
         self._names = list(names)
         self._built: dict[str, Any] = {}
-        # While completing a command name: a stand-in with the name and the
-        # help summary instead of the command (never kept).
+        # While completing a command name or writing the root's --help: a
+        # stand-in with the name and the help summary instead of the command
+        # (never kept).
         self.summaries_only = False
 
     def __getitem__(self, name: str) -> Any:
@@ -148,6 +150,16 @@ class _LazyGroup(typer.core.TyperGroup):
         self._lazy.summaries_only = True
         try:
             return super().shell_complete(ctx, incomplete)
+        finally:
+            self._lazy.summaries_only = False
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The root's --help lists each command's name and summary (its short
+        help, cut to the width as Click cuts it), without importing or
+        building it: as a minimal Typer app's --help, it builds nothing."""
+        self._lazy.summaries_only = True
+        try:
+            super().format_commands(ctx, formatter)
         finally:
             self._lazy.summaries_only = False
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Final, Literal
 
 from arkor_cli_studio.keys import BACKSPACE, DOWN, END, ENTER, ESC, HOME, PAGE_DOWN, PAGE_UP, UP
-from arkor_cli_studio.model import Job, display_status
+from arkor_cli_studio.model import Job, display_status, job_duration
 
 SORTS: Final = ("created", "status", "name", "duration")
 #: The order of `s`-sorted statuses: what needs attention first.
@@ -71,7 +71,7 @@ class Board:
         elif self.sort == "name":
             shown.sort(key=lambda j: (j.name.casefold() or "\uffff", j.id))
         elif self.sort == "duration":
-            shown.sort(key=lambda j: -run_seconds(j, now))
+            shown.sort(key=lambda j: -run_seconds(j, now))  # N/A (-1) last
         return shown  # "created": the server's order (newest first), as Studio shows it
 
     def counts(self, now: datetime) -> list[tuple[str, int]]:
@@ -82,10 +82,13 @@ class Board:
             tally[status] = tally.get(status, 0) + 1
         return sorted(tally.items(), key=lambda kv: (STATUS_ORDER.get(kv[0], 9), kv[0]))
 
-    def window(self, now: datetime, height: int) -> tuple[list[Job], int]:
+    def window(
+        self, now: datetime, height: int, rows: list[Job] | None = None
+    ) -> tuple[list[Job], int]:
         """The rows that fit in `height` lines, scrolled so that the
-        selection is visible; and the index of the first one."""
-        rows = self.rows(now)
+        selection is visible; and the index of the first one. `rows`:
+        `self.rows(now)` when the caller has them (filter and sort once a frame)."""
+        rows = self.rows(now) if rows is None else rows
         index = self.index(rows)
         height = max(1, height)
         if index is not None:
@@ -138,21 +141,10 @@ class Board:
                 return None
         rows = self.rows(now)
         index = self.index(rows)
-        moves: dict[str, Callable[[int], int]] = {
-            UP: lambda i: i - 1,
-            "k": lambda i: i - 1,
-            DOWN: lambda i: i + 1,
-            "j": lambda i: i + 1,
-            PAGE_UP: lambda i: i - page,
-            PAGE_DOWN: lambda i: i + page,
-            HOME: lambda i: 0,
-            "g": lambda i: 0,
-            END: lambda i: len(rows) - 1,
-            "G": lambda i: len(rows) - 1,
-        }
-        if key in moves:
+        moved = _moved(key, index, len(rows), page)
+        if moved is not None:
             if index is not None:
-                self.selected = rows[max(0, min(len(rows) - 1, moves[key](index)))].id
+                self.selected = rows[moved].id
             return None
         if key == ENTER:
             if index is None:
@@ -207,10 +199,30 @@ class Board:
         return live
 
 
+def _moved(key: str, index: int | None, count: int, page: int) -> int | None:
+    """The row a movement key selects (None: not a movement key); with no
+    rows (`index` None), the key is still taken and moves nothing."""
+    moves: dict[str, Callable[[int], int]] = {
+        UP: lambda i: i - 1,
+        "k": lambda i: i - 1,
+        DOWN: lambda i: i + 1,
+        "j": lambda i: i + 1,
+        PAGE_UP: lambda i: i - page,
+        PAGE_DOWN: lambda i: i + page,
+        HOME: lambda i: 0,
+        "g": lambda i: 0,
+        END: lambda i: count - 1,
+        "G": lambda i: count - 1,
+    }
+    move = moves.get(key)
+    if move is None:
+        return None
+    return max(0, min(count - 1, move(index if index is not None else 0)))
+
+
 def run_seconds(job: Job, now: datetime) -> float:
-    """How long the job has trained, as Studio's Duration counts it: from
-    `startedAt` to `completedAt` (or now while it runs); -1 before it started."""
-    if job.started_at is None:
-        return -1.0
-    end = job.completed_at or (now if not job.is_terminal else job.started_at)
-    return max(0.0, (end - job.started_at).total_seconds())
+    """The Duration column's seconds (`model.job_duration`, Studio's rule: an
+    ended job without `completedAt` is N/A, as is one that has not run); -1
+    for N/A, so that a duration sort puts those last."""
+    duration = job_duration(job, now)
+    return -1.0 if duration is None else duration.total_seconds()

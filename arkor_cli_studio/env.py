@@ -118,8 +118,9 @@ class Environment:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from arkor_cli_studio.config import Settings, project_dir, resolve_studio_url
+            from arkor_cli_studio.config import Settings, project_dir
             from arkor_cli_studio.errors import UsageError
+            from arkor_cli_studio.studio_config import resolve_studio_url
 
             project, api_url, studio, studio_url = self._options
             # Validated before any command runs: a non-loopback URL never gets a request.

@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from arkor_cli_studio.progress import Progress
     from arkor_cli_studio.watching import JobView
 
-CI_CHOICES: Final = ("auto", "github", "none")
-
 WARMUP_GROUP: Final = "Warming up GPU"
 TRAINING_GROUP: Final = "Training run"
 END_GROUP: Final = "The end"

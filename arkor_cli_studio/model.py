@@ -262,16 +262,21 @@ def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
 
 
 def format_duration(value: timedelta | None) -> str:
-    if value is None:
+    """`45s`, `10m02s`, `1h05m00s` (whole seconds); N/A for None."""
+    return NO_VALUE if value is None else duration_text(value.total_seconds())
+
+
+def duration_text(seconds: float | None) -> str:
+    """`format_duration` of seconds (the jobs table's hot path needs no timedelta)."""
+    if seconds is None:
         return NO_VALUE
-    total = int(value.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}h{minutes:02d}m{seconds:02d}s"
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
     if minutes:
-        return f"{minutes}m{seconds:02d}s"
-    return f"{seconds}s"
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
 
 
 def local_time(value: datetime | None, tz: tzinfo | None = None, missing: str = "-") -> str:

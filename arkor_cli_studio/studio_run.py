@@ -128,9 +128,6 @@ class TrailerSplitter:
 # The manifest
 
 ManifestKind = Literal["trainer", "no-trainer", "unreadable"]
-NO_TRAINER_LABEL: Final = (
-    "No trainer in src/arkor/index.ts yet. Add createTrainer(...) and pass it to createArkor."
-)
 
 
 @dataclass(frozen=True)
@@ -140,15 +137,6 @@ class Manifest:
     kind: ManifestKind
     trainer_name: str | None = None
     error: str | None = None
-
-    @property
-    def label(self) -> str:
-        """The Run-training panel's text for this answer."""
-        if self.kind == "trainer":
-            return f"Run training: {self.trainer_name or '(unnamed trainer)'}"
-        if self.kind == "no-trainer":
-            return NO_TRAINER_LABEL
-        return f"Couldn't read manifest: {self.error}"
 
 
 def parse_manifest(body: Any) -> Manifest:

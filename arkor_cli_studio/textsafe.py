@@ -13,17 +13,27 @@ escaping as long as callers build `rich.text.Text` from the result.
 from __future__ import annotations
 
 import re
+from typing import Final
 
-_ESCAPES = re.compile(
-    r"""
+#: One 7-bit escape sequence, as the pattern's text (the one definition:
+#: `render.passthrough` keeps colours and drops the rest, `runner` matches it
+#: in bytes). Verbose: whitespace outside [] is not part of it.
+ESCAPE_PATTERN: Final = r"""
     \x1b\[[0-?]*[ -/]*[@-~]                       # CSI ... final byte
   | \x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)          # OSC, DCS, SOS, PM, APC ... terminator
   | \x1b[ -/]*[0-~]                               # other ESC sequences (nF, Fp, Fe, Fs)
+"""
+#: ... and the 8-bit (C1) forms, which a terminal may obey as well.
+_ESCAPES = re.compile(
+    ESCAPE_PATTERN
+    + r"""
   | \x9b[0-?]*[ -/]*[@-~]                         # 8-bit CSI
   | [\x9d\x90\x98\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|$)  # 8-bit OSC/DCS/SOS/PM/APC
     """,
     re.VERBOSE | re.DOTALL,
 )
+#: A 7-bit escape sequence in one line of text.
+ESCAPE: Final = re.compile(ESCAPE_PATTERN, re.VERBOSE)
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROLS_AND_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 _INVISIBLE = "\u200b-\u200f\u2060-\u2064\ufeff\U000e0000-\U000e007f"

@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from arkor_cli_studio import simulator as _sim  # noqa: E402
+from arkor_cli_studio.simulator_http import SimHandler  # noqa: E402
 
 TOKEN = "bench-token"
 T = TypeVar("T")
@@ -248,7 +249,7 @@ def make_project(tmp: Path, api_url: str) -> tuple[Path, Path]:
     return home, project
 
 
-class _BulkHandler(_sim._Handler):
+class _BulkHandler(SimHandler):
     """The simulator's routes, but a fault-free stream is written as the whole
     pre-encoded body in 64 KiB chunks (as a real server's buffered writes), so
     the server is never what a client waits for. Measured on this machine: the
@@ -287,7 +288,7 @@ class FrameWriteServer(ReplayServer):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._server.RequestHandlerClass = _sim._Handler
+        self._server.RequestHandlerClass = SimHandler
 
 
 def fill_training(server: _sim.Simulator, job_id: str, n: int) -> None:

@@ -133,25 +133,34 @@ def main() -> int:
 
     wall = {name: benchlib.median_ms(v[0] for v in values) for name, values in times.items()}
     cpu = {name: benchlib.median_ms(v[1] for v in values) for name, values in times.items()}
+    # The fastest run of each: what a process costs when no one else wants the
+    # cores (the medians carry the other developers' load on a shared machine).
+    least = {name: min(v[0] for v in values) * 1000 for name, values in times.items()}
     print(f"\n{'case':<20} {'wall ms':>8} {'min':>6} {'cpu ms':>7}   (medians)")
-    for name, values in times.items():
-        least = min(v[0] for v in values) * 1000
-        print(f"{name:<20} {wall[name]:8.1f} {least:6.1f} {cpu[name]:7.1f}")
+    for name in times:
+        print(f"{name:<20} {wall[name]:8.1f} {least[name]:6.1f} {cpu[name]:7.1f}")
     floors = {"--version": "mini --version", "--help": "mini --help", "TAB": "mini TAB"}
     floors["jobs --json"] = "httpx GET"
-    print(f"\n{'ours / floor':<28} {'wall':>6} {'cpu':>6}  (target <= {TARGET:.2f}x)")
+    print(f"\n{'ours / floor':<28} {'wall':>6} {'cpu':>6} {'min':>6}  (target <= {TARGET:.2f}x)")
     worst = 0.0
     for what, floor in floors.items():
         ratio = wall[f"ours {what}"] / wall[floor]
         worst = max(worst, ratio)
-        line = f"{what + ' / ' + floor:<28} {ratio:5.2f}x {cpu[f'ours {what}'] / cpu[floor]:5.2f}x"
+        line = (
+            f"{what + ' / ' + floor:<28} {ratio:5.2f}x {cpu[f'ours {what}'] / cpu[floor]:5.2f}x"
+            f" {least[f'ours {what}'] / least[floor]:5.2f}x"
+        )
         if "before" in trees:
             line += (
                 f"   before: {wall[f'before {what}'] / wall[floor]:.2f}x"
                 f" {cpu[f'before {what}'] / cpu[floor]:.2f}x"
+                f" {least[f'before {what}'] / least[floor]:.2f}x"
             )
         print(line)
-    print(f"\nruns={args.runs}, interleaved; the target is judged on the wall-time ratio")
+    print(
+        f"\nruns={args.runs}, interleaved; the target is judged on the wall-time ratio "
+        "(medians); cpu: user + system (medians); min: the fastest runs"
+    )
     benchlib.closing(worst <= TARGET, f"every ratio <= {TARGET:.2f}x")
     return 0 if worst <= TARGET else 1
 

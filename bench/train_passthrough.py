@@ -55,7 +55,8 @@ PUMP_DRIVER = """
 import os, sys
 from pathlib import Path
 from arkor_cli_studio import runner
-scanner = runner.StartedJobScanner()
+from arkor_cli_studio import start_output
+scanner = start_output.StartedJobScanner()
 result = runner.run_start(Path(sys.argv[1]), Path(sys.argv[2]), None, os.environ,
                           on_stdout=lambda chunk: scanner.feed(chunk) is not None)
 assert scanner.job_id == "job-bench", scanner.job_id

@@ -42,7 +42,7 @@ NOW = datetime(2026, 5, 4, 14, 30, 0, tzinfo=UTC)
 
 def demo_jobs(now: datetime = NOW) -> list[Job]:
     """The jobs `demo --jobs` lists, as the client parses them."""
-    from arkor_cli_studio.demo import seed_jobs
+    from arkor_cli_studio.demo_play import seed_jobs
 
     with Simulator() as sim:  # only its job table is used
         seed_jobs(sim, now.timestamp())

@@ -25,7 +25,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from arkor_cli_studio.simulator import Simulator, StreamTrackingServer
+from arkor_cli_studio.simulator import Simulator
+from arkor_cli_studio.simulator_http import StreamTrackingServer
 from tests.helpers import STUDIO_TOKEN, TOKEN
 
 LOOPBACK_HOST = re.compile(r"^(?:127\.0\.0\.1|localhost)(?::\d+)?$")

@@ -6,8 +6,8 @@ import itertools
 
 from arkor_cli_studio.accessible import AccessibleLog, in_words, wanted
 from arkor_cli_studio.demo import Scenario
+from arkor_cli_studio.event_text import summary_line
 from arkor_cli_studio.model import StreamNotice
-from arkor_cli_studio.watching import summary_line
 from tests.ci_runs import demo_run, new_view
 
 

@@ -10,23 +10,20 @@ from typing import Any
 
 import pytest
 
-from arkor_cli_studio.alerts import (
+from arkor_cli_studio.alert_config import (
     DEFAULT_RULES,
-    PLATEAU_MAX_POINTS,
-    Alert,
-    AlertWatch,
-    PlateauRule,
     check_action,
-    format_seconds,
     load_project_alerts,
     parse_duration,
     parse_rule,
     parse_rules,
     resolve_alerts,
 )
-from arkor_cli_studio.demo import KINDS, LOG, Planned, Scenario, plan
+from arkor_cli_studio.alert_rules import PLATEAU_MAX_POINTS, PlateauRule, format_seconds
+from arkor_cli_studio.alerts import Alert, AlertWatch
+from arkor_cli_studio.demo import KINDS, Planned, Scenario, plan
 from arkor_cli_studio.errors import ConfigError, ExitCode, UsageError
-from arkor_cli_studio.model import Event, parse_event
+from arkor_cli_studio.model import LOG, Event, parse_event
 
 
 class Clock:

@@ -289,6 +289,60 @@ def test_board_draws_only_the_rows_that_fit():
     assert max(line.cell_len for line in lines) <= 100
 
 
+class CountingBoard(Board):
+    """A board that counts its filter-and-sort passes."""
+
+    passes = 0
+
+    def rows(self, now):  # type: ignore[no-untyped-def]
+        self.passes += 1
+        return super().rows(now)
+
+
+def test_one_frame_filters_and_sorts_the_jobs_once():
+    from arkor_cli_studio.render.board import board_lines, board_view
+
+    board = CountingBoard()
+    board.update([job(f"j{i:05d}", f"run {i}", "completed", i) for i in range(50)])
+    board.sort = "status"
+    board_lines(board, NOW, 100, 24)
+    assert board.passes == 1
+    rows = board.rows(NOW)  # the command's frame: rows once, for the streams and the view
+    board.passes = 0
+    board.window(NOW, 20, rows)
+    plain = board_lines(board, NOW, 100, 24, rows)
+    assert board.passes == 0
+    again = board_lines(board, NOW, 100, 24)
+    assert [line.plain for line in plain] == [line.plain for line in again]
+    board_view(board, NOW, 100, 24, error="busy", rows=rows)
+    assert board.passes == 1  # (the comparison's own pass above)
+
+
+def test_duration_is_the_jobs_lists_studio_rule():
+    """An ended job without completedAt has no Duration (N/A, Studio's
+    `jobDurationMs`), not 0s; a queued job does not tick; they sort last."""
+    from arkor_cli_studio.render.board import board_lines
+
+    created = NOW - timedelta(minutes=30)
+    started = created + timedelta(minutes=1)
+    board = Board()
+    board.update(
+        [
+            Job("ended", "no end time", "failed", created_at=created, started_at=started),
+            Job("queued", "started, queued", "queued", created_at=created, started_at=started),
+            Job("done", "done", "completed", created_at=created, started_at=started,
+                completed_at=started + timedelta(minutes=2)),
+            Job("running", "running", "running", created_at=created, started_at=started),
+        ]
+    )  # fmt: skip
+    text = {line.plain.split()[-1]: line.plain for line in board_lines(board, NOW, 120, 20)[2:6]}
+    assert " N/A " in text["ended"] and " 0s " not in text["ended"]
+    assert " N/A " in text["queued"]
+    assert " 2m00s " in text["done"] and " 29m00s " in text["running"]
+    board.sort = "duration"
+    assert [j.id for j in board.rows(NOW)] == ["running", "done", "ended", "queued"]
+
+
 @pytest.mark.parametrize("width", [200, 120, 100, 80, 60, 50, 40])
 def test_board_never_cuts_an_id(width):
     from arkor_cli_studio.render.board import board_lines

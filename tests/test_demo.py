@@ -12,14 +12,8 @@ import pytest
 
 from arkor_cli_studio.cloud.client import Backend
 from arkor_cli_studio.cloud.events import StreamOptions, follow_events
-from arkor_cli_studio.demo import (
-    DEMO_JOB_ID,
-    OOM_ERROR,
-    Player,
-    Scenario,
-    add_demo_job,
-    plan,
-)
+from arkor_cli_studio.demo import DEMO_JOB_ID, OOM_ERROR, Scenario, plan
+from arkor_cli_studio.demo_play import Player, add_demo_job
 from arkor_cli_studio.model import Event, Scope, StreamNotice
 from arkor_cli_studio.simulator import Fault, Simulator
 from tests.helpers import TOKEN, cli_command, run_inprocess, run_subprocess, subprocess_env
@@ -281,7 +275,8 @@ def test_demo_advanced_forwards_to_watch(tmp_path):
 def test_demo_jobs_send_arkors_real_config_keys():
     """The demo's configs use arkor's JobConfig names (core/types.ts), so `show`
     labels every row; the OOM error names knobs a user can actually set."""
-    from arkor_cli_studio.demo import job_config, seed_jobs
+    from arkor_cli_studio.demo import job_config
+    from arkor_cli_studio.demo_play import seed_jobs
     from tests.test_render_job import JOB_CONFIG_KEYS
 
     with Simulator() as sim:

@@ -8,12 +8,8 @@ import threading
 import pytest
 
 from arkor_cli_studio.cloud.client import Backend
-from arkor_cli_studio.cloud.events import (
-    StreamOptions,
-    backoff_delay,
-    follow_events,
-    retry_after_seconds,
-)
+from arkor_cli_studio.cloud.events import StreamOptions, follow_events
+from arkor_cli_studio.cloud.retry import backoff_delay, retry_after_seconds
 from arkor_cli_studio.errors import AuthError, NotFoundError, StreamGoneError, UnreachableError
 from arkor_cli_studio.model import Event, Scope, StreamNotice
 from arkor_cli_studio.simulator import Fault

@@ -102,6 +102,23 @@ STREAMS = [
     "data: a\u2029b\x85c\x0bd\x0ce\x1cf\n\n",  # line separators Python's splitlines obeys
     "\ufeffdata: x\n\n",  # a BOM in the middle of the text is a character
     "data: " + "x" * 200_000 + "\n\n",
+    # The reader's fast path (id, event, data, blank) mixed with the decoder's blocks:
+    "id: 1\nevent: a\ndata: 1\n\nid: x\0y\nevent: b\ndata: 2\n\n",  # NUL: the last id stays
+    "id: 1\nevent: a\ndata: 1\n\nid: 2\nevent: b\ndata: 2\ndata: 3\n\n",  # two data lines
+    "id: 1\nevent: a\ndata: 1\n\n\n\n",  # blank lines after it: nothing
+    "retry: 5\nid: 1\nevent: a\ndata: x\n\n",  # a field pending before the block
+    "data: x\nid: 1\nevent: a\ndata: y\n\n",
+    "id: 1\nevent: a\ndata: x\n\nid: \nevent: b\ndata: y\n\nevent: c\ndata: z\n\n",
+    "id: 1\nevent: \ndata: x\n\n",  # an empty name: message
+    "id: 1\nevent: a\ndata: x\n\nid\n\n",  # the id emptied by the decoder
+    "id: 1\nevent: a\ndata: x\n\nretry: 9\n\nid: 2\nevent: a\ndata: y\n\ndata: z\n\n",
+    "id: 1\nevent: a\ndata: x\n\n: c\nid: 2\nevent: b\ndata: y\n\n",
+    "id: 1\nevent: a\ndata: x\n\nid: 2\nevent: a\ndata: y\n",  # unterminated
+    "id: 1\r\nevent: a\r\ndata: x\r\n\r\nid: 2\revent: b\rdata: y\r\r",
+    "id: 1\nevent: a\ndata: x\n\nid:2\nevent:b\ndata:y\n\nid: 3\nevent: c\ndata: z\n\n",
+    "id: 1\ndata: x\nevent: a\n\nid: 2\nevent: a\ndata: y\n\nevent: b\ndata: z\n\n",
+    "id: \0\nevent: a\ndata: x\n\nevent: b\ndata: y\n\n",  # no id yet, then NUL
+    "id: 1\nevent: a: b\ndata: c: d\n\n",  # colons in the values
 ]
 
 
@@ -142,6 +159,32 @@ def test_sse_frames_on_random_streams():
         "",
         "junk",
         " data: y",
+    ]
+    ends = ["\n", "\r", "\r\n"]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) + rng.choice(ends) for _ in range(rng.randint(0, 12)))
+        for chunks in chunkings(text, rng):
+            assert our_frames(chunks) == reference_frames(chunks), chunks
+
+
+def test_sse_frames_on_random_streams_of_whole_blocks():
+    """The reader's fast path (a block of id, event, data and a blank line)
+    between the decoder's blocks: the ids carry over either way."""
+    rng = random.Random(22)
+    pieces = [
+        "id: 7\nevent: training.log\ndata: {}\n",
+        "id: 8\nevent: e\ndata: d\n",
+        "id: a\0\nevent: e\ndata: d\n",
+        "id: \nevent: \ndata: \n",
+        "id: 9\nevent: x\ndata: y\ndata: z\n",
+        "event: e\ndata: d\n",
+        "data: x",
+        "id: 3",
+        "id",
+        "retry: 5",
+        ": c",
+        "",
+        "",
     ]
     ends = ["\n", "\r", "\r\n"]
     for _ in range(300):

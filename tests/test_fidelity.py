@@ -118,8 +118,15 @@ def test_an_ending_while_watched_is_announced_with_a_minimal_environment(arkor, 
     sim.emit("live", "training.started", {})
 
     def finish() -> None:
-        time.sleep(1.0)
-        sim.emit("live", "training.failed", {})  # no error text: nothing invented
+        # Once the watch follows the stream; the failure comes without error
+        # text (nothing invented). The simulator's job says error "failed" for
+        # a failed event without one, and a poll after the event would read
+        # it: it is cleared in the same step.
+        sim.wait_for(lambda: sim.stream_requests("live"), timeout=30)
+        time.sleep(0.3)
+        with sim.changed:
+            sim.emit("live", "training.failed", {})
+            sim.update_job("live", error=None)
         sim.end("live")
 
     threading.Thread(target=finish, daemon=True).start()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from arkor_cli_studio.demo import Scenario
+from arkor_cli_studio.event_text import summary_line
 from arkor_cli_studio.github import (
     GitHubLog,
     GitHubReport,
@@ -24,7 +25,6 @@ from arkor_cli_studio.github import (
 )
 from arkor_cli_studio.model import Event, StreamNotice
 from arkor_cli_studio.render.lines import plain_event_line, plain_notice_line, plain_progress_line
-from arkor_cli_studio.watching import summary_line
 from tests import gha_runner
 from tests.ci_runs import CREATED, DemoRun, demo_run, iso, new_view
 

@@ -15,9 +15,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from arkor_cli_studio.cloud.client import Backend, Limits
+from arkor_cli_studio.cloud.client import Backend
 from arkor_cli_studio.cloud.events import StreamOptions, follow_events
 from arkor_cli_studio.cloud.history import load_history
+from arkor_cli_studio.cloud.http import Limits
 from arkor_cli_studio.cloud.retry import RetryPolicy
 from arkor_cli_studio.errors import UnreachableError
 from arkor_cli_studio.model import Event, Scope, StreamNotice

@@ -16,15 +16,9 @@ import pytest
 from rich.console import Console
 
 from arkor_cli_studio.model import parse_jobs
-from arkor_cli_studio.render.joblist import (
-    _local_text,
-    fit,
-    job_rows,
-    object_rows,
-    relative_time,
-    table_lines,
-)
+from arkor_cli_studio.render.joblist import _local_text, job_rows, object_rows, relative_time
 from arkor_cli_studio.render.jobs import jobs_board
+from arkor_cli_studio.render.jobtable import fit, table_lines
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 LONG = "sft-gemma-3-270m-it-ultrachat-200k-lr2e-4-warmup-cosine-epochs-3-seed-1234"
@@ -173,7 +167,7 @@ def test_narrow_terminal_drops_columns_never_cuts_the_id(width):
     ]  # fmt: skip
     lines = lines_of(items, width)
     assert lines[1].endswith(LONG_ID) and lines[2].endswith("job-2")
-    from arkor_cli_studio.render.joblist import cells
+    from arkor_cli_studio.render.jobtable import cells
 
     if width >= 40:
         assert all(cells(line) <= width for line in lines), lines

@@ -3,7 +3,7 @@
 ruff enforces the folders (`render/`, `cloud/`, `session/` each have a
 ruff.toml banning the layers above them). What ruff cannot say per file or
 about private names is checked here, from the source's import statements:
-- the state modules (`model`, `watching`, `stats`, `progress`, `jobinfo`)
+- the state modules (`model`, `watching`, `event_text`, `stats`, `progress`, `jobinfo`)
   import no layer above them (`render/`, `cloud/`, `commands/`, `session/`, `app`);
 - no module imports another module's private names (`from x import _y`,
   `x._y`), nor a private module of another package;
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "arkor_cli_studio"
-STATE_MODULES = ["model", "watching", "stats", "progress", "jobinfo"]
+STATE_MODULES = ["model", "watching", "event_text", "stats", "progress", "jobinfo"]
 ABOVE_STATE = ("render", "cloud", "commands", "session", "app")
 
 
@@ -200,3 +200,21 @@ sys.stderr.flush()
         "6: make_console(stderr=...)",
         "7: print('arkor-studio...') by hand",
     ]
+
+
+def test_the_one_private_import_of_a_library_is_still_needed():
+    """`cloud/reader.py` imports `SSEDecoder` from httpx-sse's private
+    `_decoders` because httpx-sse does not export it (docs/ARCHITECTURE.md).
+    When a release does, this fails: import it from `httpx_sse` instead."""
+    import httpx_sse
+
+    assert "SSEDecoder" not in httpx_sse.__all__
+    assert not hasattr(httpx_sse, "SSEDecoder")
+    source = (PACKAGE / "cloud" / "reader.py").read_text()
+    assert "from httpx_sse._decoders import SSEDecoder\n" in source
+    others = [
+        str(path.relative_to(PACKAGE))
+        for path in sources()
+        if "httpx_sse._" in path.read_text() and path.name != "reader.py"
+    ]
+    assert others == []

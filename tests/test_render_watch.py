@@ -10,7 +10,8 @@ import pytest
 from rich.console import Console
 
 from arkor_cli_studio.model import Event, Job, StreamNotice
-from arkor_cli_studio.render.watch import loss_chart, plain_event_line, watch_frame
+from arkor_cli_studio.render.lines import plain_event_line
+from arkor_cli_studio.render.watch import loss_chart, watch_frame
 from arkor_cli_studio.watching import JobView
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -115,7 +116,7 @@ def test_never_taller_than_the_terminal(width, height):
 
 
 def test_chart_series_and_markers():
-    from arkor_cli_studio.watching import ChartPoint
+    from arkor_cli_studio.chart import ChartPoint
 
     points = [ChartPoint(i, 1.0 / i, 0.8 if i == 5 else None) for i in range(1, 11)]
     rows = [line.plain for line in loss_chart(points, 60, 8)]

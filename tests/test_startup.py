@@ -79,10 +79,18 @@ def test_train_path_needs_neither_the_model_nor_http():
 def test_root_help_lists_every_command_in_order():
     code, out, modules = loaded("--help")
     assert code == 0
-    assert commands_in(modules) == set(COMMANDS)
-    # Every command is built (as for a TAB completion of the command name),
-    # but none needs the model or the config for it.
-    assert not modules & {"arkor_cli_studio.model", "arkor_cli_studio.config", "httpx", "rich"}
+    # Issue 22: the root's --help shows names and summaries only, as a TAB at
+    # the root does: no command is imported or built (a minimal Typer app's
+    # --help builds its one command; ours would build ten).
+    assert commands_in(modules) == set()
+    assert not {name for name in modules if name.startswith("arkor_cli_studio.commands._")}
+    assert not modules & {
+        "arkor_cli_studio.model",
+        "arkor_cli_studio.config",
+        "dataclasses",
+        "httpx",
+        "rich",
+    }
     section = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
     listed = [line.split()[0] for line in section.splitlines() if line.startswith("  ")]
     assert listed == [
@@ -165,3 +173,29 @@ def test_command_summaries_are_the_commands_own():
         for limit in (20, 45, 80, 300):
             assert stand_in.get_short_help_str(limit) == real.get_short_help_str(limit), name
     assert typer.main.get_command(root) is not None
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120, 200])
+def test_root_help_from_summaries_is_the_help_of_the_built_commands(width: int):
+    """The root's --help, written from `SUMMARIES`, is byte for byte the help
+    Typer writes with every command built (cut to the same width)."""
+    import typer
+
+    from arkor_cli_studio.app import COMMANDS as ORDER
+    from arkor_cli_studio.app import _build_command
+    from arkor_cli_studio.app import app as root
+
+    def help_text(built: bool) -> str:
+        group = typer.main.get_command(root)
+        if built:
+            for name in ORDER:
+                group.commands[name] = _build_command(name)  # type: ignore[attr-defined]
+        ctx = group.make_context(
+            "arkor-studio", ["--help"], resilient_parsing=True, terminal_width=width
+        )
+        ctx.max_content_width = width
+        return group.get_help(ctx)
+
+    summarised = help_text(built=False)
+    assert "Commands:" in summarised
+    assert summarised == help_text(built=True)

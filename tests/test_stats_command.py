@@ -16,7 +16,7 @@ from arkor_cli_studio.model import event_record, parse_event
 from arkor_cli_studio.render.stats import stats_panel, stats_view
 from arkor_cli_studio.simulator import Fault
 from arkor_cli_studio.stats import EMPTY, summarize
-from tests.helpers import TOKEN, run_subprocess
+from tests.helpers import TOKEN, run_inprocess, run_subprocess
 from tests.test_stats import STANDARD_T_95
 
 KEY_ORDER = ["count", "mean", "ci95HalfWidth", "stddev", "variance", "p90", "p95"]
@@ -250,6 +250,29 @@ def test_file_errors_are_usage_errors(arkor, tmp_path):
     assert stats_json(result)["complete"] is False
     nothing = arkor.cli("stats")
     assert nothing.code == 2 and "--file" in nothing.stderr
+
+
+def test_file_needs_no_project(arkor, tmp_path):
+    """Issue 18.10: `-C /nonexistent stats --file x` reads the file (exit 0), or
+    says what is wrong with the file; the missing project is not its business."""
+    run_job(arkor.sim, "f", n=5)
+    finish(arkor.sim, "f")
+    path = tmp_path / "run.ndjson"
+    path.write_text(ndjson_of(arkor.sim, "f"))
+    nowhere = ("-C", str(tmp_path / "nonexistent"))
+    env = {**arkor.env, "HOME": str(tmp_path / "no-home")}  # no credentials either
+    result = run_inprocess([*nowhere, "stats", "--file", str(path), "--json"], env)
+    assert result.code == 0, result.stderr
+    assert stats_json(result)["loss"]["count"] == 5
+    text = run_inprocess([*nowhere, "--no-color", "stats", "--file", str(path)], env)
+    assert text.code == 0 and "Training loss · whole run" in text.stdout
+    assert "\x1b[" not in text.stdout
+    missing = run_inprocess([*nowhere, "stats", "--file", str(tmp_path / "nope.ndjson")], env)
+    assert missing.code == 2 and "Can't read --file" in missing.stderr
+    assert "Project directory" not in missing.stderr
+    # without --file the project is still checked
+    api = run_inprocess([*nowhere, "stats", "f"], env)
+    assert api.code == 2 and "Project directory" in api.stderr
 
 
 def test_file_with_several_jobs_asks_which(arkor, tmp_path):

@@ -13,12 +13,7 @@ from arkor_cli_studio.app import studio_value_alias
 from arkor_cli_studio.cloud.events import StreamOptions, follow_events
 from arkor_cli_studio.cloud.history import load_history
 from arkor_cli_studio.cloud.studio import StudioBackend
-from arkor_cli_studio.config import (
-    DEFAULT_STUDIO_URL,
-    StudioToken,
-    check_studio_url,
-    resolve_studio_url,
-)
+from arkor_cli_studio.config import DEFAULT_STUDIO_URL
 from arkor_cli_studio.errors import (
     ApiError,
     AuthError,
@@ -30,6 +25,8 @@ from arkor_cli_studio.errors import (
 )
 from arkor_cli_studio.model import Event
 from arkor_cli_studio.simulator import Fault
+from arkor_cli_studio.studio_config import StudioToken, check_studio_url, resolve_studio_url
+from arkor_cli_studio.studio_run import Manifest
 from tests.conftest import ModeArkor
 from tests.helpers import STUDIO_TOKEN, TOKEN, run_inprocess
 from tests.studio_server import FakeStudio, TrainScript
@@ -434,13 +431,13 @@ def test_get_job_comes_from_the_list_without_events(studio):
 
 def test_manifest_three_answers(studio):
     with studio_backend(studio) as backend:
-        assert backend.manifest().label == "Run training: my-trainer"
+        assert backend.manifest() == Manifest("trainer", trainer_name="my-trainer")
         studio.manifest = (200, {"trainer": None})
         assert backend.manifest().kind == "no-trainer"
         studio.manifest = (400, {"error": "Build failed: src/arkor/index.ts:3 typo"})
         manifest = backend.manifest()
         assert manifest.kind == "unreadable"
-        assert manifest.label == "Couldn't read manifest: Build failed: src/arkor/index.ts:3 typo"
+        assert manifest.error == "Build failed: src/arkor/index.ts:3 typo"
     with studio_backend(studio, token="bad") as backend, pytest.raises(AuthError):
         backend.manifest()
     assert [r.target for r in studio.requests] == ["/api/manifest"] * 4

@@ -7,7 +7,6 @@ import random
 import pytest
 
 from arkor_cli_studio.studio_run import (
-    NO_TRAINER_LABEL,
     Manifest,
     TrailerSplitter,
     TrainOutcome,
@@ -103,15 +102,14 @@ def test_parse_trailer_rejects_what_is_not_one():
         assert parse_trailer(data) is None
 
 
-def test_manifest_three_answers_and_labels():
+def test_manifest_three_answers():
+    # (their words on the terminal: tests/test_train_studio.py)
     found = parse_manifest({"trainer": {"name": "sft-qwen"}})
     assert found == Manifest("trainer", trainer_name="sft-qwen")
-    assert found.label == "Run training: sft-qwen"
-    missing = parse_manifest({"trainer": None})
-    assert missing.kind == "no-trainer" and missing.label == NO_TRAINER_LABEL
+    assert parse_manifest({"trainer": None}) == Manifest("no-trainer")
     assert parse_manifest({}).kind == "no-trainer"
     broken = manifest_error("Cannot find module './trainer'")
-    assert broken.label == "Couldn't read manifest: Cannot find module './trainer'"
+    assert broken == Manifest("unreadable", error="Cannot find module './trainer'")
     assert parse_manifest([1]).kind == "unreadable"
     assert parse_manifest({"trainer": 3}).kind == "unreadable"
-    assert parse_manifest({"trainer": {}}).label == "Run training: (unnamed trainer)"
+    assert parse_manifest({"trainer": {}}) == Manifest("trainer", trainer_name=None)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from arkor_cli_studio import runner
+from arkor_cli_studio import arkor_project, start_output
 from tests import fake_arkor
 from tests.helpers import ROOT, cli_command, start_pty, subprocess_env
 
@@ -103,7 +103,7 @@ class TrainProject:
         raise TimeoutError("arkor start never started")
 
     def lock_file(self) -> Path:
-        key = runner.lock_path(self.project, {}).name
+        key = arkor_project.lock_path(self.project, {}).name
         return self.home / ".local" / "state" / "arkor-studio" / "locks" / key
 
 
@@ -183,12 +183,12 @@ def test_node_missing_is_couldnt_read_manifest(tp, tmp_path):
 
 
 def test_manifest_output_parsing():
-    assert runner.parse_manifest_output(0, b'{"trainer":{"name":"t"}}\n', b"") == "t"
-    assert runner.parse_manifest_output(0, b'{"trainer":null}\n', b"") is None
-    with pytest.raises(runner.ManifestError, match="Couldn't read manifest: x"):
-        runner.parse_manifest_output(0, b'{"error":"x"}', b"")
-    with pytest.raises(runner.ManifestError, match="Couldn't read manifest: SyntaxError"):
-        runner.parse_manifest_output(1, b"", b"SyntaxError: bad\n")
+    assert arkor_project.parse_manifest_output(0, b'{"trainer":{"name":"t"}}\n', b"") == "t"
+    assert arkor_project.parse_manifest_output(0, b'{"trainer":null}\n', b"") is None
+    with pytest.raises(arkor_project.ManifestError, match="Couldn't read manifest: x"):
+        arkor_project.parse_manifest_output(0, b'{"error":"x"}', b"")
+    with pytest.raises(arkor_project.ManifestError, match="Couldn't read manifest: SyntaxError"):
+        arkor_project.parse_manifest_output(1, b"", b"SyntaxError: bad\n")
 
 
 # --- exit status, discovery ---------------------------------------------------------
@@ -480,7 +480,8 @@ PIPE_DRIVER = """
 import os, sys
 from pathlib import Path
 from arkor_cli_studio import runner
-scanner = runner.StartedJobScanner()
+from arkor_cli_studio import start_output
+scanner = start_output.StartedJobScanner()
 ids, calls = [], []
 stop = sys.argv[3] == "stop"
 def feed(chunk):
@@ -534,7 +535,7 @@ def test_scanner_finds_the_id_however_the_bytes_are_split():
     data = b"building...\n\x1b[32mStarted job\x1b[0m job-7f3a\r\nStarted job other\n"
     for size in range(1, len(data) + 1):
         for offset in range(size):
-            scanner = runner.StartedJobScanner()
+            scanner = start_output.StartedJobScanner()
             pieces = [data[:offset]] + [data[i : i + size] for i in range(offset, len(data), size)]
             found = [hit for piece in pieces if (hit := scanner.feed(piece))]
             assert found == ["job-7f3a"], (size, offset)
@@ -542,24 +543,24 @@ def test_scanner_finds_the_id_however_the_bytes_are_split():
 
 
 def test_scanner_waits_for_the_end_of_the_line_and_bounds_memory():
-    scanner = runner.StartedJobScanner(max_line=64)
+    scanner = start_output.StartedJobScanner(max_line=64)
     assert scanner.feed(b"Started job job-1") is None  # the id may continue
     assert scanner.feed(b"23\n") == "job-123"
-    scanner = runner.StartedJobScanner(max_line=64)
+    scanner = start_output.StartedJobScanner(max_line=64)
     assert scanner.feed(b"x" * 100 + b" Started job too-long\n") is None
     assert scanner.feed(b"Started job ok\n") == "ok"
-    assert runner.StartedJobScanner().feed(b"Started job \x1b]0;t\x07 \n") is None
+    assert start_output.StartedJobScanner().feed(b"Started job \x1b]0;t\x07 \n") is None
 
 
 def test_scanners_skip_whole_lines_without_the_key_and_still_find_it_after():
     """The fast path for a chatty trainer's chunks (whole lines, no key) keeps
     the state right: a long line being skipped, a line split across chunks."""
-    scanner = runner.StartedJobScanner(max_line=32)
+    scanner = start_output.StartedJobScanner(max_line=32)
     assert scanner.feed(b"x" * 40) is None  # too long: skipped to its end
     assert scanner.feed(b"tail\n") is None
     assert scanner.feed(b"step 1\nstep 2\n") is None
     assert scanner.feed(b"Started job j1\n") == "j1"
-    outcome = runner.OutcomeScanner()
+    outcome = start_output.OutcomeScanner()
     for chunk in (b"Job j1 fini", b"shed with status=completed\n", b"step 3\n"):
         outcome.feed(chunk)
     assert (outcome.job_id, outcome.status) == ("j1", "completed")

@@ -131,7 +131,7 @@ def test_the_notification_tells_the_outcome_through_studio(studio_arkor, tmp_pat
 
 
 def test_the_outcome_line_is_found_however_the_bytes_are_split():
-    from arkor_cli_studio.runner import OutcomeScanner
+    from arkor_cli_studio.start_output import OutcomeScanner
 
     data = (
         b"Started job j1\nJob j1 finished with status=completed (not this one: echoed)\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -15,7 +16,10 @@ def fast_poll(monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(engine, "POLL_INTERVAL", 0.05)
 
 
-def running_job(sim, job_id: str = "j", *, others: int = 50) -> None:  # type: ignore[no-untyped-def]
+def running_job(sim, job_id: str = "j", *, others: int = 50, polls: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """A running job among `others`; it completes once the server has been
+    asked about it `polls` times (by its detail route or the list), however
+    slowly a loaded machine runs the watch (a fixed 0.8 s once saw 1 poll)."""
     for i in range(others):  # a project with many jobs
         sim.add_job(f"other-{i}", status="completed")
     sim.add_job(job_id, status="queued")
@@ -23,12 +27,16 @@ def running_job(sim, job_id: str = "j", *, others: int = 50) -> None:  # type: i
     sim.emit(job_id, "training.log", {"step": 1, "loss": 0.5})
 
     def finish() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            asked = paths(sim)
+            if asked.count(f"/v1/jobs/{job_id}") + asked.count("/v1/jobs") >= polls:
+                break
+            time.sleep(0.01)
         sim.emit(job_id, "training.completed", {"artifacts": []})
         sim.end(job_id)
 
-    timer = threading.Timer(0.8, finish)
-    timer.daemon = True
-    timer.start()
+    threading.Thread(target=finish, daemon=True).start()
 
 
 def paths(sim) -> list[str]:  # type: ignore[no-untyped-def]
@@ -36,7 +44,7 @@ def paths(sim) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_each_poll_asks_for_the_one_job_not_the_list(arkor, fast_poll):  # type: ignore[no-untyped-def]
-    running_job(arkor.sim)
+    running_job(arkor.sim, polls=4)
     result = arkor.cli("watch", "j", "--plain", "--no-notify")
     assert result.code == 0, result.stderr
     asked = paths(arkor.sim)
@@ -46,7 +54,7 @@ def test_each_poll_asks_for_the_one_job_not_the_list(arkor, fast_poll):  # type:
 
 def test_without_a_detail_route_the_list_is_polled(arkor, fast_poll):  # type: ignore[no-untyped-def]
     arkor.sim.add_fault("detail:j", Fault(status=404, body='{"error":"Not Found"}'))
-    running_job(arkor.sim)
+    running_job(arkor.sim, polls=4)
     result = arkor.cli("watch", "j", "--plain", "--no-notify")
     assert result.code == 0, result.stderr
     asked = paths(arkor.sim)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from arkor_cli_studio.event_text import event_message, summary_line
 from arkor_cli_studio.model import Event, Job, RunTimes, StreamNotice
-from arkor_cli_studio.watching import JobView, event_message, summary_line
+from arkor_cli_studio.watching import JobView
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -34,16 +34,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
-from httpx_sse import ServerSentEvent
 
-from arkor_cli_studio.cloud.client import Backend, describe_transport_error, error_message
-from arkor_cli_studio.cloud.reader import COMMENT, LineTooLong, Reader
-from arkor_cli_studio.cloud.retry import (
-    BASE_DELAY,
-    RetryPolicy,
-    backoff_delay,
-    retry_after_seconds,
-)
+from arkor_cli_studio.cloud.client import Backend
+from arkor_cli_studio.cloud.http import describe_transport_error, error_message
+from arkor_cli_studio.cloud.reader import COMMENT, Frame, LineTooLong, Reader
+from arkor_cli_studio.cloud.retry import BASE_DELAY, RetryPolicy, retry_after_seconds
 from arkor_cli_studio.errors import (
     ApiError,
     ArkorStudioError,
@@ -52,14 +47,11 @@ from arkor_cli_studio.errors import (
 from arkor_cli_studio.model import END, PING, TERMINAL_EVENTS, Event, StreamNotice, parse_event
 
 __all__ = [
-    "BASE_DELAY",
     "CatchUp",
     "StreamOptions",
-    "backoff_delay",
     "follow_event_batches",
     "follow_events",
     "header_safe_id",
-    "retry_after_seconds",
 ]
 
 TRANSIENT_STATUSES = frozenset({404, 408, 429})
@@ -181,6 +173,7 @@ def follow_events(
         yield from batch
 
 
+# Long on purpose: the retry loop; issue 18.6 splits it.
 def follow_event_batches(
     backend: Backend, job_id: str, options: StreamOptions | None = None
 ) -> Iterator[list[Event] | list[StreamNotice]]:
@@ -269,6 +262,7 @@ def follow_event_batches(
         opts.sleep(delay)
 
 
+# Long on purpose: one connection's reader; issue 18.6 splits it.
 def _connection(
     backend: Backend,
     job_id: str,
@@ -307,14 +301,12 @@ def _connection(
                     if catch_up is not None and catch_up.marker():
                         break
                     continue
-                sse_id = item.id
+                name, data, sse_id, _ = item
                 if sse_id != last_raw:
                     last_raw = sse_id
                     usable = header_safe_id(sse_id) if sse_id else None
                     if usable is not None:
                         state.last_id = usable
-                data = item.data
-                name = item.event
                 if name == "message" and not data and not sse_id:
                     continue  # a retry-only block: no frame
                 event = parse_event(name, sse_id, data, keep_raw=keep_raw)
@@ -380,7 +372,7 @@ def _connection(
 
 def _reads(
     backend: Backend, response: httpx.Response, catch_up: CatchUp | None
-) -> Iterator[list[ServerSentEvent] | None]:
+) -> Iterator[list[Frame] | None]:
     """The frames of each read (our tokens cut out), then what the close
     completes; None when the catch-up rule stops at a read."""
     reader = Reader(backend.limits.max_event_bytes)

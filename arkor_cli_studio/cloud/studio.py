@@ -18,20 +18,14 @@ from urllib.parse import quote
 
 import httpx
 
-from arkor_cli_studio.cloud.client import (
-    Backend,
-    Limits,
-    describe_transport_error,
-    error_message,
-)
+from arkor_cli_studio.cloud.client import Backend
+from arkor_cli_studio.cloud.http import Limits, describe_transport_error, error_message
 from arkor_cli_studio.config import (
     DEFAULT_STUDIO_URL,
     STUDIO_TOKEN_ENV,
     STUDIO_URL_ENV,
     Settings,
-    StudioToken,
     load_credentials,
-    load_studio_token,
 )
 from arkor_cli_studio.errors import (
     ApiError,
@@ -43,6 +37,7 @@ from arkor_cli_studio.errors import (
     UsageError,
 )
 from arkor_cli_studio.model import JobDetail
+from arkor_cli_studio.studio_config import StudioToken, load_studio_token
 from arkor_cli_studio.studio_run import (
     Manifest,
     TrailerSplitter,

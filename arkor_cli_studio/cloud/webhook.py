@@ -22,7 +22,6 @@ import httpx
 from arkor_cli_studio import CLIENT_NAME, __version__
 from arkor_cli_studio.errors import UsageError
 
-ENV_VAR: Final = "ARKOR_STUDIO_NOTIFY_WEBHOOK"
 TIMEOUT: Final = 5.0
 
 

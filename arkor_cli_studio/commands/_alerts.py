@@ -1,5 +1,5 @@
 """`--alert RULE` and `--on-alert ACTION`: the same options on `watch`,
-`train --watch` and `demo` (the rules themselves: `arkor_cli_studio.alerts`)."""
+`train --watch` and `demo` (the rules themselves: `alert_config`, `alert_rules`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.alerts import AlertSettings
+    from arkor_cli_studio.alert_config import AlertSettings
     from arkor_cli_studio.config import Settings
 
 #: What TAB offers after `--alert` (the rules with their usual arguments).
@@ -73,6 +73,6 @@ def alert_settings(
 ) -> AlertSettings:
     """Flags over the project's `.arkor-studio.toml` over the defaults;
     checked now (a bad rule exits 2, a bad file 4), before anything is sent."""
-    from arkor_cli_studio.alerts import resolve_alerts
+    from arkor_cli_studio.alert_config import resolve_alerts
 
     return resolve_alerts(rules, None if on_alert is None else str(on_alert), settings.project)

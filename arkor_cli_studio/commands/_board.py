@@ -232,9 +232,19 @@ class BoardApp:
                 if action is not None:
                     job = self.board.selected_job(now)
                     return action, job.id if job is not None else None
-            rows, _ = self.board.window(now, max(1, height - CHROME - (1 if self.error else 0)))
+            everything = self.board.rows(now)  # filtered and sorted once a frame
+            room = max(1, height - CHROME - (1 if self.error else 0))
+            rows, _ = self.board.window(now, room, everything)
             self.streams.want([j for j in rows if j.status == "running"])
-            frame = board_view(self.board, now, width, height, loaded=self.loaded, error=self.error)
+            frame = board_view(
+                self.board,
+                now,
+                width,
+                height,
+                loaded=self.loaded,
+                error=self.error,
+                rows=everything,
+            )
         draw(frame)
         return None
 

@@ -78,9 +78,9 @@ def watch_once(
 
 
 def _print_plain(view: Any, last: list[Event], now: datetime, cut: bool) -> None:
+    from arkor_cli_studio.event_text import summary_line
     from arkor_cli_studio.render.lines import plain_event_line, plain_progress_line
     from arkor_cli_studio.textsafe import clean_line
-    from arkor_cli_studio.watching import summary_line
 
     lines = [plain_event_line(event) for event in last]
     status = view.status

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from arkor_cli_studio.errors import ArkorStudioError
-from arkor_cli_studio.runner import StartedJobScanner
+from arkor_cli_studio.start_output import StartedJobScanner
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.alerts import AlertSettings, Rule
+    from arkor_cli_studio.alert_config import AlertSettings
+    from arkor_cli_studio.alerts import Rule
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.render.passthrough import TerminalPassthrough

@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("compare", epilog=EPILOG)(boundary(compare))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def compare(
     ctx: typer.Context,
     job_ids: Annotated[

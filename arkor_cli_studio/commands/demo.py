@@ -47,7 +47,7 @@ from arkor_cli_studio.commands._options import (
 from arkor_cli_studio.env import environment_of
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.alerts import AlertSettings
+    from arkor_cli_studio.alert_config import AlertSettings
     from arkor_cli_studio.demo import Scenario
     from arkor_cli_studio.env import Environment
     from arkor_cli_studio.session.run import WatchOptions
@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo", epilog=EPILOG)(boundary(demo))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def demo(
     ctx: typer.Context,
     speed: Annotated[
@@ -174,7 +175,7 @@ class ScenarioKind(StrEnum):
 def demo_alerts(scenario: Scenario, rules: list[str] | None, on_alert: str | None) -> AlertSettings:
     """`--alert` as given; else the scenario's own rule and the defaults (the
     demo's project has no .arkor-studio.toml)."""
-    from arkor_cli_studio.alerts import (
+    from arkor_cli_studio.alert_config import (
         DEFAULT_ACTION,
         DEFAULT_RULES,
         AlertSettings,
@@ -202,7 +203,8 @@ def serve_demo(speed: float) -> None:
     import tempfile
     import time
 
-    from arkor_cli_studio.demo import ORG, PROJECT, seed_serve
+    from arkor_cli_studio.demo import ORG, PROJECT
+    from arkor_cli_studio.demo_play import seed_serve
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)
@@ -263,7 +265,8 @@ def run_demo(
     import tempfile
     import time
 
-    from arkor_cli_studio.demo import ORG, PROJECT, Player, add_demo_job, seed_jobs
+    from arkor_cli_studio.demo import ORG, PROJECT
+    from arkor_cli_studio.demo_play import Player, add_demo_job, seed_jobs
     from arkor_cli_studio.simulator import Simulator
 
     token = secrets.token_urlsafe(24)

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
     app.command("stats", epilog=EPILOG)(boundary(stats))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def stats(
     ctx: typer.Context,
     job_id: Annotated[
@@ -75,8 +76,9 @@ def stats(
     if job_id is not None:
         validate_job_id(job_id)
     environment = environment_of(ctx)
-    settings = environment.settings
     if file is not None:
+        # A file needs no project, credentials or Studio: the settings (which
+        # check --project) are not asked for.
         result = _from_file(file, job_id, last, environment)
     elif job_id is None:
         raise UsageError(
@@ -84,7 +86,7 @@ def stats(
             hint="`arkor-studio jobs` lists the ids.",
         )
     else:
-        result = _from_api(settings, job_id, last)
+        result = _from_api(environment.settings, job_id, last)
 
     loss, eval_loss = result.series.summaries()
     if as_json:

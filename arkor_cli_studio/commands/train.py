@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.env import Environment
     from arkor_cli_studio.runner import RunResult
+    from arkor_cli_studio.start_output import OutcomeScanner
 
 EPILOG = examples(
     "arkor-studio train  # build, show the trainer, then run it",
@@ -50,6 +51,7 @@ def register(app: typer.Typer) -> None:
     app.command("train", epilog=EPILOG)(boundary(train))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def train(
     ctx: typer.Context,
     file: Annotated[
@@ -95,7 +97,7 @@ def train(
     (POST /api/train): its output (stdout and stderr merged) passes through the
     same way, and Ctrl-C closes the connection, on which Studio kills arkor start.
     """
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project
     from arkor_cli_studio.config import env_float
 
     environment = environment_of(ctx)
@@ -106,7 +108,7 @@ def train(
             "--arkor doesn't apply with --studio: Studio runs arkor start with its own arkor.",
             hint="Drop --arkor, or drop --studio to run arkor start here.",
         )
-    entry = runner.resolve_entry(project, file) if file is not None else None
+    entry = arkor_project.resolve_entry(project, file) if file is not None else None
     if notify is None:
         notify = environment.stderr_isatty or environment.stdout_isatty
     drain = env_float(env, "ARKOR_STUDIO_WATCH_DRAIN", 5.0)
@@ -156,26 +158,26 @@ def _train_direct(
     drain: float,
     alerts: TrainAlerts | None = None,
 ) -> tuple[RunResult, str | None]:
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project, runner
     from arkor_cli_studio.config import env_float
 
     settings = environment.settings
     project, env = settings.project, settings.env
-    executable = runner.find_arkor(project, arkor, env)
+    executable = arkor_project.find_arkor(project, arkor, env)
     grace = env_float(env, "ARKOR_STUDIO_STOP_GRACE", 10.0)
     timeout = env_float(env, "ARKOR_STUDIO_BUILD_TIMEOUT", 300.0)
     trainer: str | None = None
     try:
-        with runner.terminate_on_signals(), runner.project_lock(project, env):
+        with runner.terminate_on_signals(), arkor_project.project_lock(project, env):
             if no_manifest:
                 if entry is None:
                     _warn_stale(project)
             else:
-                runner.build(executable, project, entry, env, timeout)
-                trainer = runner.read_manifest(project, env, timeout)
+                arkor_project.build(executable, project, entry, env, timeout)
+                trainer = arkor_project.read_manifest(project, env, timeout)
                 if trainer is None:
-                    raise runner.NoTrainerError()
-                output.line(runner.run_label(trainer))
+                    raise arkor_project.NoTrainerError()
+                output.line(arkor_project.run_label(trainer))
             sys.stdout.flush()
             sys.stderr.flush()
             if not watch:
@@ -216,7 +218,7 @@ def _train_studio(
     alerts: TrainAlerts | None = None,
 ) -> tuple[RunResult, str | None]:
     """`train` through a running `arkor dev`: GET /api/manifest, then POST /api/train."""
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project, runner, start_output
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.cloud.studio import StudioBackend
 
@@ -227,26 +229,16 @@ def _train_studio(
     try:
         with (
             runner.terminate_on_signals(),
-            runner.project_lock(settings.project, settings.env),
+            arkor_project.project_lock(settings.project, settings.env),
             connect(settings) as backend,
         ):
             assert isinstance(backend, StudioBackend)
             if not no_manifest:
                 trainer = _studio_label(backend)
-            outcome = runner.OutcomeScanner()
-            write: Callable[[bytes], object] = _write_stdout
+            outcome = start_output.OutcomeScanner()
             if watch:
                 watcher = _watcher(environment, backend, alerts=alerts)
-                feed = watcher.stdout_feed()
-                if watcher.live:
-                    write = feed  # raw, or above the live view
-                else:
-
-                    def write(chunk: bytes) -> None:
-                        _write_stdout(chunk)
-                        if watcher is not None and watcher.job_id is None:
-                            feed(chunk)
-
+            write = _output_to(watcher)
             run: TrainRun | None = None
             try:
                 with backend.train(str(entry) if entry is not None else None) as started:
@@ -269,31 +261,58 @@ def _train_studio(
                 watcher.report(interrupted=interrupted is not None)
     except Terminated as stop:  # before the run began
         raise typer.Exit(128 + stop.signum) from None
+    return _studio_result(run, interrupted, outcome), trainer
+
+
+def _output_to(watcher: TrainWatch | None) -> Callable[[bytes], object]:
+    """Where arkor start's output goes: stdout as is; with --watch, also to the
+    watcher until it knows the job, or only to it (raw, or above its live view)."""
+    if watcher is None:
+        return _write_stdout
+    feed = watcher.stdout_feed()
+    if watcher.live:
+        return feed
+
+    def write(chunk: bytes) -> None:
+        _write_stdout(chunk)
+        if watcher.job_id is None:
+            feed(chunk)
+
+    return write
+
+
+def _studio_result(
+    run: TrainRun | None, interrupted: int | None, outcome: OutcomeScanner
+) -> RunResult:
+    """The run's result: the job's outcome, unless a signal stopped us."""
+    from arkor_cli_studio import runner
+
     if interrupted is not None:
         if interrupted == signal.SIGINT:
-            return runner.RunResult(130, None, interrupted=True), trainer
-        return runner.RunResult(128 + interrupted, None, terminated=interrupted), trainer
+            return runner.RunResult(130, None, interrupted=True)
+        return runner.RunResult(128 + interrupted, None, terminated=interrupted)
     assert run is not None
     if run.signalled:
         output.say("Studio reported that a signal killed arkor start (exit=null).")
-    return runner.RunResult.finished(run.exit_code, outcome.status, outcome.job_id), trainer
+    return runner.RunResult.finished(run.exit_code, outcome.status, outcome.job_id)
 
 
 def _studio_label(backend: StudioBackend) -> str:
     """Studio's manifest answer as direct mode's label, or its exit-4 error."""
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project
 
     manifest = backend.manifest()
     if manifest.kind == "no-trainer":
-        raise runner.NoTrainerError()
+        raise arkor_project.NoTrainerError()
     if manifest.kind == "unreadable":
-        raise runner.ManifestError(
-            runner.short_error(manifest.error or "") or "Studio could not build the project.",
+        raise arkor_project.ManifestError(
+            arkor_project.short_error(manifest.error or "")
+            or "Studio could not build the project.",
             hint="Fix it (see src/arkor/); the terminal running `arkor dev` shows the build "
             "output.",
         )
     name = manifest.trainer_name or ""
-    output.line(runner.run_label(name))
+    output.line(arkor_project.run_label(name))
     return name
 
 
@@ -305,9 +324,9 @@ def _write_stdout(chunk: bytes) -> None:
 
 
 def _warn_stale(project: Path) -> None:
-    from arkor_cli_studio import runner
+    from arkor_cli_studio import arkor_project
 
-    newer = runner.stale_sources(project)
+    newer = arkor_project.stale_sources(project)
     if newer:
         first = newer[0].relative_to(project)
         more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
     app.command("wait", epilog=EPILOG)(boundary(wait))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def wait(
     ctx: typer.Context,
     job_ids: Annotated[
@@ -302,7 +303,7 @@ class _Waiter:
     def _report(self, ended: _Ended) -> None:
         """The job's line (or JSON record) on stdout, as soon as it ended."""
         from arkor_cli_studio.batch import COMPLETED, FAILED, exit_code
-        from arkor_cli_studio.watching import summary_line
+        from arkor_cli_studio.event_text import summary_line
 
         view = ended.view
         summary = view.summary(datetime.now(UTC))

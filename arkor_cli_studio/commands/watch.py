@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
     app.command("watch", epilog=EPILOG)(boundary(watch))
 
 
+# Long on purpose: a Typer command: mostly its parameter declarations.
 def watch(
     ctx: typer.Context,
     job_id: JobId,

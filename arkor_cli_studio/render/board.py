@@ -14,8 +14,8 @@ from typing import Final
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from arkor_cli_studio.board import Board, Live, run_seconds
-from arkor_cli_studio.model import Job, display_status, format_duration
+from arkor_cli_studio.board import Board, Live
+from arkor_cli_studio.model import Job, display_status, format_duration, job_duration
 from arkor_cli_studio.progress import format_step
 from arkor_cli_studio.render.jobs import STATUS_STYLES
 from arkor_cli_studio.textsafe import clean_line
@@ -86,17 +86,11 @@ def _cell(text: str | Text, width: int) -> Text:
     return cell
 
 
-def _duration(job: Job, now: datetime) -> str:
-    seconds = run_seconds(job, now)
-    if seconds < 0:
-        return "N/A"
-    from datetime import timedelta
-
-    return format_duration(timedelta(seconds=seconds))
-
-
-def board_lines(board: Board, now: datetime, width: int, height: int) -> list[Text]:
-    """The whole board in `height` lines at most."""
+def board_lines(
+    board: Board, now: datetime, width: int, height: int, rows: list[Job] | None = None
+) -> list[Text]:
+    """The whole board in `height` lines at most. `rows`: `board.rows(now)`
+    when the caller has them (the filter and sort run once a frame)."""
     width = max(20, width)
     lines: list[Text] = [_title(board, now, width)]
     if board.help:
@@ -109,8 +103,8 @@ def board_lines(board: Board, now: datetime, width: int, height: int) -> list[Te
         return lines[:height]
 
     room = max(1, height - CHROME)
-    rows, top = board.window(now, room)
-    everything = board.rows(now)
+    everything = board.rows(now) if rows is None else rows
+    rows, top = board.window(now, room, everything)
     selected = board.index(everything)
     live_rows = any(board.live.get(j.id) for j in rows)
     columns = _layout(width, max([2, *(len(clean_line(j.id)) for j in rows)]), live_rows)
@@ -203,7 +197,7 @@ def _row(
         line.append(_cell(Text(spark, style="#2dd4bf"), columns["loss"]))
         line.append(" ")
     if columns["duration"]:
-        line.append(_cell(_duration(job, now), columns["duration"]) + Text(" "))
+        line.append(_cell(format_duration(job_duration(job, now)), columns["duration"]) + Text(" "))
     if columns["created"]:
         line.append(_cell(relative(job.created_at, now), columns["created"]) + Text(" "))
     line.append(clean_line(job.id), style="cyan")
@@ -250,12 +244,15 @@ def board_view(
     *,
     loaded: bool = True,
     error: str | None = None,
+    rows: list[Job] | None = None,
 ) -> RenderableType:
     """The board, or `Loading jobs…` before the first poll; a failed poll's
-    message on the last line (the last good list stays above it)."""
+    message on the last line (the last good list stays above it). `rows`:
+    as for `board_lines`."""
     if not loaded and error is None:
         return Text("Loading jobs…", style="dim")
-    lines = board_lines(board, now, width, height - (1 if error else 0)) if loaded else []
+    room = height - (1 if error else 0)
+    lines = board_lines(board, now, width, room, rows) if loaded else []
     if error:
         lines.append(_cell(Text(f"Last poll failed: {clean_line(error)}", style="bold red"), width))
     return Group(*lines)

@@ -131,31 +131,36 @@ def compare_chart(runs: Sequence[Run], metric: Metric, width: int, height: int) 
     if base is None:
         return []
     line_width = max(len(row) for g in grids if g is not None for row in g)
-    lines = []
-    for r in range(len(base)):
-        rows = [g[r].ljust(line_width) if g is not None else None for g in grids]
-        ref = base[r].ljust(line_width)
-        line = Text(ref[:axis], style="dim")
-        for c in range(axis, line_width):
-            cell = None
-            # Later jobs are drawn over earlier ones where they cross.
-            for i in range(len(rows) - 1, -1, -1):
-                row = rows[i]
-                if row is not None and c > axis and row[c] != " ":
-                    cell = (row[c], PALETTE[i])
-                    break
-            if cell is not None:
-                line.append(cell[0], style=cell[1])
-            elif c == axis:
-                line.append(ref[c], style="dim")
-            else:
-                line.append(" ")
-        line.rstrip()
-        lines.append(_fit(line, width))
+    lines = [_fit(_overlaid(grids, base, r, axis, line_width), width) for r in range(len(base))]
     left, right = f"step {format_step(first)}", f"step {format_step(last)}"
     gap = max(1, line_width - axis - len(left) - len(right))
     lines.append(_fit(Text(" " * axis + left + " " * gap + right, style="dim"), width))
     return lines
+
+
+def _overlaid(
+    grids: list[list[str] | None], base: list[str], r: int, axis: int, line_width: int
+) -> Text:
+    """Row `r` of every job's plot in one line, in the job's colour; later
+    jobs are drawn over earlier ones where they cross. The axis is `base`'s."""
+    rows = [g[r].ljust(line_width) if g is not None else None for g in grids]
+    ref = base[r].ljust(line_width)
+    line = Text(ref[:axis], style="dim")
+    for c in range(axis, line_width):
+        cell = None
+        for i in range(len(rows) - 1, -1, -1):
+            row = rows[i]
+            if row is not None and c > axis and row[c] != " ":
+                cell = (row[c], PALETTE[i])
+                break
+        if cell is not None:
+            line.append(cell[0], style=cell[1])
+        elif c == axis:
+            line.append(ref[c], style="dim")
+        else:
+            line.append(" ")
+    line.rstrip()
+    return line
 
 
 def stats_table(runs: Sequence[Run], metric: Metric, max_label: int = 18) -> Table:

@@ -1,23 +1,25 @@
-"""The jobs table as lines of text, fitted to a width (no rich: `jobs | grep`
-of 50,000 jobs is this module's hot path).
+"""The jobs table's rows: each job's cells as safe text (no rich: `jobs |
+grep` of 50,000 jobs is this module's hot path).
 
 Studio's Jobs list: Status, Name, Duration, Created, ID. A name is never
-wrapped and an ID never cut. Piped (no width), every column has its natural
-width: one line per job. On a narrow terminal, columns give way in this
-order: Created's absolute time, Duration, Created, then the Name is
-shortened with an ellipsis; the ID stays whole.
+wrapped and an ID never cut; how the rows fit a width: `render.jobtable`.
 """
 
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Final, NamedTuple
 
-from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job, parse_time, text_field
+from arkor_cli_studio.model import (
+    WARMING_UP,
+    WARMING_WINDOW,
+    Job,
+    duration_text,
+    parse_time,
+    text_field,
+)
 from arkor_cli_studio.textsafe import clean_line
 
 NO_JOBS: Final = "No jobs yet."
@@ -76,13 +78,6 @@ def _epoch(when: datetime | None) -> float | None:
         return None
 
 
-def list_duration(job: Job, now: datetime) -> timedelta | None:
-    """Studio's Jobs-list Duration: from startedAt to completedAt; ticking
-    against now only while the job is running; None (N/A) otherwise."""
-    seconds = _list_seconds(job, now.timestamp())
-    return None if seconds is None else timedelta(seconds=seconds)
-
-
 def _list_seconds(job: Job, now: float) -> float | None:
     start = _epoch(job.started_at)
     if start is None:
@@ -93,20 +88,6 @@ def _list_seconds(job: Job, now: float) -> float | None:
     if job.status != "running":
         return None
     return max(0.0, now - start)
-
-
-def _duration_text(seconds: float | None) -> str:
-    """`format_duration` of whole seconds (the same text, without a timedelta)."""
-    if seconds is None:
-        return NO_VALUE
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
 
 
 def _local(when: datetime | None, tz: tzinfo | None) -> str:
@@ -192,7 +173,7 @@ def job_rows(jobs: Sequence[Job], now: datetime, tz: tzinfo | None = None) -> li
             Row(
                 clean_line(status),
                 clean_line(job.name) or "-",
-                _duration_text(_list_seconds(job, now_s)),
+                duration_text(_list_seconds(job, now_s)),
                 NO_VALUE if created is None else _relative(created - now_s),
                 _local(created_at, tz),
                 clean_line(job.id),
@@ -201,6 +182,7 @@ def job_rows(jobs: Sequence[Job], now: datetime, tz: tzinfo | None = None) -> li
     return rows
 
 
+# Long on purpose: the hot path of `jobs` over 50,000 objects, inlined.
 def object_rows(
     items: Sequence[object],
     now: datetime,
@@ -215,12 +197,7 @@ def object_rows(
     append = rows.append
     now_s = now.timestamp()
     warm_after = now_s - WARMING_WINDOW.total_seconds()
-    fromiso, slow_seconds, relative, duration_text = (
-        _fromisoformat,
-        _seconds,
-        _relative,
-        _duration_text,
-    )
+    stamp_of, relative = _stamp, _relative
     make_row = Row._make
     _zone_check()
     hours_get, prefixes_get, minutes_seconds = _HOURS.get, _PREFIXES.get, _MINUTES_SECONDS
@@ -241,56 +218,16 @@ def object_rows(
             status = text_field(status) or "unknown"
         if keep is not None and not keep(status, name, job_id):
             continue
-        # createdAt and startedAt as POSIX seconds (parse_time's usual case inline)
-        value = get("createdAt")
-        created: float | None = None
-        if type(value) is str:
-            try:
-                parsed = fromiso(value)
-                if parsed.tzinfo is not None and 1 < parsed.year < 9999:
-                    created = parsed.timestamp()
-            except (ValueError, OverflowError, OSError):
-                parsed = None
-            if created is None:
-                created = slow_seconds(value)
-        elif value is not None:
-            created = slow_seconds(value)
-        value = get("startedAt")
-        started: float | None = None
-        if type(value) is str:
-            try:
-                parsed = fromiso(value)
-                if parsed.tzinfo is not None and 1 < parsed.year < 9999:
-                    started = parsed.timestamp()
-            except (ValueError, OverflowError, OSError):
-                parsed = None
-            if started is None:
-                started = slow_seconds(value)
-        elif value is not None:
-            started = slow_seconds(value)
+        created = stamp_of(get("createdAt"))
+        started = stamp_of(get("startedAt"))
         duration: float | None = None
         if started is not None:
             value = get("completedAt")
-            end: float | None = None
-            if type(value) is str:
-                try:
-                    parsed = fromiso(value)
-                    if parsed.tzinfo is not None and 1 < parsed.year < 9999:
-                        end = parsed.timestamp()
-                except (ValueError, OverflowError, OSError):
-                    pass
-            if end is None and value is not None:
-                completed_at = parse_time(value)
-                if completed_at is not None:
-                    end = _epoch(completed_at)
-                    if end is None:  # a completedAt off the calendar: no duration
-                        value = _UNUSABLE
-                else:
-                    value = None  # unreadable: as absent
+            end = stamp_of(value)
             if end is not None:
                 duration = max(0.0, end - started)
-            elif value is None and status == "running":
-                duration = max(0.0, now_s - started)
+            elif status == "running" and (value is None or parse_time(value) is None):
+                duration = max(0.0, now_s - started)  # no end time (or an unreadable one): ticking
         shown = status
         if status == "queued" and created is not None and created > warm_after:
             shown = WARMING_UP
@@ -324,173 +261,18 @@ def object_rows(
     return rows
 
 
-def _seconds(value: object) -> float | None:
-    """`parse_time(value)` as POSIX seconds (None when absent or unusable)."""
-    return _epoch(parse_time(value))
+def _stamp(value: object) -> float | None:
+    """An API time as POSIX seconds: ISO 8601 with its zone at C speed
+    (`datetime.fromisoformat`), anything else by `parse_time`'s rules; None
+    when absent, unreadable or off the calendar."""
+    if type(value) is str:
+        try:
+            parsed = _fromisoformat(value)
+            if parsed.tzinfo is not None and 1 < parsed.year < 9999:
+                return parsed.timestamp()
+        except (ValueError, OverflowError, OSError):
+            pass
+    return None if value is None else _epoch(parse_time(value))
 
 
 _fromisoformat = datetime.fromisoformat
-_UNUSABLE: Final = object()
-
-
-def cells(text: str) -> int:
-    """The terminal cells `text` takes (wide East Asian characters take two)."""
-    if text.isascii():
-        return len(text)
-    width = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return width
-
-
-def _shorten(text: str, width: int) -> str:
-    """`text` in at most `width` cells, ending with `…` when cut."""
-    if cells(text) <= width:
-        return text
-    out, used = [], 0
-    for char in text:
-        size = cells(char)
-        if used + size > width - 1:
-            break
-        out.append(char)
-        used += size
-    return "".join(out) + "…"
-
-
-def _pad(text: str, width: int) -> str:
-    if text.isascii():
-        return text.ljust(width)
-    size = cells(text)
-    return text + " " * (width - size) if size < width else text
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """Which columns are shown, and the Name column's width (None: natural)."""
-
-    duration: bool = True
-    ago: bool = True
-    created: bool = True
-    name_width: int | None = None
-    status: bool = True
-
-
-def _widths(rows: Sequence[Row]) -> dict[str, int]:
-    widths = {
-        "status": len(HEADERS[0]),
-        "name": len(HEADERS[1]),
-        "duration": len(HEADERS[2]),
-        "ago": len(HEADERS[3]),
-        "created": 0,
-        "id": len(HEADERS[4]),
-    }
-    if not rows:
-        return widths
-    for field, values in zip(Row._fields, zip(*rows, strict=True), strict=True):
-        ascii_only = "".join(values).isascii()
-        widest = max(map(len, values)) if ascii_only else max(map(cells, values))
-        widths[field] = max(widths[field], widest)
-    return widths
-
-
-def fit(rows: Sequence[Row], width: int | None) -> tuple[Layout, dict[str, int]]:
-    """The fullest layout whose lines fit `width` (None: piped, natural width)."""
-    widths = _widths(rows)
-    full = Layout()
-    if width is None:
-        return full, widths
-    for layout in (
-        full,
-        Layout(created=False),
-        Layout(created=False, duration=False),
-        Layout(created=False, duration=False, ago=False),
-    ):
-        if _line_width(layout, widths) <= width:
-            return layout, widths
-    bare = Layout(created=False, duration=False, ago=False)
-    room = width - (_line_width(bare, widths) - widths["name"])
-    if room >= NAME_MIN:
-        return Layout(False, False, False, room), widths
-    # Still too wide: the status goes too (the ID is what the row is for).
-    room += widths["status"] + len(GAP)
-    return Layout(False, False, False, max(NAME_MIN, room), status=False), widths
-
-
-def _line_width(layout: Layout, widths: dict[str, int]) -> int:
-    total = widths["status"] + len(GAP) + widths["name"] + len(GAP) + widths["id"]
-    if layout.duration:
-        total += widths["duration"] + len(GAP)
-    if layout.ago:
-        total += widths["ago"] + len(GAP)
-        if layout.created:
-            total += widths["created"] + len(GAP)
-    return total
-
-
-Paint = Callable[[str, str], str]  # (cell text, style) -> text with its colour
-
-
-def table_lines(
-    rows: Sequence[Row],
-    layout: Layout,
-    widths: dict[str, int],
-    paint: Paint | None = None,
-    status_styles: dict[str, str] | None = None,
-) -> list[str]:
-    """The header line and one line per row, no trailing spaces. `paint`
-    (on a colour terminal) styles the header, the status and the id."""
-    name_width = layout.name_width if layout.name_width is not None else widths["name"]
-    # One format for every line: the columns shown, each padded to its width
-    # (the last, the ID, not padded). Cells with wide characters are padded
-    # by their cells first; then the format pads nothing more.
-    fields = (["status"] if layout.status else []) + ["name"]
-    if layout.duration:
-        fields.append("duration")
-    if layout.ago:
-        fields.append("ago")
-        if layout.created:
-            fields.append("created")
-    index = {field: i for i, field in enumerate(Row._fields)}
-    width_of = {**widths, "name": name_width}
-    specs = [f"{{{index[f]}:<{width_of[f]}}}" for f in fields]
-    fmt = GAP.join([*specs, "{5}"])
-    bare = GAP.join([*(f"{{{index[f]}}}" for f in fields), "{5}"])
-    header = Row(*HEADERS[:4], "", HEADERS[4])
-    head = fmt.format(*header).rstrip()
-    out = [paint(head, "bold") if paint else head]
-    append = out.append
-    shorten = layout.name_width is not None
-    if paint is None and not shorten:
-        fast = fmt.format
-        for row in rows:
-            if row.name.isascii() and row.status.isascii():
-                append(fast(*row).rstrip())
-            else:
-                append(bare.format(*_padded(row, width_of)).rstrip())
-        return out
-    styles = status_styles or {}
-    for row in rows:
-        if shorten:
-            row = row._replace(name=_shorten(row.name, name_width))
-        padded = _padded(row, width_of)
-        if paint is not None:
-            padded = padded._replace(
-                status=paint(padded.status, styles.get(row.status, "")),
-                id=paint(row.id, "cyan"),
-            )
-        append(bare.format(*padded).rstrip())
-    return out
-
-
-def _padded(row: Row, widths: dict[str, int]) -> Row:
-    """Every cell but the ID padded to its column's width, in cells."""
-    return Row(
-        _pad(row.status, widths["status"]),
-        _pad(row.name, widths["name"]),
-        _pad(row.duration, widths["duration"]),
-        _pad(row.ago, widths["ago"]),
-        _pad(row.created, widths["created"]),
-        row.id,
-    )

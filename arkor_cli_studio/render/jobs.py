@@ -16,14 +16,8 @@ from rich.style import Style
 from rich.text import Text
 
 from arkor_cli_studio.model import WARMING_UP, WARMING_WINDOW, Job
-from arkor_cli_studio.render.joblist import (
-    NO_JOBS,
-    NO_MATCHES,
-    Paint,
-    fit,
-    job_rows,
-    table_lines,
-)
+from arkor_cli_studio.render.joblist import NO_JOBS, NO_MATCHES, job_rows
+from arkor_cli_studio.render.jobtable import Paint, fit, table_lines
 from arkor_cli_studio.textsafe import clean_line
 
 STATUS_STYLES = {
@@ -35,8 +29,6 @@ STATUS_STYLES = {
     "cancelled": "dim",
 }
 __all__ = [
-    "NO_JOBS",
-    "NO_MATCHES",
     "STATUS_STYLES",
     "ansi_paint",
     "jobs_board",

@@ -12,10 +12,10 @@ import time
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Final
 
+from arkor_cli_studio.event_text import event_message, log_message
 from arkor_cli_studio.model import KNOWN_EVENTS, LOG, Event, StreamNotice, event_record, local_time
 from arkor_cli_studio.progress import Progress, progress_line
 from arkor_cli_studio.textsafe import clean_line, json_text
-from arkor_cli_studio.watching import event_message, log_message
 
 if TYPE_CHECKING:
     from arkor_cli_studio.alerts import Alert

@@ -31,10 +31,9 @@ from rich.segment import Segment
 from rich.text import Text
 
 from arkor_cli_studio.output import write_all
-from arkor_cli_studio.textsafe import clean
+from arkor_cli_studio.textsafe import ESCAPE, clean
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_].*?(?:\x07|\x1b\\|$)|\x1b[ -/]*[0-~]")
 
 
 def display_line(line: str) -> Text:
@@ -46,7 +45,7 @@ def display_line(line: str) -> Text:
         return Text(clean(line))
     kept: list[str] = []  # colours stay; any other sequence would tear the view apart
     at = 0
-    for match in _ESCAPE.finditer(line):
+    for match in ESCAPE.finditer(line):
         kept.append(clean(line[at : match.start()]))
         if _SGR.fullmatch(match.group(0)):
             kept.append(match.group(0))

@@ -61,13 +61,26 @@ def summary_markdown(
     eval_stats: SeriesStats,
 ) -> str:
     """The whole summary, ending with a newline."""
-    mark = MARKS.get(outcome.outcome, "⚠️")
     lines = [
-        f"## {mark} {md_text(outcome.name)}: {md_text(outcome.outcome)}",
-        "",
+        *_headline(outcome),
+        *_facts_table(outcome, facts),
+        *_statistics(loss_stats, eval_stats),
+        *_curves(facts),
+        *_metrics(facts),
+        *_artifacts(facts),
     ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _headline(outcome: Outcome) -> list[str]:
+    mark = MARKS.get(outcome.outcome, "⚠️")
+    lines = [f"## {mark} {md_text(outcome.name)}: {md_text(outcome.outcome)}", ""]
     if outcome.outcome == "failed":
         lines += [f"> **Training failed:** {md_text(outcome.error or 'unknown error')}", ""]
+    return lines
+
+
+def _facts_table(outcome: Outcome, facts: RunFacts) -> list[str]:
     steps = "-" if outcome.step is None else format_step(outcome.step)
     if outcome.total_steps is not None:
         steps += f" / {format_step(outcome.total_steps)}"
@@ -83,24 +96,26 @@ def summary_markdown(
         ("Best eval loss", _at(facts.best_eval_loss, facts.best_eval_step)),
         ("Checkpoints", str(facts.checkpoints)),
     ]
-    lines += ["| | |", "| --- | --- |"]
-    lines += [f"| {label} | {value} |" for label, value in rows]
-    lines.append("")
+    return ["| | |", "| --- | --- |", *(f"| {label} | {value} |" for label, value in rows), ""]
 
+
+def _statistics(loss_stats: SeriesStats, eval_stats: SeriesStats) -> list[str]:
     loss_rows, eval_rows = dict(card_rows(loss_stats)), dict(card_rows(eval_stats))
-    if loss_rows or eval_rows:
-        lines += [
-            "### Loss statistics",
-            "",
-            f"| | {TRAINING_TITLE} | {EVAL_TITLE} |",
-            "| --- | ---: | ---: |",
-        ]
-        labels = list(loss_rows) or list(eval_rows)
-        for label in labels:
-            cells = (loss_rows.get(label, "-"), eval_rows.get(label, "-"))
-            lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
-        lines.append("")
+    if not loss_rows and not eval_rows:
+        return []
+    lines = [
+        "### Loss statistics",
+        "",
+        f"| | {TRAINING_TITLE} | {EVAL_TITLE} |",
+        "| --- | ---: | ---: |",
+    ]
+    for label in list(loss_rows) or list(eval_rows):
+        cells = (loss_rows.get(label, "-"), eval_rows.get(label, "-"))
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    return [*lines, ""]
 
+
+def _curves(facts: RunFacts) -> list[str]:
     charts = [
         chart
         for chart in (
@@ -109,24 +124,31 @@ def summary_markdown(
         )
         if chart is not None
     ]
-    if charts:
-        lines += ["### Loss curve", ""]
-        for chart in charts:
-            lines += ["```mermaid", *chart, "```", ""]
+    if not charts:
+        return []
+    lines = ["### Loss curve", ""]
+    for chart in charts:
+        lines += ["```mermaid", *chart, "```", ""]
+    return lines
 
-    if facts.metrics:
-        lines += ["### Final metrics", "", "| Metric | Value |", "| --- | ---: |"]
-        lines += [f"| {md_text(key)} | {_number(value)} |" for key, value in facts.metrics.items()]
-        lines.append("")
 
-    if facts.artifact_count:
-        lines += [f"### Artifacts ({facts.artifact_count})", ""]
-        lines += [f"- {md_text(path)}" for path in facts.artifacts]
-        more = facts.artifact_count - len(facts.artifacts)
-        if more > 0:
-            lines.append(f"- … and {more} more")
-        lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+def _metrics(facts: RunFacts) -> list[str]:
+    if not facts.metrics:
+        return []
+    lines = ["### Final metrics", "", "| Metric | Value |", "| --- | ---: |"]
+    lines += [f"| {md_text(key)} | {_number(value)} |" for key, value in facts.metrics.items()]
+    return [*lines, ""]
+
+
+def _artifacts(facts: RunFacts) -> list[str]:
+    if not facts.artifact_count:
+        return []
+    lines = [f"### Artifacts ({facts.artifact_count})", ""]
+    lines += [f"- {md_text(path)}" for path in facts.artifacts]
+    more = facts.artifact_count - len(facts.artifacts)
+    if more > 0:
+        lines.append(f"- … and {more} more")
+    return [*lines, ""]
 
 
 def _number(value: float) -> str:

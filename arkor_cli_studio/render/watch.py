@@ -3,7 +3,7 @@
 Every part is built as single lines of `rich.text.Text` (no wrapping), so
 the frame's height is known exactly and never exceeds the terminal's (the
 Advanced panel is rendered to lines first, then budgeted like the rest).
-The plain lines of piped mode are in `render.lines` (re-exported here).
+The plain lines of piped mode are in `render.lines`.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from rich.console import Console, Group
 from rich.segment import Segment
 from rich.text import Text
 
+from arkor_cli_studio.chart import ChartPoint
+from arkor_cli_studio.event_text import event_message
 from arkor_cli_studio.model import WARMING_UP, Job, format_duration, metadata_rows
 from arkor_cli_studio.progress import format_eta, format_rate, step_labels
 from arkor_cli_studio.render.jobs import STATUS_STYLES
 from arkor_cli_studio.render.lines import NAME_WIDTH, event_time
-from arkor_cli_studio.render.lines import plain_event_line as plain_event_line
-from arkor_cli_studio.render.lines import plain_notice_line as plain_notice_line
-from arkor_cli_studio.render.lines import plain_progress_line as plain_progress_line
 from arkor_cli_studio.render.stats import (
     EVAL_TITLE,
     NO_EVAL,
@@ -40,7 +39,7 @@ from arkor_cli_studio.render.stats import (
 )
 from arkor_cli_studio.stats import SeriesStats
 from arkor_cli_studio.textsafe import clean_line
-from arkor_cli_studio.watching import ChartPoint, JobView, event_message
+from arkor_cli_studio.watching import JobView
 
 TEAL = "#2dd4bf"
 PINK = "#f472b6"
@@ -54,9 +53,6 @@ DASHED_SYMBOLS = ["┼", "┤", "╶", "╴", "╌", "╰", "╭", "╮", "╯",
 WAITING_GPU = "Waiting for GPU"
 WAITING_EVENTS = "Waiting for training.log events…"
 ADVANCED_KEY = "a"  # shows / hides the Advanced panel on a terminal
-#: The fewest chart rows kept beside the Advanced panel: legend, 3 rows of
-#: chart, the step axis and the latest values.
-CHART_MIN_ROWS = 6
 COMPACT_LABELS = {
     "Points": "n",
     "Mean ± 95% CI": "mean",

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Final
 from arkor_cli_studio.errors import ArkorStudioError, ExitCode
 
 if TYPE_CHECKING:
-    from arkor_cli_studio.alerts import Alert, AlertSettings, Rule
+    from arkor_cli_studio.alert_config import AlertSettings
+    from arkor_cli_studio.alerts import Alert, Rule
     from arkor_cli_studio.cloud.client import Backend
     from arkor_cli_studio.config import Settings
     from arkor_cli_studio.model import Event
@@ -193,7 +194,7 @@ def rules_of(settings: Settings, alerts: AlertSettings | None, job_id: str) -> l
     Studio mode here, before anything is sent (Studio has no cancel route)."""
     if alerts is None or not alerts.rules:
         return []
-    from arkor_cli_studio.alerts import parse_rules
+    from arkor_cli_studio.alert_config import parse_rules
 
     rules = parse_rules(alerts.rules)
     if rules and alerts.action == "cancel":

@@ -118,7 +118,7 @@ class GitHubSink(_LogSink):
             self.writer.write("\n".join([*lines, ""]))
 
     def finish(self, status: str) -> None:
-        from arkor_cli_studio.watching import summary_line
+        from arkor_cli_studio.event_text import summary_line
 
         session = self.session
         with session.lock:
@@ -164,7 +164,7 @@ class AccessibleSink(_LogSink):
         self.writer.flush()
 
     def finish(self, status: str) -> None:
-        from arkor_cli_studio.watching import summary_line
+        from arkor_cli_studio.event_text import summary_line
 
         session = self.session
         with session.lock:
@@ -376,7 +376,7 @@ _MARKS = {"completed": "✅", "failed": "❌", "cancelled": "⏹️"}
 
 
 def _summary_text(view: JobView) -> str:
-    from arkor_cli_studio.watching import summary_line
+    from arkor_cli_studio.event_text import summary_line
 
     return summary_line(view.display_name, view.summary(_now()))
 

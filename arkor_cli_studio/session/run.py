@@ -17,9 +17,11 @@ from arkor_cli_studio.errors import ExitCode
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from arkor_cli_studio.alerts import AlertSettings
+    from arkor_cli_studio.alert_config import AlertSettings
     from arkor_cli_studio.config import Settings
+    from arkor_cli_studio.session.alerts import AlertGuard
     from arkor_cli_studio.session.engine import WatchSession
+    from arkor_cli_studio.session.reports import EndReport
     from arkor_cli_studio.session.sinks import Sink
     from arkor_cli_studio.watching import JobView
 
@@ -42,7 +44,7 @@ class WatchOptions:
     advanced: bool = False
     notify: bool | str | None = None
     last: int | None = None  # the Advanced cards over the chart's last N points
-    #: The alert rules and `--on-alert` (`alerts.resolve_alerts`); None: none.
+    #: The alert rules and `--on-alert` (`alert_config.resolve_alerts`); None: none.
     alerts: AlertSettings | None = None
     ci: str = "auto"
     summary_file: Path | None = None
@@ -113,17 +115,15 @@ def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> E
     SIGTERM), the reports are written once (`session.reports.EndReport`):
     `--json`'s last line is its `{"event":"summary"}` record.
     """
+    from arkor_cli_studio.chart import CHART_SIZE
     from arkor_cli_studio.cloud import connect
     from arkor_cli_studio.config import env_float
-    from arkor_cli_studio.errors import ArkorStudioError
     from arkor_cli_studio.github import detect_ci
     from arkor_cli_studio.model import validate_job_id
-    from arkor_cli_studio.session.alerts import AlertGuard, guarding, rules_of
+    from arkor_cli_studio.session.alerts import AlertGuard, rules_of
     from arkor_cli_studio.session.engine import WatchSession
-    from arkor_cli_studio.session.reports import EndReport, GitHubSink, ReportOptions
-    from arkor_cli_studio.signals import Terminated
     from arkor_cli_studio.termnotify import resolve_mode
-    from arkor_cli_studio.watching import CHART_SIZE, JobView
+    from arkor_cli_studio.watching import JobView
 
     validate_job_id(options.job_id)
     env = settings.env
@@ -134,25 +134,7 @@ def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> E
     notifying = notify_mode != "off"
     rules = rules_of(settings, options.alerts, options.job_id)  # (Studio: no cancel)
     mode = options.mode or pick_mode(as_json=False, plain=False, terminal=terminal, env=env)
-    github = detect_ci(env, options.ci) == "github"
-    sink = make_sink(
-        mode,
-        advanced=options.advanced,
-        no_color=settings.no_color,
-        last=options.last,
-        github=github,
-        accessible=options.accessible,
-        quiet=options.quiet,
-    )
-    report = EndReport(
-        ReportOptions(
-            github=github,
-            summary_file=options.summary_file,
-            json_record=mode == "json",
-            webhook=options.webhook,
-        ),
-        env,
-    )
+    sink, report = _outputs(settings, options, mode, github=detect_ci(env, options.ci) == "github")
     guard: AlertGuard | None = None
     with connect(settings) as backend:
         session = WatchSession(
@@ -172,47 +154,110 @@ def watch_job(settings: Settings, options: WatchOptions, *, terminal: bool) -> E
             from arkor_cli_studio.session.reports import HistoryCut
 
             HistoryCut(tail=options.tail, since=options.since).attach(sink)
-        try:
-            with guarding(guard):
-                status = session.run()
-        except KeyboardInterrupt:
-            report.write(report.outcome("interrupted", ExitCode.INTERRUPTED, "Ctrl-C"))
-            _say_still_running(settings, session)
-            raise
-        except Terminated as stop:
-            report.write(report.outcome("terminated", stop.exit_code, f"signal {stop.signum}"))
-            raise
-        except ArkorStudioError as error:
-            if error.exit_code in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
-                raise
-            lost = error.exit_code == ExitCode.UNREACHABLE
-            if lost and isinstance(sink, GitHubSink):
-                sink.stream_lost(error.message)
-            outcome = "lost" if lost else "error"
-            report.write(report.outcome(outcome, error.exit_code, error.message))
-            raise
+        status = _run(session, guard, report, sink, settings)
         if guard is not None:
             guard.finish(backend, options.job_id)  # `--on-alert cancel`: the request
-    if guard is not None and guard.acting is not None:
-        if notifying:
-            guard.notify_acted()
-    elif notifying:
-        with session.lock:
-            news = session.view.ending_is_news(began)
-        if news:
-            from arkor_cli_studio.notify import restore_terminal_title
-
-            try:
-                notify_end(session.view, status, notify_mode, env)
-            finally:
-                restore_terminal_title()  # the mark goes when `watch` exits
+    _announce_end(session, status, guard, notify_mode, began, env)
     if mode == "live" and status == "failed":
         _say_failure(session)
+    return _exit_code(session, status, options.job_id, report)
+
+
+def _outputs(
+    settings: Settings, options: WatchOptions, mode: Mode, *, github: bool
+) -> tuple[Sink, EndReport]:
+    """The watch's sink (its output while it runs) and its end report."""
+    from arkor_cli_studio.session.reports import EndReport, ReportOptions
+
+    sink = make_sink(
+        mode,
+        advanced=options.advanced,
+        no_color=settings.no_color,
+        last=options.last,
+        github=github,
+        accessible=options.accessible,
+        quiet=options.quiet,
+    )
+    report = EndReport(
+        ReportOptions(
+            github=github,
+            summary_file=options.summary_file,
+            json_record=mode == "json",
+            webhook=options.webhook,
+        ),
+        settings.env,
+    )
+    return sink, report
+
+
+def _run(
+    session: WatchSession,
+    guard: AlertGuard | None,
+    report: EndReport,
+    sink: Sink,
+    settings: Settings,
+) -> str:
+    """The watch until it ends: the job's status. Ctrl-C, a signal or a lost
+    stream write the end report first (`--json`'s summary record), then go on up."""
+    from arkor_cli_studio.errors import ArkorStudioError
+    from arkor_cli_studio.session.alerts import guarding
+    from arkor_cli_studio.session.reports import GitHubSink
+    from arkor_cli_studio.signals import Terminated
+
+    try:
+        with guarding(guard):
+            return session.run()
+    except KeyboardInterrupt:
+        report.write(report.outcome("interrupted", ExitCode.INTERRUPTED, "Ctrl-C"))
+        _say_still_running(settings, session)
+        raise
+    except Terminated as stop:
+        report.write(report.outcome("terminated", stop.exit_code, f"signal {stop.signum}"))
+        raise
+    except ArkorStudioError as error:
+        if error.exit_code in (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE):
+            raise
+        lost = error.exit_code == ExitCode.UNREACHABLE
+        if lost and isinstance(sink, GitHubSink):
+            sink.stream_lost(error.message)
+        outcome = "lost" if lost else "error"
+        report.write(report.outcome(outcome, error.exit_code, error.message))
+        raise
+
+
+def _announce_end(
+    session: WatchSession,
+    status: str,
+    guard: AlertGuard | None,
+    notify_mode: str,
+    began: datetime,
+    env: Mapping[str, str],
+) -> None:
+    """The notification: an alert's action, else the job's end if it is news
+    (it ended while watched, not before `began`)."""
+    if notify_mode == "off":
+        return
+    if guard is not None and guard.acting is not None:
+        guard.notify_acted()
+        return
+    with session.lock:
+        news = session.view.ending_is_news(began)
+    if news:
+        from arkor_cli_studio.notify import restore_terminal_title
+
+        try:
+            notify_end(session.view, status, notify_mode, env)
+        finally:
+            restore_terminal_title()  # the mark goes when `watch` exits
+
+
+def _exit_code(session: WatchSession, status: str, job_id: str, report: EndReport) -> ExitCode:
+    """The watch's exit code, after the end report's last words."""
     code = session.exit_code
     if code is None:
         from arkor_cli_studio.output import say
 
-        say(f"The event stream of {options.job_id} ended, but the job is {status}.")
+        say(f"The event stream of {job_id} ended, but the job is {status}.")
         code = ExitCode.FAILURE
     # The job's own end, unless a hook (an alert) ended the watch first.
     ended_by_job = session.stopped_with is None and status in ("completed", "failed", "cancelled")

@@ -261,8 +261,8 @@ class LinesSink(Sink):
         self.writer.settle()
 
     def finish(self, status: str) -> None:
+        from arkor_cli_studio.event_text import summary_line
         from arkor_cli_studio.textsafe import clean_line
-        from arkor_cli_studio.watching import summary_line
 
         session = self.session
         with session.lock:
