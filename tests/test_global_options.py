@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from arkor_cli_studio.app import global_options_first
+from arkor_cli_studio.app import COMMANDS
+from arkor_cli_studio.argv import global_options_first
 from tests.helpers import run_inprocess
 
 
@@ -21,7 +22,7 @@ from tests.helpers import run_inprocess
     ],
 )  # fmt: skip
 def test_rewrite(args, expected):
-    assert global_options_first(args) == expected
+    assert global_options_first(args, COMMANDS) == expected
 
 
 def test_jobs_with_the_project_after_the_command(arkor):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from arkor_cli_studio.app import studio_value_alias
+from arkor_cli_studio.argv import studio_value_alias
 from arkor_cli_studio.cloud.events import StreamOptions, follow_events
 from arkor_cli_studio.cloud.history import load_history
 from arkor_cli_studio.cloud.studio import StudioBackend
