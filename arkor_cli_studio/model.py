@@ -5,6 +5,10 @@ fields are ignored, wrong types become "absent", and nothing raises on a
 malformed payload.
 """
 
+# Long on purpose: the bottom layer's one vocabulary (jobs, events, their
+# times), which every other module imports; split, each caller would import
+# from several places for one concept.
+
 from __future__ import annotations
 
 import json

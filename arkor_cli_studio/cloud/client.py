@@ -4,6 +4,9 @@ Status codes become typed errors here, once, so commands never look at HTTP.
 The plumbing under it (limits, redaction, deadlines, keepalive): `cloud.http`.
 """
 
+# Long on purpose: one class, the cloud `Backend`, whose methods are the API's
+# routes; its plumbing (limits, redaction, deadlines) is already cloud/http.py.
+
 from __future__ import annotations
 
 import contextlib

@@ -25,6 +25,10 @@ reopened at once and without a word (Last-Event-ID: nothing is lost); only a
 reopening that fails is reported.
 """
 
+# Long on purpose: the retry loop over connections and one connection's
+# reader, the two halves of one protocol (the bytes-to-frames reader is
+# cloud/reader.py, the retry policy cloud/retry.py).
+
 from __future__ import annotations
 
 import random
@@ -173,7 +177,8 @@ def follow_events(
         yield from batch
 
 
-# Long on purpose: the retry loop; issue 18.6 splits it.
+# Long on purpose: the retry loop: every way a connection ends, and what
+# follows it (a notice, a delay, a reopen or the end), read top to bottom.
 def follow_event_batches(
     backend: Backend, job_id: str, options: StreamOptions | None = None
 ) -> Iterator[list[Event] | list[StreamNotice]]:
@@ -262,7 +267,8 @@ def follow_event_batches(
         opts.sleep(delay)
 
 
-# Long on purpose: one connection's reader; issue 18.6 splits it.
+# Long on purpose: the per-event loop of every watch; one frame, so each
+# event's work stays in locals (it is the ingest path's hot loop).
 def _connection(
     backend: Backend,
     job_id: str,
