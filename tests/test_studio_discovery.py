@@ -55,7 +55,9 @@ def squatter() -> Iterator[list[str]]:
         pytest.skip("a port in 127.0.0.1:4000-4009 is taken on this machine")
     _Squatter.seen = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 4000), _Squatter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         yield _Squatter.seen
     finally:
