@@ -132,7 +132,8 @@ def watch_picture(
     from the same statistics `watch --advanced` feeds on the stream thread,
     and the `[a]` toggle shown as on a terminal; `alert`: the alert banner
     (its line, and whether it still holds)."""
-    from arkor_cli_studio.render.watch import Advanced, watch_frame
+    from arkor_cli_studio.render.advanced import Advanced
+    from arkor_cli_studio.render.watch import watch_frame
     from arkor_cli_studio.stats import LiveStats
     from arkor_cli_studio.watching import JobView
 

@@ -11,7 +11,8 @@ from rich.console import Console
 
 from arkor_cli_studio.model import Event, Job, StreamNotice
 from arkor_cli_studio.render.lines import plain_event_line
-from arkor_cli_studio.render.watch import loss_chart, watch_frame
+from arkor_cli_studio.render.losschart import loss_chart
+from arkor_cli_studio.render.watch import watch_frame
 from arkor_cli_studio.watching import JobView
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -136,7 +137,7 @@ def test_plain_event_line_is_sanitised():
 
 
 def advanced_of(view: JobView, *, so_far: bool = True):  # type: ignore[no-untyped-def]
-    from arkor_cli_studio.render.watch import Advanced
+    from arkor_cli_studio.render.advanced import Advanced
     from arkor_cli_studio.stats import series_from_events
 
     series = series_from_events(view.log)  # every frame of these short runs is in the log
@@ -230,7 +231,7 @@ def test_advanced_frame_never_taller_or_wider_than_the_terminal(width, height, s
 
 
 def chart_text(view: JobView, width: int = 80, height: int = 12, **kw: object) -> list[str]:
-    from arkor_cli_studio.render.watch import chart_block
+    from arkor_cli_studio.render.losschart import chart_block
 
     return [line.plain for line in chart_block(view, width, height, **kw)]  # type: ignore[arg-type]
 
@@ -262,7 +263,7 @@ def test_an_eval_frame_does_not_break_the_training_line():
 
 
 def test_points_are_placed_by_step_and_labelled_with_steps():
-    from arkor_cli_studio.render.watch import chart_geometry, place_by_step
+    from arkor_cli_studio.render.losschart import chart_geometry, place_by_step
 
     view = feed(JobView("j"), [{"step": s, "loss": 1.0 / s} for s in (1, 2, 3, 1000)])
     points = view.chart_points()
@@ -326,7 +327,7 @@ def test_an_event_without_a_time_keeps_the_log_aligned():
 
 
 def test_cursor_keys_move_along_the_steps():
-    from arkor_cli_studio.render.watch import move_cursor
+    from arkor_cli_studio.render.losschart import move_cursor
 
     few = feed(JobView("j"), [{"step": s, "loss": 1.0 / s} for s in (10, 20, 40)]).chart_points()
     assert move_cursor(few, None, "left", 80) == 20  # from the latest, one point back

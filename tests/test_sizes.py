@@ -26,8 +26,6 @@ LONG_MODULES: dict[str, str] = {
     "cloud/client.py": "the cloud Backend, one class a server (its plumbing is cloud/http.py)",
     "cloud/events.py": "the retry loop and one connection's reader: one protocol's two halves",
     "model.py": "the events, the job and its times: the bottom layer's one vocabulary",
-    "render/watch.py": "waits for issue 22's frame work (s5-frames): the live frame",
-    "stats.py": "waits for issue 22's frame work (s5-frames): LiveStats",
 }
 
 #: Functions over FUNCTION_LINES, and why ("path::qualified.name").
@@ -45,9 +43,8 @@ LONG_FUNCTIONS: dict[str, str] = {
     "demo.py::plan": "a data table: each scenario's events, in order",
     "demo_play.py::seed_jobs": "a data table: the demo project's other jobs",
     "render/joblist.py::object_rows": "the hot path of `jobs` over 50,000 objects, inlined",
-    "render/watch.py::loss_chart": "waits for issue 22's frame work (s5-frames)",
-    "render/watch.py::watch_frame": "waits for issue 22's frame work (s5-frames)",
-    "session/live.py::LiveSink.run": "waits for issue 22's frame work (s5-frames)",
+    "render/watch.py::watch_frame": "the frame's row budget, in priority order, read top to bottom",
+    "session/live.py::LiveSink.run": "one loop: wait, coalesce, draw; its timing reads as one",
 }
 
 

@@ -28,8 +28,8 @@ from arkor_cli_studio.compare import (
     winner,
 )
 from arkor_cli_studio.progress import format_step
+from arkor_cli_studio.render.losschart import DASHED_SYMBOLS
 from arkor_cli_studio.render.stats import card_rows, format_value
-from arkor_cli_studio.render.watch import DASHED_SYMBOLS
 from arkor_cli_studio.textsafe import clean_line
 
 #: One colour per job, in the order the jobs were given (six at most).

@@ -2,7 +2,7 @@
 
 Piped mode prints one line per event, so this is its hot path; kept apart
 from `render.watch` (which draws the live frame with rich) so that a piped
-run does not import rich at all. `render.watch` re-exports the plain ones.
+run does not import rich at all.
 """
 
 from __future__ import annotations
