@@ -184,8 +184,8 @@ def test_loss_series_point_by_point_matches_numpy_at_every_summary():
 
 def test_sorted_blocks_stay_exact_through_inserts_merges_and_splits():
     """Batches of every size land in the right blocks (insertion, one-block
-    merge, splits past 2 * _BLOCK): exact order, ties included, every index."""
-    from arkor_cli_studio.stats import _BLOCK, SortedBlocks
+    merge, splits past 2 * BLOCK): exact order, ties included, every index."""
+    from arkor_cli_studio.sorted_blocks import BLOCK, SortedBlocks
 
     rng = np.random.default_rng(9)
     values = np.round(rng.gamma(2.0, 0.5, 20_001), 2)  # rounded: many ties
@@ -198,7 +198,7 @@ def test_sorted_blocks_stay_exact_through_inserts_merges_and_splits():
         assert ordered.tolist() == want and len(ordered) == seen
         for index in (0, 1, seen // 3, seen // 2, seen - 2, seen - 1):
             assert ordered[index] == want[index]
-        assert all(len(block) <= 2 * _BLOCK for block in ordered._blocks)
+        assert all(len(block) <= 2 * BLOCK for block in ordered._blocks)
         assert ordered._maxes == [block[-1] for block in ordered._blocks]
     assert seen == 20_001 and len(ordered._blocks) > 10
     with pytest.raises(IndexError):
