@@ -190,8 +190,11 @@ class DivergeRule(Rule):
             self.best_step = event.step
         if best <= 0.0:
             return False
+        limit = self.factor * best
+        if max(recent) <= limit:  # (the usual case: no sort needed)
+            return False
         smoothed = sorted(recent)[_MIDDLE]
-        if smoothed > self.factor * best:
+        if smoothed > limit:
             self.smoothed, self.step = smoothed, event.step
             return True
         return False

@@ -317,12 +317,12 @@ class JobView:
     def total(self) -> progress.Total | None:
         """From the polled config; recomputed only when the job or the
         presence of `epoch` changes (it is asked once per event in plain mode)."""
-        key = (self.job, self.epoch is not None)
+        job, epoch_seen = self.job, self.epoch is not None
         cached = self._total_key
-        if cached is None or cached[0] is not key[0] or cached[1] != key[1]:
-            config = self.job.config if self.job is not None else {}
-            self._total = progress.total_of(config, epoch_seen=key[1])
-            self._total_key = key
+        if cached is None or cached[0] is not job or cached[1] != epoch_seen:
+            config = job.config if job is not None else {}
+            self._total = progress.total_of(config, epoch_seen=epoch_seen)
+            self._total_key = (job, epoch_seen)
         return self._total
 
     @property

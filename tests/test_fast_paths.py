@@ -459,6 +459,45 @@ def test_local_stamps_are_astimezone_across_offset_changes(local_zone, zone):
     assert stamps(-0.5) is None and stamps(2.0**33) is None
 
 
+@pytest.mark.parametrize("zone", [z for z in ZONES if z != "UTC"])
+def test_an_offset_kept_for_a_span_ends_at_the_change(local_zone, zone):
+    """The offset of one `localtime()` serves the next SPAN seconds only when
+    the offset SPAN seconds on is the same: a stamp taken just before a
+    change, then stamps just after it, each from a fresh memo."""
+    if "/" in zone and not os.path.exists(f"/usr/share/zoneinfo/{zone}"):
+        pytest.skip(f"no zone file for {zone}")
+    local_zone(zone)
+    start = int(datetime(1970, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime(2038, 1, 1, tzinfo=UTC).timestamp())
+    for change in _transitions(start, end)[:40]:
+        for before in (1, 60, _LocalStamps.SPAN // 2, _LocalStamps.SPAN - 1):
+            stamps = _LocalStamps().stamp
+            for base in (change - before, change, change + 1, change - before + _LocalStamps.SPAN):
+                when = datetime.fromtimestamp(base, UTC)
+                assert stamps(when.timestamp()) == _reference_time(when), (zone, when, before)
+
+
+def test_no_zone_changes_its_offset_twice_within_the_span():
+    """What the span rests on, checked on this machine's tz database: the
+    closest two offset changes of any zone are further apart than SPAN."""
+    import zoneinfo
+    from zoneinfo import _zoneinfo  # the pure-Python reader exposes the transitions
+
+    closest = None
+    for name in sorted(zoneinfo.available_timezones()):
+        try:
+            zone = _zoneinfo.ZoneInfo.no_cache(name)
+        except (OSError, ValueError):
+            continue
+        changes = getattr(zone, "_trans_utc", None) or []
+        for a, b in itertools.pairwise(changes):
+            if closest is None or b - a < closest[0]:
+                closest = (b - a, name, a)
+    if closest is None:
+        pytest.skip("no tz database here")
+    assert closest[0] > _LocalStamps.SPAN, closest
+
+
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Australia/Lord_Howe"])
 def test_event_time_and_plain_lines_are_the_reference(local_zone, zone):
     local_zone(zone)

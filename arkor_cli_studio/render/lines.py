@@ -53,15 +53,24 @@ class _LocalStamps:
     is dropped when `time.tzset()` has run): the last one is kept (events
     come several a second), and the text up to the minute of the last local
     minute.
+
+    `localtime()` is the costly part (a replay's events are seconds apart,
+    each its own second), so its offset is kept for a span: when the offsets
+    at a second and SPAN seconds later agree, every second between has it
+    too, unless the zone changed its offset twice within SPAN. No zone of the
+    tz database does (its closest two changes are days apart:
+    `tests/test_fast_paths.py` checks the machine's database).
     """
 
     LIMIT: Final = 2.0**33  # whole seconds exact from a float below this (year 2242)
     SECONDS: Final = tuple(f"{second:02d}" for second in range(60))
+    SPAN: Final = 3600
 
     def __init__(self) -> None:
         # Tuples, replaced whole: the stream and the drawing threads both call this.
         self._last: tuple[int, str, object] = (-1, "", None)
         self._minute: tuple[int, str] = (-1, "")
+        self._span: tuple[int, int, int, object] = (-1, -1, 0, None)  # first, last, offset, zone
 
     def stamp(self, seconds: float) -> str | None:
         """The text, or None outside 1970..2242 (then ask `astimezone()`)."""
@@ -72,7 +81,15 @@ class _LocalStamps:
         zone = time.tzname  # a new tuple after every time.tzset()
         if last[0] == whole and last[2] is zone:
             return last[1]
-        local = whole + time.localtime(whole).tm_gmtoff
+        span = self._span
+        if span[3] is zone and span[0] <= whole <= span[1]:
+            offset = span[2]
+        else:
+            offset = time.localtime(whole).tm_gmtoff
+            ahead = whole + self.SPAN
+            if ahead < self.LIMIT and time.localtime(ahead).tm_gmtoff == offset:
+                self._span = (whole, ahead, offset, zone)
+        local = whole + offset
         minutes = local // 60
         secs = local - minutes * 60
         minute = self._minute
@@ -103,8 +120,16 @@ def plain_event_line(event: Event, tz: tzinfo | None = None) -> str:
         # ends with one (nothing to strip); the time as event_time() makes it.
         seconds = event.epoch_seconds
         stamp = "-" if seconds is None else _local_stamp(seconds) or event_time(event)
-        message = log_message(event.step, event.loss, event.eval_loss)
-        return f"{stamp:<19}  {_LOG_CELL}  {message}"
+        step, loss, eval_loss = event.step, event.loss, event.eval_loss
+        if (
+            eval_loss is None
+            and loss is not None
+            and step is not None
+            and step.is_integer()
+            and len(stamp) == 19
+        ):  # the usual frame, in one go (as log_message writes it)
+            return f"{stamp}  {_LOG_CELL}  step={step:.0f} loss={loss:.4f}"
+        return f"{stamp:<19}  {_LOG_CELL}  {log_message(step, loss, eval_loss)}"
     name = _NAME_CELLS.get(event.name) or f"{clean_line(event.name):<{NAME_WIDTH}}"
     return (f"{event_time(event, tz):<19}  {name}  {clean_line(event_message(event))}").rstrip()
 
