@@ -9,6 +9,7 @@ steps per second. Nothing here reads a clock: callers pass `now`.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
@@ -193,6 +194,19 @@ class PlainThrottle:
         if self._at is None or now - self._at >= self.every_seconds:
             return True
         return fraction is not None and fraction >= (self._bucket + 1) * self.every_fraction - 1e-9
+
+    def quiet_bounds(self, total: Total | None) -> tuple[float, float]:
+        """(until, below): while `now < until` and the done count (steps or
+        epochs, as `total` counts them) is below `below`, `may_be_due` is
+        False, so a plain run can skip it (and the fraction) per event.
+        Conservative at the edges: a bound errs towards asking."""
+        if self._at is None:
+            return -math.inf, -math.inf  # no line yet: ask every time
+        until = self._at + self.every_seconds - 1e-6
+        if total is None:
+            return until, math.inf  # no fraction: only the clock can make it due
+        mark = (self._bucket + 1) * self.every_fraction - 1e-9
+        return until, mark * total.value * (1 - 2**-40)
 
     def due(self, p: Progress, now: float) -> bool:
         """`now`: a monotonic clock. Records the line as printed when True."""

@@ -8,6 +8,7 @@ A new output is one new subclass: see docs/ARCHITECTURE.md.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -344,20 +345,37 @@ class PlainSink(LinesSink):
         event_line, progress_line = render.plain_event_line, render.plain_progress_line
         may_be_due, due, monotonic = throttle.may_be_due, throttle.due, time.monotonic
 
+        # Between progress lines, the throttle's bounds (a time, a done count)
+        # say when to ask it again, for as long as the job and the presence of
+        # `epoch` (what the total depends on) stay as they were.
+        bound_job: object = self  # (no job is this: the first event asks)
+        bound_epoch, until, below, by_epoch = False, -math.inf, -math.inf, False
+
         def applied(event: Event) -> None:
             # A progress line when one is due (every 10% or 30 s): decided per
             # event, with the view as that event left it, so a replayed
             # history gets them too.
+            nonlocal bound_job, bound_epoch, until, below, by_epoch
             name = event.name
             if name == LOG:
                 pending.append(event_line(event))
                 now = monotonic()
+                if now < until and view.job is bound_job:
+                    epoch = view.epoch
+                    if (epoch is not None) is bound_epoch:
+                        done = epoch if by_epoch else view.step
+                        if done is None or done < below:
+                            return
                 if may_be_due(view.fraction, now):
                     p = view.progress(None)
                     if due(p, now):
                         extra = progress_line(p, event.timestamp or datetime.now(UTC))
                         if extra:
                             pending.append(extra)
+                total = view.total()
+                bound_job, bound_epoch = view.job, view.epoch is not None
+                until, below = throttle.quiet_bounds(total)
+                by_epoch = total is not None and total.kind == "epochs"
             elif name != PING and name != END:
                 pending.append(event_line(event))
 
