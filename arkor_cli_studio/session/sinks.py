@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, ClassVar, Final
 
-from arkor_cli_studio.session.engine import Stopped
+from arkor_cli_studio.session.linewriter import FLUSH_WITHIN, LineWriter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
     from arkor_cli_studio.session.engine import WatchSession
     from arkor_cli_studio.stats import SeriesStats
 
-FLUSH_WITHIN: Final = 0.02  # piped output reaches the reader within 20 ms
 #: While the job waits for a GPU, a piped watch says so at most this often
 #: (minutes of silence in a CI log look like a hang).
 HEARTBEAT: Final = 60.0
@@ -97,53 +95,6 @@ def advanced_numbers(
     with session.lock:
         frames = session.view.window_frames(last)
     return window_summaries(merge_by_step(frames))
-
-
-class LineWriter:
-    """Lines to a stream from the stream thread, flushed at once unless a
-    flush happened in the last FLUSH_WITHIN seconds: then the main thread
-    flushes them within that time (`flush()`). A live run gets every line
-    at once; a replayed history is not slowed by a system call per event."""
-
-    def __init__(self, out: IO[str], leaving: threading.Event) -> None:
-        self.out = out
-        self.leaving = leaving
-        self.lock = threading.Lock()
-        self.flushed_at = 0.0
-        self.unflushed = False
-
-    def write(self, text: str) -> None:
-        with self.lock:
-            if self.leaving.is_set():
-                raise Stopped()  # the main thread is leaving: stdout is its own now
-            self.out.write(text)
-            now = time.monotonic()
-            if now - self.flushed_at >= FLUSH_WITHIN:
-                self.out.flush()
-                self.flushed_at, self.unflushed = now, False
-            else:
-                self.unflushed = True
-
-    def write_to(self, stream: IO[str], text: str) -> None:
-        """At once, to another stream (stderr), in turn with the lines."""
-        with self.lock:
-            if self.leaving.is_set():
-                raise Stopped()
-            stream.write(text)
-            stream.flush()
-
-    def flush(self) -> None:
-        with self.lock:
-            if self.unflushed:
-                self.out.flush()
-                self.flushed_at, self.unflushed = time.monotonic(), False
-
-    def settle(self) -> None:
-        """Let a write in flight finish; none starts once `leaving` is set.
-        (A daemon thread inside stdout's buffer at interpreter shutdown is a
-        fatal error: Ctrl-C during a replay used to abort, exit -6.)"""
-        if self.lock.acquire(timeout=1.0):
-            self.lock.release()
 
 
 class LinesSink(Sink):
@@ -345,27 +296,24 @@ class PlainSink(LinesSink):
         event_line, progress_line = render.plain_event_line, render.plain_progress_line
         may_be_due, due, monotonic = throttle.may_be_due, throttle.due, time.monotonic
 
-        # Between progress lines, the throttle's bounds (a time, a done count)
-        # say when to ask it again, for as long as the job and the presence of
-        # `epoch` (what the total depends on) stay as they were.
+        # The throttle's bounds (a time, a done count) hold while the job and
+        # the presence of `epoch` (what the total depends on) stay the same.
         bound_job: object = self  # (no job is this: the first event asks)
         bound_epoch, until, below, by_epoch = False, -math.inf, -math.inf, False
 
         def applied(event: Event) -> None:
-            # A progress line when one is due (every 10% or 30 s): decided per
-            # event, with the view as that event left it, so a replayed
-            # history gets them too.
+            # A progress line when one is due (every 10% or 30 s), decided per
+            # event with the view as that event left it (a replay gets them too).
             nonlocal bound_job, bound_epoch, until, below, by_epoch
             name = event.name
             if name == LOG:
                 pending.append(event_line(event))
                 now = monotonic()
-                if now < until and view.job is bound_job:
-                    epoch = view.epoch
-                    if (epoch is not None) is bound_epoch:
-                        done = epoch if by_epoch else view.step
-                        if done is None or done < below:
-                            return
+                epoch = view.epoch
+                if now < until and view.job is bound_job and (epoch is not None) is bound_epoch:
+                    done = epoch if by_epoch else view.step
+                    if done is None or done < below:
+                        return
                 if may_be_due(view.fraction, now):
                     p = view.progress(None)
                     if due(p, now):
@@ -373,7 +321,7 @@ class PlainSink(LinesSink):
                         if extra:
                             pending.append(extra)
                 total = view.total()
-                bound_job, bound_epoch = view.job, view.epoch is not None
+                bound_job, bound_epoch = view.job, epoch is not None
                 until, below = throttle.quiet_bounds(total)
                 by_epoch = total is not None and total.kind == "epochs"
             elif name != PING and name != END:
