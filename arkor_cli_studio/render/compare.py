@@ -28,7 +28,7 @@ from arkor_cli_studio.compare import (
     winner,
 )
 from arkor_cli_studio.progress import format_step
-from arkor_cli_studio.render.losschart import DASHED_SYMBOLS
+from arkor_cli_studio.render.losschart import DASHED_SYMBOLS, y_scale
 from arkor_cli_studio.render.stats import card_rows, format_value
 from arkor_cli_studio.textsafe import clean_line
 
@@ -99,17 +99,10 @@ def compare_chart(runs: Sequence[Run], metric: Metric, width: int, height: int) 
     curves = [run.curves[metric].points() for run in runs]
     values = [v for points in curves for _, v in points]
     steps = [s for points in curves for s, _ in points]
-    if not values or height < 2:
+    scale = y_scale(values, width) if values and height >= 2 else None
+    if scale is None:
         return []
-    lo, hi = min(values), max(values)
-    if hi - lo < 1e-12:
-        pad = max(abs(lo) * 0.05, 1e-4)
-        lo, hi = lo - pad, hi + pad
-    label_width = max(len(f"{lo:.4f}"), len(f"{hi:.4f}"))
-    axis = label_width + 2
-    columns = width - axis - 1
-    if columns < 4:
-        return []
+    lo, hi, label_width, axis, columns = scale
     first, last = min(steps), max(steps)
     cfg = {
         "height": max(1, height - 1),

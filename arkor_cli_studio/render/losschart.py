@@ -51,11 +51,10 @@ class ChartGeometry(NamedTuple):
         return min(self.columns - 1, max(0, at))
 
 
-def chart_geometry(points: Sequence[ChartPoint], width: int) -> ChartGeometry | None:
-    """The geometry for merged, step-sorted points; None when nothing fits."""
-    values = [v for p in points for v in (p.loss, p.eval_loss) if v is not None]
-    if not values:
-        return None
+def y_scale(values: Sequence[float], width: int) -> tuple[float, float, int, int, int] | None:
+    """(lo, hi, label width, the y axis's index, plot columns) for a chart of
+    these values at `width` (a flat series is padded to a range); None when
+    fewer than 4 columns fit. Shared by this chart and `compare`'s."""
     lo, hi = min(values), max(values)
     if hi - lo < 1e-12:
         pad = max(abs(lo) * 0.05, 1e-4)
@@ -63,8 +62,16 @@ def chart_geometry(points: Sequence[ChartPoint], width: int) -> ChartGeometry | 
     label_width = max(len(f"{lo:.4f}"), len(f"{hi:.4f}"))
     axis = label_width + 2
     columns = width - axis - 1
-    if columns < 4:
+    return None if columns < 4 else (lo, hi, label_width, axis, columns)
+
+
+def chart_geometry(points: Sequence[ChartPoint], width: int) -> ChartGeometry | None:
+    """The geometry for merged, step-sorted points; None when nothing fits."""
+    values = [v for p in points for v in (p.loss, p.eval_loss) if v is not None]
+    scale = y_scale(values, width) if values else None
+    if scale is None:
         return None
+    lo, hi, label_width, axis, columns = scale
     first = points[0].step
     last = max(first + 1, points[-1].step)  # (as Studio: one point still has a span)
     return ChartGeometry(lo, hi, label_width, axis, columns, first, last - first)
