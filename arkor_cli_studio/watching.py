@@ -129,10 +129,11 @@ class JobView:
             return
         self.events_seen += 1
         self.log.append(event)
-        when = event.timestamp
         if name == LOG:
-            self._apply_log(event, when)
-        elif name == STARTED:
+            self._apply_log(event)
+            return
+        when = event.timestamp
+        if name == STARTED:
             self.started = True
             if self.live_started_at is None:
                 self.live_started_at = when
@@ -154,26 +155,34 @@ class JobView:
             if step is not None and self.step is None:
                 self.step = step
 
-    def _apply_log(self, event: Event, when: datetime | None) -> None:
-        # The hot path: once per training.log frame of the run.
+    def _apply_log(self, event: Event) -> None:
+        # The hot path: once per training.log frame of the run. A finite
+        # float is taken as it is (x - x is 0.0 for those only), as number()
+        # would; anything else present is number()'s to judge.
         get = event.data.get
         step = event.step
         if step is not None:
             self.step = step
         lr = get("learningRate")
-        if lr is not None and (lr := number(lr)) is not None:
-            self.learning_rate = lr
+        if lr is not None:
+            if lr.__class__ is not float or lr - lr != 0.0:
+                lr = number(lr)
+            if lr is not None:
+                self.learning_rate = lr
         epoch = get("epoch")
         if epoch is not None:
-            epoch = number(epoch)
+            if epoch.__class__ is not float or epoch - epoch != 0.0:
+                epoch = number(epoch)
             if epoch is not None:
                 self.epoch = epoch
         sps = get("samplesPerSecond")
-        if sps is not None and (sps := number(sps)) is not None:
-            self.samples_per_second = sps
-        if when is not None:
-            t = event.epoch_seconds
-            assert t is not None  # (as `when` is not None)
+        if sps is not None:
+            if sps.__class__ is not float or sps - sps != 0.0:
+                sps = number(sps)
+            if sps is not None:
+                self.samples_per_second = sps
+        t = event.epoch_seconds  # (None: no time, or not one that parses)
+        if t is not None:
             if step is not None:
                 self.steps_rate.add(t, step)
                 if self._first_step is None:

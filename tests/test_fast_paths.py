@@ -296,9 +296,96 @@ def _loads_reference(data: str) -> dict[str, Any] | None:
     ],
 )
 def test_loads_object_is_json_loads(data):
-    assert _loads_object(data) == _loads_reference(data)
+    assert _typed(_loads_object(data)) == _typed(_loads_reference(data))
     if _loads_object(data) is not None:
         assert type(_loads_object(data)) is dict
+
+
+def _typed(value: Any) -> Any:
+    """A value with the type of every part spelt out (1 and 1.0 are equal
+    in Python, and NaN is not equal to itself: neither may hide a difference)."""
+    if isinstance(value, dict):
+        return ("dict", [(key, _typed(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(item) for item in value])
+    if isinstance(value, float):
+        return ("float", value.hex())
+    return (type(value).__name__, value)
+
+
+# Where orjson (the first fast path) and json.loads() part ways, or could.
+_ORJSON_EDGES = [
+    # integers: orjson's are exact to 64 bits, then a float (json: the int)
+    '{"n": 9223372036854775807}',
+    '{"n": 9223372036854775808}',
+    '{"n": 18446744073709551615}',
+    '{"n": 18446744073709551616, "loss": 0.5}',
+    '{"n": -9223372036854775808}',
+    '{"n": -9223372036854775809}',
+    '{"n": [18446744073709551616]}',  # nested: not looked into, so json reads it
+    '{"n": {"m": 123456789012345678901234567890}}',
+    '{"x": 9.3e18, "y": -9.3e18}',  # floats that large: json reads them (the same)
+    # numbers at a double's ends
+    '{"x": 1e-400, "y": -1e-400, "z": 4.9e-324, "w": 2.2250738585072011e-308}',
+    '{"x": 1.7976931348623157e308}',
+    '{"x": 1.7976931348623159e308}',  # past the largest double: json says inf
+    '{"x": -0, "y": -0.0, "z": 0e0, "w": 1E+2, "v": 1e-2}',
+    # what strict JSON refuses and json.loads() takes
+    '{"x": NaN}',
+    '{"x": -Infinity}',
+    '{"s": "\\udc00\\ud800"}',
+    # order and repeats of keys
+    '{"a": 1, "b": 2, "a": 3}',
+    # whitespace json and orjson both allow, and what neither does
+    ' \t\r\n{"a": 1}\n ',
+    '{"a": 1}\x0c',
+    '\u00a0{"a": 1}',
+    # strings
+    '{"s": "\\u0000\\u001f\\"\\\\\\/\\b\\f\\n\\r\\t", "e": "é✓\U0001f600"}',
+    '{"s": "\\ud83d\\ude00"}',
+]
+
+
+@pytest.mark.parametrize("data", _ORJSON_EDGES)
+def test_loads_object_is_json_loads_where_orjson_differs(data):
+    assert _typed(_loads_object(data)) == _typed(_loads_reference(data))
+
+
+def _random_number(rng: random.Random) -> str:
+    kind = rng.randrange(6)
+    if kind == 0:  # an integer of 1 to 30 digits, either sign
+        return rng.choice(["", "-"]) + str(rng.randrange(10 ** rng.randrange(1, 31)))
+    if kind == 1:  # around 2**63 and 2**64
+        return str(rng.choice([2**63, 2**64, -(2**63)]) + rng.randrange(-3, 4))
+    if kind == 2:  # a double's shortest text
+        return repr(rng.uniform(-1e6, 1e6))
+    if kind == 3:  # many digits, an exponent anywhere in a double's range and past it
+        digits = str(rng.randrange(1, 10**25))
+        return f"{digits[0]}.{digits[1:]}e{rng.randrange(-330, 330)}"
+    if kind == 4:  # a random double, any magnitude
+        return repr(rng.choice([-1, 1]) * rng.random() * 10.0 ** rng.randrange(-320, 309))
+    return rng.choice(["0", "-0", "0.0", "-0.0", "1E5", "1e-7", "12.5e+3"])
+
+
+def test_loads_object_is_json_loads_on_random_events():
+    """Event-like objects with numbers of every kind: orjson's reading where
+    it is taken, json's otherwise: json.loads()'s value every time."""
+    rng = random.Random(20261202)
+    for _ in range(3000):
+        fields = [f'"k{i}": {_random_number(rng)}' for i in range(rng.randrange(1, 8))]
+        fields.append('"type": "training.log"')
+        rng.shuffle(fields)
+        data = "{" + ", ".join(fields) + "}"
+        assert _typed(_loads_object(data)) == _typed(_loads_reference(data)), data
+
+
+def test_loads_object_takes_orjson_when_installed():
+    """The fast path is there (else the two tests above compare json with itself)."""
+    import arkor_cli_studio.model as model
+
+    pytest.importorskip("orjson")
+    _loads_object('{"a": 1}')
+    assert model._fast_loads is not None and model._fast_loads is not model._UNSET
 
 
 def test_parse_event_skips_what_it_skipped():
@@ -331,38 +418,49 @@ class _Float(float):
     pass
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        0,
-        1,
-        -7,
-        2**53 + 1,
-        10**308,
-        10**309,
-        -(10**400),
-        0.0,
-        -0.0,
-        1.5,
-        1e308,
-        math.inf,
-        -math.inf,
-        math.nan,
-        True,
-        False,
-        None,
-        "5",
-        [1],
-        {"a": 1},
-        _Int(3),
-        _Float(2.5),
-        _Float("inf"),
-    ],
-)
+_NUMBER_CASES = [
+    0,
+    1,
+    -7,
+    2**53 + 1,
+    10**308,
+    10**309,
+    -(10**400),
+    0.0,
+    -0.0,
+    1.5,
+    1e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    True,
+    False,
+    None,
+    "5",
+    [1],
+    {"a": 1},
+    _Int(3),
+    _Float(2.5),
+    _Float("inf"),
+]
+
+
+@pytest.mark.parametrize("value", _NUMBER_CASES)
 def test_number_is_the_reference(value):
     got, expected = number(value), _number_reference(value)
     assert got == expected or (got is None and expected is None)
     assert type(got) is type(expected)
+
+
+@pytest.mark.parametrize("value", _NUMBER_CASES)
+def test_event_numbers_are_number(value):
+    """Event.step, .loss and .eval_loss inline number()'s usual cases: the
+    same answer, of the same type, for every kind of value."""
+    event = Event("training.log", "1", {"step": value, "loss": value, "evalLoss": value})
+    expected = _number_reference(value)
+    for got in (event.step, event.loss, event.eval_loss):
+        assert got == expected or (got is None and expected is None)
+        assert type(got) is type(expected)
 
 
 def test_event_caches_what_it_computes():

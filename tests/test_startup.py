@@ -66,7 +66,7 @@ def test_a_command_imports_only_itself(command: str):
     code, out, modules = loaded(command, "--help")
     assert code == 0 and f"arkor-studio {command}" in out
     assert commands_in(modules) == {command}
-    assert not modules & {"httpx", "rich"}  # --help needs neither
+    assert not modules & {"httpx", "rich", "orjson"}  # --help needs none (orjson: events only)
 
 
 def test_train_path_needs_neither_the_model_nor_http():

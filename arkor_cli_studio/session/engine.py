@@ -168,7 +168,9 @@ class WatchSession:
         # gets the batch (its lines written at once). Everything is bound here.
         view, lock, stopping = self.view, self.lock, self.stop.is_set
         apply, sink = view.apply, self.sink
-        each = _chain([h for h in (sink.applied, *self._hooks) if h is not None])
+        # The per-event steps, called directly (the sink's and an alert
+        # guard's are the usual pair: no call in between them and the loop).
+        first, second = _pair([h for h in (sink.applied, *self._hooks) if h is not None])
         try:
             options = StreamOptions(
                 max_retries=self.max_retries, sleep=self._sleep, keep_raw=sink.keep_raw
@@ -182,8 +184,10 @@ class WatchSession:
                     with lock:
                         for event in events:
                             apply(event)
-                            if each is not None:
-                                each(event)
+                            if first is not None:
+                                first(event)
+                                if second is not None:
+                                    second(event)
                             if stopping():
                                 break
                     sink.events(events)
@@ -245,15 +249,15 @@ class WatchSession:
         return self.final
 
 
-def _chain(hooks: list[Hook]) -> Hook | None:
-    """One callable for the per-event steps (None: there are none)."""
-    if not hooks:
-        return None
-    if len(hooks) == 1:
-        return hooks[0]
+def _pair(hooks: list[Hook]) -> tuple[Hook | None, Hook | None]:
+    """The per-event steps as at most two callables, in order (more than
+    two: the rest are chained into the second)."""
+    if len(hooks) <= 2:
+        return (hooks[0] if hooks else None), (hooks[1] if len(hooks) == 2 else None)
+    first, rest = hooks[0], hooks[1:]
 
     def each(event: Event) -> None:
-        for hook in hooks:
+        for hook in rest:
             hook(event)
 
-    return each
+    return first, each
