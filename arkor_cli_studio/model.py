@@ -577,10 +577,11 @@ _fast_loads: Any = _UNSET
 
 def _bind_fast_loads() -> Any:
     global _fast_loads
+    loads: Any = None  # (a platform without its wheel: json alone, as fast as before)
     try:
         from orjson import loads
-    except ImportError:  # (a platform without its wheel: json alone, as fast as before)
-        loads = None
+    except ImportError:
+        pass
     _fast_loads = loads
     return loads
 
@@ -625,7 +626,7 @@ def _loads_object(data: str) -> dict[str, Any] | None:
                     if kind is dict or kind is list:
                         break
                 else:
-                    return value  # type: ignore[no-any-return]
+                    return value
     try:
         value, end = _scan_once(data, 0)
     except Exception:  # json.loads() below says what it is
