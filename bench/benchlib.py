@@ -56,7 +56,7 @@ def machine() -> str:
     except (OSError, StopIteration, ValueError):
         mem = "?"
     versions = []
-    for dist in ("typer", "rich", "httpx", "httpx-sse"):
+    for dist in ("typer", "rich", "httpx", "httpx-sse", "orjson"):
         try:
             versions.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
