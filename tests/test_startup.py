@@ -199,3 +199,51 @@ def test_root_help_from_summaries_is_the_help_of_the_built_commands(width: int):
     summarised = help_text(built=False)
     assert "Commands:" in summarised
     assert summarised == help_text(built=True)
+
+
+CERTIFI_PROBE = """
+import json, ssl, sys
+loaded = []
+load = ssl.SSLContext.load_verify_locations
+def counting(self, *args, **kwargs):
+    loaded.append(args or kwargs)
+    return load(self, *args, **kwargs)
+ssl.SSLContext.load_verify_locations = counting
+from arkor_cli_studio.cloud.client import Backend
+backend = Backend(sys.argv[1], token=None, scope=None)
+print(json.dumps(bool(loaded)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("url", "loads_store"), [("http://127.0.0.1:9", False), ("https://api.example.invalid", True)]
+)
+def test_only_a_tls_backend_reads_the_certificate_store(url: str, loads_store: bool):
+    """httpx's default context reads certifi's bundle (~20 ms of start-up):
+    a client of a plain `http://` base (Studio, the demo) never speaks TLS
+    and skips it; an `https://` one reads it as before."""
+    result = subprocess.run(
+        [sys.executable, "-c", CERTIFI_PROBE, url],
+        env=subprocess_env(
+            {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
+        ),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) is loads_store
+
+
+def test_a_plain_http_backend_would_refuse_any_tls_peer():
+    """Its context verifies (certificate and host name) and trusts no
+    authority: a TLS connection would fail, never pass unverified."""
+    import ssl
+
+    from arkor_cli_studio.cloud.http import keepalive_transport
+
+    context = keepalive_transport("http://127.0.0.1:9")._pool._ssl_context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    default = keepalive_transport("https://api.example.invalid")._pool._ssl_context
+    assert default.cert_store_stats()["x509_ca"] > 0

@@ -89,7 +89,7 @@ class Backend:
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             headers=self._base_headers(),
-            transport=transport if transport is not None else keepalive_transport(),
+            transport=transport if transport is not None else keepalive_transport(base_url),
             follow_redirects=False,
             trust_env=False,
             event_hooks={"response": [self._tap_deprecation]},

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -183,10 +185,22 @@ KEEPALIVE_OPTIONS = [
 ]
 
 
-def keepalive_transport() -> httpx.HTTPTransport:
+def keepalive_transport(base_url: str) -> httpx.HTTPTransport:
     """TCP keepalive on; connections not kept between requests (each request
-    that has a deadline owns its socket, so the deadline can cut it)."""
+    that has a deadline owns its socket, so the deadline can cut it).
+
+    For a plain `http://` base (Studio on loopback, the demo, `arkor dev`)
+    no certificate store is loaded: httpx's default context reads certifi's
+    bundle, ~20 ms of every run's start-up, for TLS that such a client never
+    speaks (its requests are paths under the base, redirects are not
+    followed, proxies are off). It gets a context that trusts no one
+    instead: were a TLS connection ever made, it would fail, never pass
+    unverified."""
+    verify: ssl.SSLContext | bool = True
+    if urlsplit(base_url).scheme.lower() == "http":
+        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies; no CA loaded
     return httpx.HTTPTransport(
+        verify=verify,
         socket_options=KEEPALIVE_OPTIONS,
         limits=httpx.Limits(max_keepalive_connections=0),
     )
