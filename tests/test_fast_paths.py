@@ -343,6 +343,9 @@ _ORJSON_EDGES = [
     # strings
     '{"s": "\\u0000\\u001f\\"\\\\\\/\\b\\f\\n\\r\\t", "e": "é✓\U0001f600"}',
     '{"s": "\\ud83d\\ude00"}',
+    '{"s": "\udc80"}',  # a raw lone surrogate in the text itself: orjson refuses it
+    '{"a": 1}\x00',
+    '{"n": ' + "[" * 1100 + "]" * 1100 + "}",  # past orjson's depth limit (1024)
 ]
 
 
