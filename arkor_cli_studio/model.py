@@ -415,57 +415,25 @@ class Event:
     def __repr__(self) -> str:
         return f"Event(name={self.name!r}, id={self.id!r}, data={self.data!r})"
 
-    # `_number_inline`: the numbers are read once per event of a replay of
-    # millions, so `number()`'s two usual cases are inline (a call is ~15% of
-    # the read): an int (not a bool: its class is bool) is its float, or None
-    # past float's range; a float is itself when finite (x - x is 0.0 for a
-    # finite x only; NaN or inf go to number(), which says None). Anything
-    # else is number()'s to judge. tests/test_fast_paths.py holds all three
-    # to number() on every kind of JSON value.
-
     @property
     def step(self) -> float | None:
         value = self._step
-        if value is _UNSET:  # number(), its usual cases inline (see `_number_inline`)
-            value = self.data.get("step")
-            if value.__class__ is int:
-                try:
-                    value = float(value)
-                except OverflowError:
-                    value = None
-            elif value.__class__ is not float or value - value != 0.0:
-                value = number(value)
-            self._step = value
+        if value is _UNSET:
+            value = self._step = number(self.data.get("step"))
         return value  # type: ignore[no-any-return]
 
     @property
     def loss(self) -> float | None:
         value = self._loss
-        if value is _UNSET:  # number(), its usual cases inline (see `_number_inline`)
-            value = self.data.get("loss")
-            if value.__class__ is int:
-                try:
-                    value = float(value)
-                except OverflowError:
-                    value = None
-            elif value.__class__ is not float or value - value != 0.0:
-                value = number(value)
-            self._loss = value
+        if value is _UNSET:
+            value = self._loss = number(self.data.get("loss"))
         return value  # type: ignore[no-any-return]
 
     @property
     def eval_loss(self) -> float | None:
         value = self._eval_loss
-        if value is _UNSET:  # number(), its usual cases inline (see `_number_inline`)
-            value = self.data.get("evalLoss")
-            if value.__class__ is int:
-                try:
-                    value = float(value)
-                except OverflowError:
-                    value = None
-            elif value.__class__ is not float or value - value != 0.0:
-                value = number(value)
-            self._eval_loss = value
+        if value is _UNSET:
+            value = self._eval_loss = number(self.data.get("evalLoss"))
         return value  # type: ignore[no-any-return]
 
     @property

@@ -457,7 +457,7 @@ def test_number_is_the_reference(value):
 
 @pytest.mark.parametrize("value", _NUMBER_CASES)
 def test_event_numbers_are_number(value):
-    """Event.step, .loss and .eval_loss inline number()'s usual cases: the
+    """Event.step, .loss and .eval_loss are number() of their fields: the
     same answer, of the same type, for every kind of value."""
     event = Event("training.log", "1", {"step": value, "loss": value, "evalLoss": value})
     expected = _number_reference(value)
